@@ -1,0 +1,76 @@
+#include "apps/cli_common.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "core/error.h"
+
+namespace nas::cli {
+
+void add_common_flags(po::options_description& desc, CommonFlags& flags, unsigned which) {
+  auto add = desc.add_options();
+  if (which & kSeed)
+    add("seed", po::value<uint64_t>(&flags.seed)->default_value(0), "random seed");
+  if (which & kThreads)
+    add("threads", po::value<int>(&flags.threads)->default_value(0),
+        "CPU threads (0 = all cores)");
+  if (which & kOut) add("out", po::value<std::string>(&flags.out_dir), "output directory");
+  if (which & kJson)
+    add("json", po::value<std::string>(&flags.json_path), "write the JSON result to this file");
+}
+
+bool parse_flags(int argc, char** argv, const std::string& program, const std::string& summary,
+                 const po::options_description& desc, po::variables_map& vm,
+                 const po::positional_options_description* positional) {
+  po::options_description all(desc);
+  all.add_options()("help,h", "show this help");
+  try {
+    po::command_line_parser parser(argc, argv);
+    parser.options(all);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    if (vm.count("help")) {
+      std::cout << program << ": " << summary << "\n\n" << all << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    NAS_THROW(e.what() << " (see " << program << " --help)");
+  }
+  return true;
+}
+
+int resolve_threads(const CommonFlags& flags) {
+  NAS_CHECK(flags.threads >= 0, "--threads must be >= 0, got " << flags.threads);
+  if (flags.threads > 0) return flags.threads;
+  const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return cores > 0 ? static_cast<int>(cores) : 1;
+}
+
+RunContext make_run_context(const std::string& program, int argc, char** argv,
+                            const CommonFlags& flags, const std::string& device) {
+  RunContext run;
+  run.program = program;
+  run.argv.assign(argv, argv + argc);
+  run.seed = flags.seed;
+  run.threads = resolve_threads(flags);
+  run.device = device;
+  return run;
+}
+
+int guarded_main(const std::string& program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const nas::Error& e) {
+    std::cerr << program << ": error: " << e.message() << "\n";
+  } catch (const std::exception& e) {
+    // Torch errors carry a multi-line backtrace; keep the first line only.
+    std::string what = e.what();
+    const auto newline = what.find('\n');
+    std::cerr << program << ": error: " << what.substr(0, newline) << "\n";
+  }
+  return 1;
+}
+
+}  // namespace nas::cli

@@ -1,0 +1,106 @@
+#include "core/json_util.h"
+
+#include <unistd.h>
+
+#include <ctime>
+
+#include "core/atomic_file.h"
+#include "core/build_info.h"
+#include "core/error.h"
+
+namespace nas {
+
+std::string utc_now_iso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm_utc{};
+  gmtime_r(&now, &tm_utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+  return buffer;
+}
+
+std::string join_command_line(const std::vector<std::string>& argv) {
+  std::string out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (i) out += ' ';
+    const std::string& a = argv[i];
+    const bool plain = !a.empty() && a.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
+    if (plain) {
+      out += a;
+    } else {
+      out += '\'';
+      for (char c : a) out += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+      out += '\'';
+    }
+  }
+  return out;
+}
+
+json make_context(const RunContext& run) {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  json ctx;
+  ctx["schema_version"] = kJsonSchemaVersion;
+  ctx["program"] = run.program;
+  ctx["git_commit"] = git_commit();
+  ctx["build_type"] = build_type();
+  ctx["libtorch_version"] = torch_version();
+  ctx["compiler"] = compiler_version();
+  ctx["device"] = run.device;
+  ctx["threads"] = run.threads;
+  ctx["seed"] = run.seed;
+  ctx["command_line"] = join_command_line(run.argv);
+  ctx["date"] = utc_now_iso8601();
+  ctx["host"] = host;
+  ctx["num_cpus"] = static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
+  return ctx;
+}
+
+json read_json_file(const std::string& path) {
+  const std::string text = read_file(path);
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // nlohmann's message carries "line L, column C"; keep just that part after the prefix.
+    std::string what = e.what();
+    const auto pos = what.find("parse error at ");
+    NAS_THROW(path << ": invalid JSON: " << (pos == std::string::npos ? what : what.substr(pos)));
+  }
+}
+
+void write_json_file(const std::string& path, const json& value) {
+  write_file_atomic(path, value.dump(2) + "\n");
+}
+
+namespace {
+const json& field(const json& object, const std::string& name, const std::string& where) {
+  NAS_CHECK(object.is_object(), where << ": expected a JSON object");
+  auto it = object.find(name);
+  NAS_CHECK(it != object.end(), where << ": field '" << name << "' is missing");
+  return *it;
+}
+}  // namespace
+
+int64_t json_int(const json& object, const std::string& name, const std::string& where) {
+  const json& v = field(object, name, where);
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+  }
+  NAS_THROW(where << ": field '" << name << "' must be an integer, got " << v.dump());
+}
+
+double json_number(const json& object, const std::string& name, const std::string& where) {
+  const json& v = field(object, name, where);
+  NAS_CHECK(v.is_number(), where << ": field '" << name << "' must be a number, got " << v.dump());
+  return v.get<double>();
+}
+
+std::string json_string(const json& object, const std::string& name, const std::string& where) {
+  const json& v = field(object, name, where);
+  NAS_CHECK(v.is_string(), where << ": field '" << name << "' must be a string, got " << v.dump());
+  return v.get<std::string>();
+}
+
+}  // namespace nas

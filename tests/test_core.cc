@@ -1,0 +1,170 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "apps/cli_common.h"
+#include "core/atomic_file.h"
+#include "core/energy_units.h"
+#include "core/error.h"
+#include "core/json_util.h"
+#include "core/progress.h"
+#include "core/rng.h"
+
+using nas::parse_energy_j;
+
+TEST_CASE("NAS_CHECK throws nas::Error with file:line") {
+  try {
+    NAS_CHECK(1 + 1 == 3, "arithmetic is " << "broken");
+    FAIL("no throw");
+  } catch (const nas::Error& e) {
+    CHECK(e.message() == "arithmetic is broken");
+    CHECK(e.file() == "test_core.cc");
+    CHECK(e.line() > 0);
+    CHECK(std::string(e.what()).find("test_core.cc:") != std::string::npos);
+  }
+}
+
+TEST_CASE("energy units: accepted forms") {
+  CHECK(parse_energy_j("10mJ") == doctest::Approx(10e-3));
+  CHECK(parse_energy_j("10 mJ") == doctest::Approx(10e-3));
+  CHECK(parse_energy_j("250uJ") == doctest::Approx(250e-6));
+  CHECK(parse_energy_j("250\xC2\xB5J") == doctest::Approx(250e-6));
+  CHECK(parse_energy_j("1e-3J") == doctest::Approx(1e-3));
+  CHECK(parse_energy_j("5nJ") == doctest::Approx(5e-9));
+  CHECK(parse_energy_j("3pJ") == doctest::Approx(3e-12));
+  CHECK(parse_energy_j("  0.5 J ") == doctest::Approx(0.5));
+  CHECK(parse_energy_j("0mJ") == 0.0);
+}
+
+TEST_CASE("energy units: rejected forms name what is accepted") {
+  for (const char* bad : {"", "   ", "-1mJ", "-0mJ", "nan mJ", "NaNmJ", "inf J", "10", "10 m",
+                          "10 kJ", "10mJx", "10 mJ extra", "mJ", "1e999mJ", "0x10mJ", "10 mj"}) {
+    CAPTURE(bad);
+    try {
+      parse_energy_j(bad);
+      FAIL("accepted " << bad);
+    } catch (const nas::Error& e) {
+      CHECK(e.message().find("accepted:") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("format_energy picks a readable unit") {
+  CHECK(nas::format_energy(0.0123) == "12.3 mJ");
+  CHECK(nas::format_energy(2.5e-6) == "2.5 uJ");
+  CHECK(nas::format_energy(1.5) == "1.5 J");
+}
+
+TEST_CASE("Rng: deterministic, range-correct, resumable") {
+  nas::Rng a(42), b(42), c(43);
+  CHECK(a.next_u64() == b.next_u64());
+  CHECK(a.next_u64() != c.next_u64());
+  std::set<int64_t> seen;
+  for (int i = 0; i < 2000; ++i) {
+    const int64_t v = a.uniform_int(-3, 3);
+    CHECK(v >= -3);
+    CHECK(v <= 3);
+    seen.insert(v);
+    const double u = a.uniform();
+    CHECK(u >= 0.0);
+    CHECK(u < 1.0);
+  }
+  CHECK(seen.size() == 7);
+  const std::string saved = a.state();
+  const uint64_t x1 = a.next_u64(), x2 = a.next_u64();
+  nas::Rng restored(0);
+  restored.restore(saved);
+  CHECK(restored.next_u64() == x1);
+  CHECK(restored.next_u64() == x2);
+  CHECK_THROWS_AS(restored.restore("not a state"), nas::Error);
+  double sum = 0, sum_sq = 0;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    const double z = a.normal();
+    sum += z;
+    sum_sq += z * z;
+  }
+  CHECK(std::fabs(sum / n) < 0.05);
+  CHECK(std::fabs(sum_sq / n - 1.0) < 0.05);
+}
+
+TEST_CASE("seeded_permutation is a permutation and depends on the seed") {
+  auto p = nas::seeded_permutation(100, 7);
+  auto q = nas::seeded_permutation(100, 7);
+  auto r = nas::seeded_permutation(100, 8);
+  CHECK(p == q);
+  CHECK(p != r);
+  std::set<int64_t> s(p.begin(), p.end());
+  CHECK(s.size() == 100);
+  CHECK(*s.begin() == 0);
+  CHECK(*s.rbegin() == 99);
+}
+
+TEST_CASE("atomic writes replace the file and leave no temporaries") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("nas_core_test_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string path = (dir / "sub" / "out.json").string();
+  nas::write_file_atomic(path, "first");
+  CHECK(nas::read_file(path) == "first");
+  nas::write_json_file(path, nas::json{{"a", 1}});
+  CHECK(nas::read_json_file(path)["a"] == 1);
+  int files = 0;
+  for (auto& entry : fs::directory_iterator(dir / "sub")) {
+    (void)entry;
+    ++files;
+  }
+  CHECK(files == 1);
+  nas::write_file_atomic((dir / "bad.json").string(), "{\"a\": ");
+  CHECK_THROWS_WITH_AS(nas::read_json_file((dir / "bad.json").string()),
+                       doctest::Contains("invalid JSON"), nas::Error);
+  CHECK_THROWS_WITH_AS(nas::read_file((dir / "missing.json").string()),
+                       doctest::Contains("missing.json"), nas::Error);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("context block has every documented field") {
+  nas::RunContext run;
+  run.program = "test";
+  run.argv = {"prog", "--out", "a dir"};
+  run.seed = 5;
+  run.threads = 2;
+  const nas::json ctx = nas::make_context(run);
+  for (const char* key : {"schema_version", "program", "git_commit", "build_type",
+                          "libtorch_version", "device", "threads", "seed", "command_line", "date"}) {
+    CAPTURE(key);
+    CHECK(ctx.contains(key));
+  }
+  CHECK(ctx["command_line"] == "prog --out 'a dir'");
+  CHECK(ctx["seed"] == 5);
+}
+
+TEST_CASE("json typed access names the field") {
+  nas::json j = {{"n", 3}, {"x", 1.5}, {"s", "hi"}, {"f", 2.5}};
+  CHECK(nas::json_int(j, "n", "layer 0") == 3);
+  CHECK(nas::json_number(j, "x", "layer 0") == 1.5);
+  CHECK(nas::json_string(j, "s", "layer 0") == "hi");
+  CHECK_THROWS_WITH_AS(nas::json_int(j, "missing", "layer 0"),
+                       doctest::Contains("field 'missing' is missing"), nas::Error);
+  CHECK_THROWS_WITH_AS(nas::json_int(j, "f", "layer 0"), doctest::Contains("must be an integer"),
+                       nas::Error);
+  CHECK_THROWS_AS(nas::json_string(j, "n", "layer 0"), nas::Error);
+}
+
+TEST_CASE("progress formats durations") {
+  CHECK(nas::Progress::format_duration(14.2) == "14.2s");
+  CHECK(nas::Progress::format_duration(145) == "2m25s");
+  CHECK(nas::Progress::format_duration(3720) == "1h02m");
+}
+
+TEST_CASE("cli: guarded_main turns exceptions into exit code 1") {
+  CHECK(nas::cli::guarded_main("t", [] { return 0; }) == 0);
+  CHECK(nas::cli::guarded_main("t", []() -> int { NAS_THROW("boom"); }) == 1);
+  nas::cli::CommonFlags flags;
+  flags.threads = 3;
+  CHECK(nas::cli::resolve_threads(flags) == 3);
+  flags.threads = 0;
+  CHECK(nas::cli::resolve_threads(flags) >= 1);
+}
