@@ -1,0 +1,57 @@
+#pragma once
+// LayerSpec: what the energy model consumes for one layer — shapes plus the op kind.
+// search_space turns an ArchConfig into a list of these.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "search_space/op_kind.h"
+
+namespace nas {
+
+// Conv covers every convolution (1x1, kxk, depthwise when groups == c_in == c_out);
+// FC is a fully connected layer (1x1 on a 1x1 input); pools have no weights.
+enum class LayerType { Conv, FC, AvgPool, MaxPool };
+
+struct LayerSpec {
+  std::string name;
+  LayerType type = LayerType::Conv;
+  OpKind op = OpKind::Mult;  // arithmetic of the MACs (pools: ignored)
+  int64_t c_in = 0, c_out = 0;
+  int64_t h_in = 0, w_in = 0;
+  int64_t h_out = 0, w_out = 0;
+  int64_t kernel = 1, stride = 1, padding = 0, groups = 1;
+  int bits = 32;
+
+  // MACs per image: h_out * w_out * c_out * kernel^2 * c_in / groups (pools: 0).
+  int64_t macs() const;
+  // Weight count (pools: 0).
+  int64_t params() const;
+  bool depthwise() const { return groups > 1 && groups == c_in && groups == c_out; }
+
+  // Throws nas::Error naming the layer and the bad field: non-positive sizes, kernel larger than
+  // the padded input, groups not dividing the channels, output size inconsistent with the input.
+  void validate() const;
+
+  // Stable text key of the full description (cache key of the energy model).
+  std::string key() const;
+};
+
+// Output size of a convolution/pool along one axis.
+int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding);
+
+// Builds a validated LayerSpec, computing h_out/w_out from the input, kernel, stride, padding.
+LayerSpec make_layer(std::string name, LayerType type, OpKind op, int64_t c_in, int64_t c_out,
+                     int64_t h_in, int64_t w_in, int64_t kernel, int64_t stride, int64_t padding,
+                     int64_t groups = 1, int bits = 32);
+
+// The layers-file form: {"name", "op": "conv"|"shift"|"add"|"fc"|"avgpool"|"maxpool", "c_in",
+// "c_out", "h_in", "w_in", "kernel", "stride", "padding" (default kernel/2), "groups" (default 1)}
+// plus optional "bits" and (output only) "h_out", "w_out", "macs".
+LayerSpec layer_from_json(const nlohmann::json& j, const std::string& where);
+nlohmann::json layer_to_json(const LayerSpec& layer);
+std::vector<LayerSpec> layers_from_json(const nlohmann::json& array, const std::string& where);
+
+}  // namespace nas
