@@ -1,0 +1,410 @@
+// Dedicated CPU kernel of the AdderNet convolution; see adder_kernel.h for the data layout.
+// Compiled with -O3 (and -march=native when NAS_NATIVE_ARCH is on): the micro-kernels are
+// written with GCC vector extensions so that they map onto the host's widest vector registers.
+#include "ops/adder_kernel.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace nas::ops {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+constexpr const char* kIsa = "avx512";
+#elif defined(__AVX2__)
+constexpr int kVecBytes = 32;
+constexpr const char* kIsa = "avx2";
+#else
+constexpr int kVecBytes = 16;
+constexpr const char* kIsa = "sse";
+#endif
+
+template <typename T>
+struct VecTraits;
+template <>
+struct VecTraits<float> {
+  typedef float V __attribute__((vector_size(kVecBytes)));
+  typedef int32_t M __attribute__((vector_size(kVecBytes)));
+  static constexpr int32_t kAbsMask = 0x7fffffff;
+};
+template <>
+struct VecTraits<double> {
+  typedef double V __attribute__((vector_size(kVecBytes)));
+  typedef int64_t M __attribute__((vector_size(kVecBytes)));
+  static constexpr int64_t kAbsMask = 0x7fffffffffffffffLL;
+};
+
+// Tile geometry per element type. A panel is kNV vectors wide (kPanel output positions).
+// With 32 registers (AVX-512) one vector per panel and taller tiles; with 16, two vectors.
+template <typename T>
+struct Tile {
+  static constexpr int kLanes = kVecBytes / static_cast<int>(sizeof(T));
+  static constexpr int kNV = (kVecBytes == 64 && kLanes >= 16) ? 1 : 2;
+  static constexpr int kPanel = kNV * kLanes;
+  static constexpr int kOR = kNV == 1 ? 12 : 6;   // forward / dW: output channels per tile
+  static constexpr int kKR = kNV == 1 ? 8 : 2;    // dX: receptive-field rows per tile
+};
+
+template <typename V, typename T>
+inline V load(const T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+template <typename V, typename T>
+inline void store(T* p, const V& v) {
+  std::memcpy(p, &v, sizeof(V));
+}
+template <typename T>
+inline typename VecTraits<T>::V vabs(typename VecTraits<T>::V v) {
+  using M = typename VecTraits<T>::M;
+  return reinterpret_cast<typename VecTraits<T>::V>(reinterpret_cast<M>(v) & VecTraits<T>::kAbsMask);
+}
+
+// Geometry of one call, shared by the packing routines.
+struct Geometry {
+  int64_t C, H, W, O, R, S, stride, padding, G;
+  int64_t Cg, Og, K, Ho, Wo, L, panels, Lp;  // Lp = panels * kPanel
+  std::vector<int64_t> ih0, iw0;             // per padded position: top-left input coordinate
+  std::vector<int64_t> k_chan, k_r, k_s;     // per receptive-field row k: (c, r, s)
+
+  template <typename T>
+  static Geometry make(const AdderConvShape& s) {
+    Geometry g;
+    g.C = s.in_channels; g.H = s.in_h; g.W = s.in_w; g.O = s.out_channels;
+    g.R = s.kernel_h; g.S = s.kernel_w; g.stride = s.stride; g.padding = s.padding; g.G = s.groups;
+    g.Cg = g.C / g.G; g.Og = g.O / g.G; g.K = g.Cg * g.R * g.S;
+    g.Ho = s.out_h(); g.Wo = s.out_w(); g.L = g.Ho * g.Wo;
+    constexpr int P = Tile<T>::kPanel;
+    g.panels = (g.L + P - 1) / P;
+    g.Lp = g.panels * P;
+    // Padding positions get a far-away origin so that every tap is out of bounds (reads 0).
+    const int64_t kFar = -(int64_t{1} << 40);
+    g.ih0.assign(g.Lp, kFar);
+    g.iw0.assign(g.Lp, kFar);
+    for (int64_t p = 0; p < g.L; ++p) {
+      g.ih0[p] = (p / g.Wo) * g.stride - g.padding;
+      g.iw0[p] = (p % g.Wo) * g.stride - g.padding;
+    }
+    g.k_chan.resize(g.K); g.k_r.resize(g.K); g.k_s.resize(g.K);
+    for (int64_t k = 0; k < g.K; ++k) {
+      g.k_chan[k] = k / (g.R * g.S);
+      g.k_r[k] = (k / g.S) % g.R;
+      g.k_s[k] = k % g.S;
+    }
+    return g;
+  }
+};
+
+// im2col fused with packing: out[pb][k][j] = x_col[k][pb*P + j] (0 outside the image or past L).
+template <typename T>
+void pack_input_panels(const T* xg, const Geometry& g, T* out) {
+  constexpr int P = Tile<T>::kPanel;
+  const int64_t H = g.H, W = g.W;
+  for (int64_t pb = 0; pb < g.panels; ++pb) {
+    const int64_t* ih0 = g.ih0.data() + pb * P;
+    const int64_t* iw0 = g.iw0.data() + pb * P;
+    for (int64_t k = 0; k < g.K; ++k) {
+      const T* plane = xg + g.k_chan[k] * H * W;
+      const int64_t r = g.k_r[k], s = g.k_s[k];
+      T* dst = out + (pb * g.K + k) * P;
+      for (int j = 0; j < P; ++j) {
+        const int64_t ih = ih0[j] + r, iw = iw0[j] + s;
+        dst[j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? plane[ih * W + iw] : T(0);
+      }
+    }
+  }
+}
+
+// Forward micro-kernel: tile[r][j] = -sum_k |xpanel[k][j] - wpanel[k][r]| for r < OR.
+template <typename T, int OR>
+inline void forward_tile(const T* xpanel, const T* wpanel, int64_t K, T* tile) {
+  using V = typename VecTraits<T>::V;
+  constexpr int NV = Tile<T>::kNV, L = Tile<T>::kLanes, P = Tile<T>::kPanel, WS = Tile<T>::kOR;
+  V acc[OR][NV];
+  for (int r = 0; r < OR; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+  for (int64_t k = 0; k < K; ++k) {
+    V xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = load<V>(xpanel + k * P + v * L);
+    for (int r = 0; r < OR; ++r) {
+      const V wb = V{} + wpanel[k * WS + r];
+      for (int v = 0; v < NV; ++v) acc[r][v] += vabs<T>(xv[v] - wb);
+    }
+  }
+  for (int r = 0; r < OR; ++r)
+    for (int v = 0; v < NV; ++v) store(tile + r * P + v * L, -acc[r][v]);
+}
+
+template <typename T>
+void forward_tile_rows(int rows, const T* xpanel, const T* wpanel, int64_t K, T* tile) {
+  static_assert(Tile<T>::kOR <= 12, "extend the dispatch");
+  switch (rows) {
+#define NAS_CASE(n) \
+  case n: if constexpr (n <= Tile<T>::kOR) forward_tile<T, n>(xpanel, wpanel, K, tile); break;
+    NAS_CASE(1) NAS_CASE(2) NAS_CASE(3) NAS_CASE(4) NAS_CASE(5) NAS_CASE(6)
+    NAS_CASE(7) NAS_CASE(8) NAS_CASE(9) NAS_CASE(10) NAS_CASE(11) NAS_CASE(12)
+#undef NAS_CASE
+    default: break;
+  }
+}
+
+// dX micro-kernel: dx[r][j] = sum_o gpanel[o][j] * clamp(wt[o][r] - xpanel[r][j], -1, 1).
+template <typename T, int KR>
+inline void dx_tile(const T* xpanel, const T* gpanel, const T* wt, int64_t Og, T* dxpanel) {
+  using V = typename VecTraits<T>::V;
+  constexpr int NV = Tile<T>::kNV, L = Tile<T>::kLanes, P = Tile<T>::kPanel, WS = Tile<T>::kKR;
+  const V lo = V{} - T(1), hi = V{} + T(1);
+  V xv[KR][NV], acc[KR][NV];
+  for (int r = 0; r < KR; ++r)
+    for (int v = 0; v < NV; ++v) {
+      xv[r][v] = load<V>(xpanel + r * P + v * L);
+      acc[r][v] = V{};
+    }
+  for (int64_t o = 0; o < Og; ++o) {
+    V gv[NV];
+    for (int v = 0; v < NV; ++v) gv[v] = load<V>(gpanel + o * P + v * L);
+    for (int r = 0; r < KR; ++r) {
+      const V wb = V{} + wt[o * WS + r];
+      for (int v = 0; v < NV; ++v) {
+        V d = wb - xv[r][v];
+        d = d < lo ? lo : d;
+        d = d > hi ? hi : d;
+        acc[r][v] += gv[v] * d;
+      }
+    }
+  }
+  for (int r = 0; r < KR; ++r)
+    for (int v = 0; v < NV; ++v) store(dxpanel + r * P + v * L, acc[r][v]);
+}
+
+template <typename T>
+void dx_tile_rows(int rows, const T* xpanel, const T* gpanel, const T* wt, int64_t Og, T* dx) {
+  switch (rows) {
+#define NAS_CASE(n) \
+  case n: if constexpr (n <= Tile<T>::kKR) dx_tile<T, n>(xpanel, gpanel, wt, Og, dx); break;
+    NAS_CASE(1) NAS_CASE(2) NAS_CASE(3) NAS_CASE(4) NAS_CASE(5) NAS_CASE(6) NAS_CASE(7) NAS_CASE(8)
+#undef NAS_CASE
+    default: break;
+  }
+}
+
+// dW micro-kernel (outer products over p): dw[r][j] += sum_p gy[r][p] * xt[p][j].
+template <typename T, int OR>
+inline void dw_tile(const T* xt, const T* gy, int64_t L, T* dw, int64_t dw_stride, int cols) {
+  using V = typename VecTraits<T>::V;
+  constexpr int NV = Tile<T>::kNV, LN = Tile<T>::kLanes, P = Tile<T>::kPanel;
+  V acc[OR][NV];
+  for (int r = 0; r < OR; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
+  for (int64_t p = 0; p < L; ++p) {
+    V xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = load<V>(xt + p * P + v * LN);
+    for (int r = 0; r < OR; ++r) {
+      const V gb = V{} + gy[r * L + p];
+      for (int v = 0; v < NV; ++v) acc[r][v] += gb * xv[v];
+    }
+  }
+  T buffer[P];
+  for (int r = 0; r < OR; ++r) {
+    for (int v = 0; v < NV; ++v) store(buffer + v * LN, acc[r][v]);
+    T* row = dw + r * dw_stride;
+    for (int j = 0; j < cols; ++j) row[j] += buffer[j];
+  }
+}
+
+template <typename T>
+void dw_tile_rows(int rows, const T* xt, const T* gy, int64_t L, T* dw, int64_t stride, int cols) {
+  switch (rows) {
+#define NAS_CASE(n) \
+  case n: if constexpr (n <= Tile<T>::kOR) dw_tile<T, n>(xt, gy, L, dw, stride, cols); break;
+    NAS_CASE(1) NAS_CASE(2) NAS_CASE(3) NAS_CASE(4) NAS_CASE(5) NAS_CASE(6)
+    NAS_CASE(7) NAS_CASE(8) NAS_CASE(9) NAS_CASE(10) NAS_CASE(11) NAS_CASE(12)
+#undef NAS_CASE
+    default: break;
+  }
+}
+
+// Per-thread scratch, grown on demand and reused across tasks.
+template <typename T>
+struct Scratch {
+  std::vector<T> xpack, gpack, dxpack, xt, tile;
+};
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+const char* adder_kernel_isa() { return kIsa; }
+
+template <typename T>
+void adder_forward_cpu(const T* x, const T* w, T* y, const AdderConvShape& shape) {
+  constexpr int P = Tile<T>::kPanel, OR = Tile<T>::kOR;
+  const Geometry g = Geometry::make<T>(shape);
+  const int64_t N = shape.batch, K = g.K, Og = g.Og, G = g.G, L = g.L;
+  // Weight panels: wpack[grp][ob][k][r] = w[grp*Og + ob*OR + r][k] (0 past Og).
+  const int64_t o_blocks = ceil_div(Og, OR);
+  std::vector<T> wpack(static_cast<size_t>(G * o_blocks * K * OR), T(0));
+  for (int64_t grp = 0; grp < G; ++grp)
+    for (int64_t o = 0; o < Og; ++o)
+      for (int64_t k = 0; k < K; ++k)
+        wpack[((grp * o_blocks + o / OR) * K + k) * OR + o % OR] = w[(grp * Og + o) * K + k];
+
+  std::vector<Scratch<T>> scratch(static_cast<size_t>(std::max(1, at::get_num_threads())));
+  at::parallel_for(0, N * G, 1, [&](int64_t begin, int64_t end) {
+    Scratch<T>& s = scratch[static_cast<size_t>(at::get_thread_num()) % scratch.size()];
+    s.xpack.resize(static_cast<size_t>(g.panels * K * P));
+    s.tile.resize(static_cast<size_t>(OR * P));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / G, grp = task % G;
+      pack_input_panels(x + (n * g.C + grp * g.Cg) * g.H * g.W, g, s.xpack.data());
+      T* yg = y + (n * g.O + grp * Og) * L;
+      for (int64_t pb = 0; pb < g.panels; ++pb) {
+        const int cols = static_cast<int>(std::min<int64_t>(P, L - pb * P));
+        for (int64_t ob = 0; ob < o_blocks; ++ob) {
+          const int rows = static_cast<int>(std::min<int64_t>(OR, Og - ob * OR));
+          forward_tile_rows<T>(rows, s.xpack.data() + pb * K * P,
+                               wpack.data() + (grp * o_blocks + ob) * K * OR, K, s.tile.data());
+          for (int r = 0; r < rows; ++r)
+            std::memcpy(yg + (ob * OR + r) * L + pb * P, s.tile.data() + r * P, cols * sizeof(T));
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void adder_backward_cpu(const T* x, const T* w, const T* gy, T* gx, T* gw,
+                        const AdderConvShape& shape) {
+  constexpr int P = Tile<T>::kPanel, OR = Tile<T>::kOR, KR = Tile<T>::kKR;
+  const Geometry g = Geometry::make<T>(shape);
+  const int64_t N = shape.batch, K = g.K, Og = g.Og, G = g.G, L = g.L;
+  const int64_t k_blocks = ceil_div(K, KR);   // dX tiles
+  const int64_t kt_blocks = ceil_div(K, P);   // dW column blocks (xt layout)
+  // W^T panels for dX: wt[grp][kb][o][r] = w[grp*Og + o][kb*KR + r] (0 past K).
+  std::vector<T> wt;
+  if (gx) {
+    wt.assign(static_cast<size_t>(G * k_blocks * Og * KR), T(0));
+    for (int64_t grp = 0; grp < G; ++grp)
+      for (int64_t o = 0; o < Og; ++o)
+        for (int64_t k = 0; k < K; ++k)
+          wt[((grp * k_blocks + k / KR) * Og + o) * KR + k % KR] = w[(grp * Og + o) * K + k];
+    std::fill(gx, gx + N * g.C * g.H * g.W, T(0));
+  }
+  const int threads = std::max(1, at::get_num_threads());
+  // Per-thread partial (gy . x_col^T) and row sums of gy, reduced after the parallel loop.
+  std::vector<std::vector<T>> dw_part, rowsum_part;
+  if (gw) {
+    dw_part.assign(threads, std::vector<T>(static_cast<size_t>(g.O * K), T(0)));
+    rowsum_part.assign(threads, std::vector<T>(static_cast<size_t>(g.O), T(0)));
+  }
+  std::vector<Scratch<T>> scratch(static_cast<size_t>(threads));
+
+  at::parallel_for(0, N * G, 1, [&](int64_t begin, int64_t end) {
+    const size_t tid = static_cast<size_t>(at::get_thread_num()) % scratch.size();
+    Scratch<T>& s = scratch[tid];
+    s.xpack.resize(static_cast<size_t>(g.panels * K * P));
+    if (gx) {
+      s.gpack.resize(static_cast<size_t>(g.panels * Og * P));
+      s.dxpack.resize(static_cast<size_t>(g.panels * k_blocks * KR * P));
+    }
+    if (gw) s.xt.resize(static_cast<size_t>(kt_blocks * L * P));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / G, grp = task % G;
+      const T* xg = x + (n * g.C + grp * g.Cg) * g.H * g.W;
+      const T* gyg = gy + (n * g.O + grp * Og) * L;
+      pack_input_panels(xg, g, s.xpack.data());
+
+      if (gx) {
+        // gy panels: gpack[pb][o][j] = gy[o][pb*P + j] (0 past L).
+        std::fill(s.gpack.begin(), s.gpack.end(), T(0));
+        for (int64_t pb = 0; pb < g.panels; ++pb) {
+          const int64_t cols = std::min<int64_t>(P, L - pb * P);
+          for (int64_t o = 0; o < Og; ++o)
+            std::memcpy(s.gpack.data() + (pb * Og + o) * P, gyg + o * L + pb * P, cols * sizeof(T));
+        }
+        // dX_col panels, then col2im into this sample's (and group's) channels.
+        const int64_t dx_rows = k_blocks * KR;  // dxpack[pb][k][j], k padded to a KR multiple
+        for (int64_t pb = 0; pb < g.panels; ++pb) {
+          for (int64_t kb = 0; kb < k_blocks; ++kb) {
+            const int rows = static_cast<int>(std::min<int64_t>(KR, K - kb * KR));
+            dx_tile_rows<T>(rows, s.xpack.data() + (pb * K + kb * KR) * P,
+                            s.gpack.data() + pb * Og * P,
+                            wt.data() + (grp * k_blocks + kb) * Og * KR, Og,
+                            s.dxpack.data() + (pb * dx_rows + kb * KR) * P);
+          }
+        }
+        T* gxg = gx + (n * g.C + grp * g.Cg) * g.H * g.W;
+        for (int64_t pb = 0; pb < g.panels; ++pb) {
+          const int64_t cols = std::min<int64_t>(P, L - pb * P);
+          const int64_t* ih0 = g.ih0.data() + pb * P;
+          const int64_t* iw0 = g.iw0.data() + pb * P;
+          for (int64_t k = 0; k < K; ++k) {
+            T* plane = gxg + g.k_chan[k] * g.H * g.W;
+            const T* src = s.dxpack.data() + (pb * dx_rows + k) * P;
+            for (int64_t j = 0; j < cols; ++j) {
+              const int64_t ih = ih0[j] + g.k_r[k], iw = iw0[j] + g.k_s[k];
+              if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) plane[ih * g.W + iw] += src[j];
+            }
+          }
+        }
+      }
+
+      if (gw) {
+        // xt[kb][p][j] = x_col[kb*P + j][p]: transpose of the panels (0 past K).
+        for (int64_t kb = 0; kb < kt_blocks; ++kb) {
+          T* dst = s.xt.data() + kb * L * P;
+          const int64_t kcols = std::min<int64_t>(P, K - kb * P);
+          for (int64_t p = 0; p < L; ++p) {
+            const T* src = s.xpack.data() + ((p / P) * K + kb * P) * P + p % P;
+            T* row = dst + p * P;
+            for (int64_t j = 0; j < kcols; ++j) row[j] = src[j * P];
+            for (int64_t j = kcols; j < P; ++j) row[j] = T(0);
+          }
+        }
+        T* dwp = dw_part[tid].data() + grp * Og * K;
+        T* rs = rowsum_part[tid].data() + grp * Og;
+        for (int64_t o = 0; o < Og; ++o) {
+          T sum = 0;
+          for (int64_t p = 0; p < L; ++p) sum += gyg[o * L + p];
+          rs[o] += sum;
+        }
+        for (int64_t kb = 0; kb < kt_blocks; ++kb) {
+          const int cols = static_cast<int>(std::min<int64_t>(P, K - kb * P));
+          for (int64_t ob = 0; ob < ceil_div(Og, OR); ++ob) {
+            const int rows = static_cast<int>(std::min<int64_t>(OR, Og - ob * OR));
+            dw_tile_rows<T>(rows, s.xt.data() + kb * L * P, gyg + ob * OR * L, L,
+                            dwp + ob * OR * K + kb * P, K, cols);
+          }
+        }
+      }
+    }
+  });
+
+  if (gw) {
+    // dW = sum_threads (gy . x_col^T) - w * rowsum(gy)
+    for (int64_t o = 0; o < g.O; ++o) {
+      T rowsum = 0;
+      for (int t = 0; t < threads; ++t) rowsum += rowsum_part[t][o];
+      for (int64_t k = 0; k < K; ++k) {
+        T acc = 0;
+        for (int t = 0; t < threads; ++t) acc += dw_part[t][o * K + k];
+        gw[o * K + k] = acc - w[o * K + k] * rowsum;
+      }
+    }
+  }
+}
+
+template void adder_forward_cpu<float>(const float*, const float*, float*, const AdderConvShape&);
+template void adder_forward_cpu<double>(const double*, const double*, double*,
+                                        const AdderConvShape&);
+template void adder_backward_cpu<float>(const float*, const float*, const float*, float*, float*,
+                                        const AdderConvShape&);
+template void adder_backward_cpu<double>(const double*, const double*, const double*, double*,
+                                         double*, const AdderConvShape&);
+
+}  // namespace nas::ops
