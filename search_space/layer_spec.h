@@ -39,6 +39,12 @@ struct LayerSpec {
   std::string key() const;
 };
 
+// Name of a layer type: "conv" | "fc" | "avgpool" | "maxpool".
+const char* layer_type_name(LayerType type);
+// The layers-file "op" of a layer: "conv" | "shift" | "add" (Conv by op kind), "fc", "avgpool",
+// "maxpool". An FC layer whose op is not Mult keeps "fc" and records the op as "arith".
+const char* layer_op_name(const LayerSpec& layer);
+
 // Output size of a convolution/pool along one axis.
 int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding);
 
