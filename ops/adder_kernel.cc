@@ -59,6 +59,11 @@ template <typename V, typename T>
 inline void store(T* p, const V& v) {
   std::memcpy(p, &v, sizeof(V));
 }
+// All lanes = s. (`V{} + s` would cost a scalar add: 0 + -0 is +0, so it cannot be folded.)
+template <typename V, typename T>
+inline V bcast(T s) {
+  return s - V{};  // exact for every s (x - +0 == x, also for -0), so it folds to a broadcast
+}
 template <typename T>
 inline typename VecTraits<T>::V vabs(typename VecTraits<T>::V v) {
   using M = typename VecTraits<T>::M;
@@ -69,7 +74,6 @@ inline typename VecTraits<T>::V vabs(typename VecTraits<T>::V v) {
 struct Geometry {
   int64_t C, H, W, O, R, S, stride, padding, G;
   int64_t Cg, Og, K, Ho, Wo, L, panels, Lp;  // Lp = panels * kPanel
-  std::vector<int64_t> ih0, iw0;             // per padded position: top-left input coordinate
   std::vector<int64_t> k_chan, k_r, k_s;     // per receptive-field row k: (c, r, s)
 
   template <typename T>
@@ -82,14 +86,6 @@ struct Geometry {
     constexpr int P = Tile<T>::kPanel;
     g.panels = (g.L + P - 1) / P;
     g.Lp = g.panels * P;
-    // Padding positions get a far-away origin so that every tap is out of bounds (reads 0).
-    const int64_t kFar = -(int64_t{1} << 40);
-    g.ih0.assign(g.Lp, kFar);
-    g.iw0.assign(g.Lp, kFar);
-    for (int64_t p = 0; p < g.L; ++p) {
-      g.ih0[p] = (p / g.Wo) * g.stride - g.padding;
-      g.iw0[p] = (p % g.Wo) * g.stride - g.padding;
-    }
     g.k_chan.resize(g.K); g.k_r.resize(g.K); g.k_s.resize(g.K);
     for (int64_t k = 0; k < g.K; ++k) {
       g.k_chan[k] = k / (g.R * g.S);
@@ -100,23 +96,70 @@ struct Geometry {
   }
 };
 
-// im2col fused with packing: out[pb][k][j] = x_col[k][pb*P + j] (0 outside the image or past L).
+// Valid output columns [ow_lo, ow_hi) of receptive-field column s: 0 <= ow*stride - pad + s < W.
+inline void valid_columns(const Geometry& g, int64_t s, int64_t* ow_lo, int64_t* ow_hi) {
+  const int64_t lead = g.padding - s;  // need ow*stride >= lead
+  *ow_lo = lead > 0 ? (lead + g.stride - 1) / g.stride : 0;
+  const int64_t last = g.W - 1 + g.padding - s;  // need ow*stride <= last
+  *ow_hi = last < 0 ? 0 : std::min(g.Wo, last / g.stride + 1);
+  if (*ow_lo > *ow_hi) *ow_lo = *ow_hi;
+}
+
+// One row of the im2col matrix: row[p] = x_col[k][p] for p < L, 0 for L <= p < Lp.
+// Interior segments are contiguous copies for stride 1.
 template <typename T>
-void pack_input_panels(const T* xg, const Geometry& g, T* out) {
-  constexpr int P = Tile<T>::kPanel;
-  const int64_t H = g.H, W = g.W;
-  for (int64_t pb = 0; pb < g.panels; ++pb) {
-    const int64_t* ih0 = g.ih0.data() + pb * P;
-    const int64_t* iw0 = g.iw0.data() + pb * P;
-    for (int64_t k = 0; k < g.K; ++k) {
-      const T* plane = xg + g.k_chan[k] * H * W;
-      const int64_t r = g.k_r[k], s = g.k_s[k];
-      T* dst = out + (pb * g.K + k) * P;
-      for (int j = 0; j < P; ++j) {
-        const int64_t ih = ih0[j] + r, iw = iw0[j] + s;
-        dst[j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? plane[ih * W + iw] : T(0);
-      }
+void im2col_row(const T* xg, const Geometry& g, int64_t k, T* row) {
+  const T* plane = xg + g.k_chan[k] * g.H * g.W;
+  const int64_t r = g.k_r[k], s = g.k_s[k];
+  int64_t ow_lo, ow_hi;
+  valid_columns(g, s, &ow_lo, &ow_hi);
+  for (int64_t oh = 0; oh < g.Ho; ++oh) {
+    T* dst = row + oh * g.Wo;
+    const int64_t ih = oh * g.stride - g.padding + r;
+    if (ih < 0 || ih >= g.H || ow_lo == ow_hi) {
+      std::fill(dst, dst + g.Wo, T(0));
+      continue;
     }
+    const T* src = plane + ih * g.W - g.padding + s;  // src[ow*stride] is the tap of column ow
+    std::fill(dst, dst + ow_lo, T(0));
+    if (g.stride == 1) {
+      std::memcpy(dst + ow_lo, src + ow_lo, (ow_hi - ow_lo) * sizeof(T));
+    } else {
+      for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] = src[ow * g.stride];
+    }
+    std::fill(dst + ow_hi, dst + g.Wo, T(0));
+  }
+  std::fill(row + g.L, row + g.Lp, T(0));
+}
+
+// The adjoint of im2col_row: plane taps += row[p] for the valid positions of row k.
+template <typename T>
+void col2im_row_add(const T* row, const Geometry& g, int64_t k, T* gxg) {
+  T* plane = gxg + g.k_chan[k] * g.H * g.W;
+  const int64_t r = g.k_r[k], s = g.k_s[k];
+  int64_t ow_lo, ow_hi;
+  valid_columns(g, s, &ow_lo, &ow_hi);
+  for (int64_t oh = 0; oh < g.Ho; ++oh) {
+    const int64_t ih = oh * g.stride - g.padding + r;
+    if (ih < 0 || ih >= g.H) continue;
+    const T* src = row + oh * g.Wo;
+    T* dst = plane + ih * g.W - g.padding + s;
+    if (g.stride == 1) {
+      for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow] += src[ow];
+    } else {
+      for (int64_t ow = ow_lo; ow < ow_hi; ++ow) dst[ow * g.stride] += src[ow];
+    }
+  }
+}
+
+// im2col fused with packing: out[pb][k][j] = x_col[k][pb*P + j] (0 past L). `row` holds Lp values.
+template <typename T>
+void pack_input_panels(const T* xg, const Geometry& g, T* row, T* out) {
+  constexpr int P = Tile<T>::kPanel;
+  for (int64_t k = 0; k < g.K; ++k) {
+    im2col_row(xg, g, k, row);
+    for (int64_t pb = 0; pb < g.panels; ++pb)
+      std::memcpy(out + (pb * g.K + k) * P, row + pb * P, P * sizeof(T));
   }
 }
 
@@ -132,7 +175,7 @@ inline void forward_tile(const T* xpanel, const T* wpanel, int64_t K, T* tile) {
     V xv[NV];
     for (int v = 0; v < NV; ++v) xv[v] = load<V>(xpanel + k * P + v * L);
     for (int r = 0; r < OR; ++r) {
-      const V wb = V{} + wpanel[k * WS + r];
+      const V wb = bcast<V>(wpanel[k * WS + r]);
       for (int v = 0; v < NV; ++v) acc[r][v] += vabs<T>(xv[v] - wb);
     }
   }
@@ -158,7 +201,7 @@ template <typename T, int KR>
 inline void dx_tile(const T* xpanel, const T* gpanel, const T* wt, int64_t Og, T* dxpanel) {
   using V = typename VecTraits<T>::V;
   constexpr int NV = Tile<T>::kNV, L = Tile<T>::kLanes, P = Tile<T>::kPanel, WS = Tile<T>::kKR;
-  const V lo = V{} - T(1), hi = V{} + T(1);
+  const V lo = bcast<V>(T(-1)), hi = bcast<V>(T(1));
   V xv[KR][NV], acc[KR][NV];
   for (int r = 0; r < KR; ++r)
     for (int v = 0; v < NV; ++v) {
@@ -169,7 +212,7 @@ inline void dx_tile(const T* xpanel, const T* gpanel, const T* wt, int64_t Og, T
     V gv[NV];
     for (int v = 0; v < NV; ++v) gv[v] = load<V>(gpanel + o * P + v * L);
     for (int r = 0; r < KR; ++r) {
-      const V wb = V{} + wt[o * WS + r];
+      const V wb = bcast<V>(wt[o * WS + r]);
       for (int v = 0; v < NV; ++v) {
         V d = wb - xv[r][v];
         d = d < lo ? lo : d;
@@ -205,7 +248,7 @@ inline void dw_tile(const T* xt, const T* gy, int64_t L, T* dw, int64_t dw_strid
     V xv[NV];
     for (int v = 0; v < NV; ++v) xv[v] = load<V>(xt + p * P + v * LN);
     for (int r = 0; r < OR; ++r) {
-      const V gb = V{} + gy[r * L + p];
+      const V gb = bcast<V>(gy[r * L + p]);
       for (int v = 0; v < NV; ++v) acc[r][v] += gb * xv[v];
     }
   }
@@ -232,7 +275,7 @@ void dw_tile_rows(int rows, const T* xt, const T* gy, int64_t L, T* dw, int64_t 
 // Per-thread scratch, grown on demand and reused across tasks.
 template <typename T>
 struct Scratch {
-  std::vector<T> xpack, gpack, dxpack, xt, tile;
+  std::vector<T> row, xpack, gpack, dxpack, xt, tile;
 };
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -257,11 +300,12 @@ void adder_forward_cpu(const T* x, const T* w, T* y, const AdderConvShape& shape
   std::vector<Scratch<T>> scratch(static_cast<size_t>(std::max(1, at::get_num_threads())));
   at::parallel_for(0, N * G, 1, [&](int64_t begin, int64_t end) {
     Scratch<T>& s = scratch[static_cast<size_t>(at::get_thread_num()) % scratch.size()];
+    s.row.resize(static_cast<size_t>(g.Lp));
     s.xpack.resize(static_cast<size_t>(g.panels * K * P));
     s.tile.resize(static_cast<size_t>(OR * P));
     for (int64_t task = begin; task < end; ++task) {
       const int64_t n = task / G, grp = task % G;
-      pack_input_panels(x + (n * g.C + grp * g.Cg) * g.H * g.W, g, s.xpack.data());
+      pack_input_panels(x + (n * g.C + grp * g.Cg) * g.H * g.W, g, s.row.data(), s.xpack.data());
       T* yg = y + (n * g.O + grp * Og) * L;
       for (int64_t pb = 0; pb < g.panels; ++pb) {
         const int cols = static_cast<int>(std::min<int64_t>(P, L - pb * P));
@@ -307,6 +351,7 @@ void adder_backward_cpu(const T* x, const T* w, const T* gy, T* gx, T* gw,
   at::parallel_for(0, N * G, 1, [&](int64_t begin, int64_t end) {
     const size_t tid = static_cast<size_t>(at::get_thread_num()) % scratch.size();
     Scratch<T>& s = scratch[tid];
+    s.row.resize(static_cast<size_t>(g.Lp));
     s.xpack.resize(static_cast<size_t>(g.panels * K * P));
     if (gx) {
       s.gpack.resize(static_cast<size_t>(g.panels * Og * P));
@@ -317,7 +362,7 @@ void adder_backward_cpu(const T* x, const T* w, const T* gy, T* gx, T* gw,
       const int64_t n = task / G, grp = task % G;
       const T* xg = x + (n * g.C + grp * g.Cg) * g.H * g.W;
       const T* gyg = gy + (n * g.O + grp * Og) * L;
-      pack_input_panels(xg, g, s.xpack.data());
+      pack_input_panels(xg, g, s.row.data(), s.xpack.data());
 
       if (gx) {
         // gy panels: gpack[pb][o][j] = gy[o][pb*P + j] (0 past L).
@@ -339,31 +384,27 @@ void adder_backward_cpu(const T* x, const T* w, const T* gy, T* gx, T* gw,
           }
         }
         T* gxg = gx + (n * g.C + grp * g.Cg) * g.H * g.W;
-        for (int64_t pb = 0; pb < g.panels; ++pb) {
-          const int64_t cols = std::min<int64_t>(P, L - pb * P);
-          const int64_t* ih0 = g.ih0.data() + pb * P;
-          const int64_t* iw0 = g.iw0.data() + pb * P;
-          for (int64_t k = 0; k < K; ++k) {
-            T* plane = gxg + g.k_chan[k] * g.H * g.W;
-            const T* src = s.dxpack.data() + (pb * dx_rows + k) * P;
-            for (int64_t j = 0; j < cols; ++j) {
-              const int64_t ih = ih0[j] + g.k_r[k], iw = iw0[j] + g.k_s[k];
-              if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) plane[ih * g.W + iw] += src[j];
-            }
-          }
+        for (int64_t k = 0; k < K; ++k) {
+          for (int64_t pb = 0; pb < g.panels; ++pb)
+            std::memcpy(s.row.data() + pb * P, s.dxpack.data() + (pb * dx_rows + k) * P,
+                        P * sizeof(T));
+          col2im_row_add(s.row.data(), g, k, gxg);
         }
       }
 
       if (gw) {
-        // xt[kb][p][j] = x_col[kb*P + j][p]: transpose of the panels (0 past K).
+        // xt[kb][p][j] = x_col[kb*P + j][p]: P x P block transposes of the panels (0 past K).
         for (int64_t kb = 0; kb < kt_blocks; ++kb) {
-          T* dst = s.xt.data() + kb * L * P;
           const int64_t kcols = std::min<int64_t>(P, K - kb * P);
-          for (int64_t p = 0; p < L; ++p) {
-            const T* src = s.xpack.data() + ((p / P) * K + kb * P) * P + p % P;
-            T* row = dst + p * P;
-            for (int64_t j = 0; j < kcols; ++j) row[j] = src[j * P];
-            for (int64_t j = kcols; j < P; ++j) row[j] = T(0);
+          for (int64_t pb = 0; pb < g.panels; ++pb) {
+            const int64_t cols = std::min<int64_t>(P, L - pb * P);
+            const T* src = s.xpack.data() + (pb * K + kb * P) * P;  // [j][jj]
+            T* dst = s.xt.data() + (kb * L + pb * P) * P;           // [jj][j]
+            for (int64_t jj = 0; jj < cols; ++jj) {
+              T* out = dst + jj * P;
+              for (int64_t j = 0; j < kcols; ++j) out[j] = src[j * P + jj];
+              for (int64_t j = kcols; j < P; ++j) out[j] = T(0);
+            }
           }
         }
         T* dwp = dw_part[tid].data() + grp * Og * K;
