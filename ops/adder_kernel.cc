@@ -7,7 +7,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
+
+#if defined(__AVX512DQ__)
+#include <immintrin.h>
+#endif
 
 namespace nas::ops {
 namespace {
@@ -64,6 +69,25 @@ template <typename V, typename T>
 inline V bcast(T s) {
   return s - V{};  // exact for every s (x - +0 == x, also for -0), so it folds to a broadcast
 }
+// clamp(d, -1, 1). With AVX512-DQ one VRANGEPS does it: the operand of smaller magnitude out of
+// (d, 1), with the sign of d.
+template <typename T>
+inline typename VecTraits<T>::V clamp_unit(typename VecTraits<T>::V d,
+                                           typename VecTraits<T>::V lo,
+                                           typename VecTraits<T>::V hi) {
+#if defined(__AVX512DQ__)
+  if constexpr (std::is_same_v<T, float> && sizeof(d) == 64) {
+    return reinterpret_cast<typename VecTraits<T>::V>(
+        _mm512_range_ps(reinterpret_cast<__m512>(d), reinterpret_cast<__m512>(hi), 0x02));
+  } else if constexpr (std::is_same_v<T, double> && sizeof(d) == 64) {
+    return reinterpret_cast<typename VecTraits<T>::V>(
+        _mm512_range_pd(reinterpret_cast<__m512d>(d), reinterpret_cast<__m512d>(hi), 0x02));
+  }
+#endif
+  d = d < lo ? lo : d;
+  return d > hi ? hi : d;
+}
+
 template <typename T>
 inline typename VecTraits<T>::V vabs(typename VecTraits<T>::V v) {
   using M = typename VecTraits<T>::M;
@@ -214,10 +238,7 @@ inline void dx_tile(const T* xpanel, const T* gpanel, const T* wt, int64_t Og, T
     for (int r = 0; r < KR; ++r) {
       const V wb = bcast<V>(wt[o * WS + r]);
       for (int v = 0; v < NV; ++v) {
-        V d = wb - xv[r][v];
-        d = d < lo ? lo : d;
-        d = d > hi ? hi : d;
-        acc[r][v] += gv[v] * d;
+        acc[r][v] += gv[v] * clamp_unit<T>(wb - xv[r][v], lo, hi);
       }
     }
   }
