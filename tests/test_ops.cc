@@ -1,5 +1,6 @@
 // Parity, finite-difference and edge-case tests of the multiplication-free operators.
 // <torch/...> must come before <doctest/doctest.h> (toolchain.md, gotcha 1).
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <doctest/doctest.h>
@@ -404,4 +405,27 @@ TEST_CASE("round_fixed_point: rounding, clamping and STE") {
 TEST_CASE("shift_linear equals linear with quantized weights") {
   const Tensor x = torch::randn({4, 10}), w = torch::randn({3, 10}) * 0.3;
   CHECK(torch::allclose(shift_linear(x, w, 5), torch::linear(x, quantize_shift(w, 5))));
+}
+
+TEST_CASE("CUDA: portable adder and shift on the GPU match the CPU kernel") {
+  if (!torch::cuda::is_available()) {
+    MESSAGE("skipped: no CUDA device");
+    return;
+  }
+  torch::manual_seed(9);
+  const torch::Device cuda(torch::kCUDA);
+  for (const ConvCase& cc : kCases) {
+    CAPTURE(cc.name);
+    const Tensor x = random_inputs(cc, torch::kFloat), w = random_weight(cc, torch::kFloat);
+    const Tensor y0 = adder_conv2d(x, w, cc.stride, cc.padding, cc.groups, 0.0);
+    const Tensor g = torch::randn(y0.sizes());
+    const RunResult cpu = run_adder(x, w, g, cc, AdderBackend::Kernel, 0.2);
+    const RunResult gpu = run_adder(x.to(cuda), w.to(cuda), g.to(cuda), cc, AdderBackend::Auto, 0.2);
+    CHECK(gpu.y.device().is_cuda());
+    CHECK(rel_error(gpu.y.cpu(), cpu.y) <= 1e-4);
+    CHECK(rel_error(gpu.gx.cpu(), cpu.gx) <= 1e-4);
+    CHECK(rel_error(gpu.gw.cpu(), cpu.gw) <= 1e-4);
+    const Tensor ys = shift_conv2d(x.to(cuda), w.to(cuda), cc.stride, cc.padding, cc.groups, 5);
+    CHECK(rel_error(ys.cpu(), shift_conv2d(x, w, cc.stride, cc.padding, cc.groups, 5)) <= 1e-4);
+  }
 }
