@@ -293,13 +293,157 @@ void dw_tile_rows(int rows, const T* xt, const T* gy, int64_t L, T* dw, int64_t 
   }
 }
 
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
 // Per-thread scratch, grown on demand and reused across tasks.
 template <typename T>
 struct Scratch {
   std::vector<T> row, xpack, gpack, dxpack, xt, tile;
 };
 
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// ---- depthwise (one input and one output channel per group) --------------------------------
+// Planes are small (e.g. 14x14), so vectors run across channels instead: a task takes one sample
+// and a block of kLanes channels, transposed into a zero-padded [Hp][Wp][kLanes] buffer, and
+// every tap is then one full-vector operation with a per-channel weight vector. Padding taps
+// read 0 exactly as in the im2col formulation. Lanes past the last channel carry stale values
+// whose results are never written back.
+
+template <typename T>
+struct DepthwiseScratch {
+  std::vector<T> xp, gp, dxp;
+};
+
+// out[(ih + pad) * Wp + iw + pad][cc] = planes[cc][ih][iw] for cc < channels.
+template <typename T>
+void gather_channel_block(const T* planes, int64_t channels, const Geometry& g, T* out) {
+  constexpr int64_t CB = Tile<T>::kLanes;
+  const int64_t Wp = g.W + 2 * g.padding;
+  for (int64_t cc = 0; cc < channels; ++cc) {
+    const T* plane = planes + cc * g.H * g.W;
+    for (int64_t ih = 0; ih < g.H; ++ih) {
+      T* dst = out + ((ih + g.padding) * Wp + g.padding) * CB + cc;
+      for (int64_t iw = 0; iw < g.W; ++iw) dst[iw * CB] = plane[ih * g.W + iw];
+    }
+  }
+}
+
+// Weights as per-channel vectors: [block][r*S + s][lane] (0 past the last channel).
+template <typename T>
+std::vector<T> depthwise_weight_vectors(const T* w, const Geometry& g) {
+  constexpr int64_t CB = Tile<T>::kLanes;
+  const int64_t RS = g.R * g.S;
+  std::vector<T> wv(static_cast<size_t>(ceil_div(g.C, CB) * RS * CB), T(0));
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t rs = 0; rs < RS; ++rs) wv[((c / CB) * RS + rs) * CB + c % CB] = w[c * RS + rs];
+  return wv;
+}
+
+template <typename T>
+void depthwise_forward(const T* x, const T* w, T* y, const Geometry& g, int64_t N) {
+  using V = typename VecTraits<T>::V;
+  constexpr int64_t CB = Tile<T>::kLanes;
+  const int64_t Hp = g.H + 2 * g.padding, Wp = g.W + 2 * g.padding, RS = g.R * g.S;
+  const int64_t blocks = ceil_div(g.C, CB);
+  const std::vector<T> wv = depthwise_weight_vectors(w, g);
+  std::vector<DepthwiseScratch<T>> scratch(static_cast<size_t>(std::max(1, at::get_num_threads())));
+  at::parallel_for(0, N * blocks, 1, [&](int64_t begin, int64_t end) {
+    DepthwiseScratch<T>& sc = scratch[static_cast<size_t>(at::get_thread_num()) % scratch.size()];
+    sc.xp.assign(static_cast<size_t>(Hp * Wp * CB), T(0));
+    sc.gp.resize(static_cast<size_t>(g.L * CB));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / blocks, cb = task % blocks, c0 = cb * CB;
+      const int64_t channels = std::min(CB, g.C - c0);
+      gather_channel_block(x + (n * g.C + c0) * g.H * g.W, channels, g, sc.xp.data());
+      const T* wblock = wv.data() + cb * RS * CB;
+      for (int64_t oh = 0; oh < g.Ho; ++oh) {
+        for (int64_t ow = 0; ow < g.Wo; ++ow) {
+          V acc = V{};
+          for (int64_t r = 0; r < g.R; ++r) {
+            const T* row = sc.xp.data() + ((oh * g.stride + r) * Wp + ow * g.stride) * CB;
+            for (int64_t s = 0; s < g.S; ++s)
+              acc += vabs<T>(load<V>(row + s * CB) - load<V>(wblock + (r * g.S + s) * CB));
+          }
+          store(sc.gp.data() + (oh * g.Wo + ow) * CB, -acc);
+        }
+      }
+      for (int64_t cc = 0; cc < channels; ++cc) {
+        T* yp = y + (n * g.C + c0 + cc) * g.L;
+        for (int64_t p = 0; p < g.L; ++p) yp[p] = sc.gp[p * CB + cc];
+      }
+    }
+  });
+}
+
+template <typename T>
+void depthwise_backward(const T* x, const T* w, const T* gy, T* gx, T* gw, const Geometry& g,
+                        int64_t N) {
+  using V = typename VecTraits<T>::V;
+  constexpr int64_t CB = Tile<T>::kLanes;
+  const int64_t Hp = g.H + 2 * g.padding, Wp = g.W + 2 * g.padding, RS = g.R * g.S;
+  const int64_t blocks = ceil_div(g.C, CB);
+  const std::vector<T> wv = depthwise_weight_vectors(w, g);
+  const int threads = std::max(1, at::get_num_threads());
+  std::vector<DepthwiseScratch<T>> scratch(static_cast<size_t>(threads));
+  // Per-thread partial dW as vectors: [thread][block][rs][lane].
+  std::vector<std::vector<T>> gw_part(static_cast<size_t>(threads));
+  at::parallel_for(0, N * blocks, 1, [&](int64_t begin, int64_t end) {
+    const size_t tid = static_cast<size_t>(at::get_thread_num()) % scratch.size();
+    DepthwiseScratch<T>& sc = scratch[tid];
+    sc.xp.assign(static_cast<size_t>(Hp * Wp * CB), T(0));
+    sc.gp.resize(static_cast<size_t>(g.L * CB));
+    sc.dxp.resize(static_cast<size_t>(Hp * Wp * CB));
+    if (gw && gw_part[tid].empty()) gw_part[tid].assign(static_cast<size_t>(blocks * RS * CB), T(0));
+    const V lo = bcast<V>(T(-1)), hi = bcast<V>(T(1));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / blocks, cb = task % blocks, c0 = cb * CB;
+      const int64_t channels = std::min(CB, g.C - c0);
+      gather_channel_block(x + (n * g.C + c0) * g.H * g.W, channels, g, sc.xp.data());
+      for (int64_t cc = 0; cc < channels; ++cc) {
+        const T* gplane = gy + (n * g.C + c0 + cc) * g.L;
+        for (int64_t p = 0; p < g.L; ++p) sc.gp[p * CB + cc] = gplane[p];
+      }
+      if (gx) std::fill(sc.dxp.begin(), sc.dxp.end(), T(0));
+      const T* wblock = wv.data() + cb * RS * CB;
+      T* gwp = gw ? gw_part[tid].data() + cb * RS * CB : nullptr;
+      for (int64_t r = 0; r < g.R; ++r) {
+        for (int64_t s = 0; s < g.S; ++s) {
+          const V wr = load<V>(wblock + (r * g.S + s) * CB);
+          V gw_acc = V{};
+          for (int64_t oh = 0; oh < g.Ho; ++oh) {
+            for (int64_t ow = 0; ow < g.Wo; ++ow) {
+              const V gv = load<V>(sc.gp.data() + (oh * g.Wo + ow) * CB);
+              const int64_t at = ((oh * g.stride + r) * Wp + ow * g.stride + s) * CB;
+              const V d = wr - load<V>(sc.xp.data() + at);
+              gw_acc -= gv * d;  // g * (x - w)
+              // Each position is a whole vector: no partially overlapping stores.
+              if (gx) store(sc.dxp.data() + at, load<V>(sc.dxp.data() + at) + gv * clamp_unit<T>(d, lo, hi));
+            }
+          }
+          if (gw) store(gwp + (r * g.S + s) * CB, load<V>(gwp + (r * g.S + s) * CB) + gw_acc);
+        }
+      }
+      if (gx) {
+        for (int64_t cc = 0; cc < channels; ++cc) {
+          T* plane = gx + (n * g.C + c0 + cc) * g.H * g.W;
+          for (int64_t ih = 0; ih < g.H; ++ih) {
+            const T* src = sc.dxp.data() + ((ih + g.padding) * Wp + g.padding) * CB + cc;
+            for (int64_t iw = 0; iw < g.W; ++iw) plane[ih * g.W + iw] = src[iw * CB];
+          }
+        }
+      }
+    }
+  });
+  if (gw) {
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t rs = 0; rs < RS; ++rs) {
+        T acc = 0;
+        for (int t = 0; t < threads; ++t)
+          if (!gw_part[t].empty()) acc += gw_part[t][((c / CB) * RS + rs) * CB + c % CB];
+        gw[c * RS + rs] = acc;
+      }
+  }
+}
 
 }  // namespace
 
@@ -310,6 +454,7 @@ void adder_forward_cpu(const T* x, const T* w, T* y, const AdderConvShape& shape
   constexpr int P = Tile<T>::kPanel, OR = Tile<T>::kOR;
   const Geometry g = Geometry::make<T>(shape);
   const int64_t N = shape.batch, K = g.K, Og = g.Og, G = g.G, L = g.L;
+  if (g.Cg == 1 && Og == 1) return depthwise_forward(x, w, y, g, N);
   // Weight panels: wpack[grp][ob][k][r] = w[grp*Og + ob*OR + r][k] (0 past Og).
   const int64_t o_blocks = ceil_div(Og, OR);
   std::vector<T> wpack(static_cast<size_t>(G * o_blocks * K * OR), T(0));
@@ -348,6 +493,7 @@ void adder_backward_cpu(const T* x, const T* w, const T* gy, T* gx, T* gw,
   constexpr int P = Tile<T>::kPanel, OR = Tile<T>::kOR, KR = Tile<T>::kKR;
   const Geometry g = Geometry::make<T>(shape);
   const int64_t N = shape.batch, K = g.K, Og = g.Og, G = g.G, L = g.L;
+  if (g.Cg == 1 && Og == 1) return depthwise_backward(x, w, gy, gx, gw, g, N);
   const int64_t k_blocks = ceil_div(K, KR);   // dX tiles
   const int64_t kt_blocks = ceil_div(K, P);   // dW column blocks (xt layout)
   // W^T panels for dX: wt[grp][kb][o][r] = w[grp*Og + o][kb*KR + r] (0 past K).
