@@ -1,0 +1,129 @@
+#include "supernet/hybrid_conv2d.h"
+
+#include <torch/nn/init.h>
+
+#include "core/error.h"
+#include "ops/adder_conv2d.h"
+#include "ops/shift_conv2d.h"
+#include "supernet/tiny_ops.h"
+
+namespace nas {
+
+HybridConv2dImpl::HybridConv2dImpl(const HybridConv2dOptions& options) : options_(options) {
+  NAS_CHECK(options.max_in >= 1 && options.max_out >= 1 && options.max_kernel >= 1 &&
+                options.max_kernel % 2 == 1 && options.stride >= 1,
+            "HybridConv2d: bad shape " << options.max_out << "x" << options.max_in << " k"
+                                       << options.max_kernel << " s" << options.stride);
+  NAS_CHECK(!options.depthwise || options.max_in == options.max_out,
+            "HybridConv2d: a depthwise layer needs max_in == max_out");
+  const int64_t in_per_group = options.depthwise ? 1 : options.max_in;
+  torch::Tensor w =
+      torch::empty({options.max_out, in_per_group, options.max_kernel, options.max_kernel});
+  if (options.linear_init)
+    torch::nn::init::normal_(w, 0.0, 0.01);
+  else
+    torch::nn::init::kaiming_normal_(w, 0.0, torch::kFanOut, torch::kReLU);
+  weight = register_parameter("weight", w);
+  if (options.bias) bias = register_parameter("bias", torch::zeros({options.max_out}));
+  if (options.op != OpKind::Mult && options.remap != RemapKind::None)
+    remap = register_module("remap", WeightRemap(options.remap, options.max_out));
+}
+
+torch::Tensor HybridConv2dImpl::cropped(int64_t kernel) const {
+  TORCH_CHECK(kernel >= 1 && kernel % 2 == 1 && kernel <= options_.max_kernel,
+              "HybridConv2d: kernel ", kernel, " is not an odd size <= ", options_.max_kernel);
+  if (kernel == options_.max_kernel) return weight;
+  const int64_t offset = (options_.max_kernel - kernel) / 2;
+  return weight.narrow(2, offset, kernel).narrow(3, offset, kernel);
+}
+
+torch::Tensor HybridConv2dImpl::tiny_slice(int64_t in_t, int64_t out_t, int64_t kernel) const {
+  torch::Tensor w = cropped(kernel).narrow(0, 0, out_t);
+  return options_.depthwise ? w : w.narrow(1, 0, in_t);
+}
+
+torch::Tensor HybridConv2dImpl::tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel) {
+  torch::Tensor w = tiny_slice(in_t, out_t, kernel);
+  if (options_.op == OpKind::Mult) return w.contiguous();
+  if (remap) w = remap->forward(w);
+  if (options_.op == OpKind::Shift) w = ops::quantize_shift(w, options_.shift_bits);
+  return w.contiguous();
+}
+
+torch::Tensor HybridConv2dImpl::remap_kl(int64_t in_t, int64_t out_t, int64_t kernel) {
+  if (!remap) return torch::zeros({}, weight.options());
+  return remap->kl_term(tiny_slice(in_t, out_t, kernel));
+}
+
+torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidthsActive& a) {
+  const OpKind op = options_.op;
+  const int64_t k = a.kernel, pad = a.kernel / 2, stride = options_.stride;
+  const double eta = options_.eta;
+  TORCH_CHECK(a.in_t >= 1 && a.out_t >= 1 && a.in_t <= a.in_a && a.out_t <= a.out_a &&
+                  a.in_a <= options_.max_in && a.out_a <= options_.max_out,
+              "HybridConv2d: bad widths in ", a.in_t, "/", a.in_a, " out ", a.out_t, "/", a.out_a,
+              " for a layer of ", options_.max_in, " -> ", options_.max_out);
+  if (options_.depthwise)
+    TORCH_CHECK(a.in_t == a.out_t && a.in_a == a.out_a, "HybridConv2d: depthwise widths differ");
+
+  if (a.tiny_only) {
+    TORCH_CHECK(x.size(1) == a.in_t, "HybridConv2d: tiny input has ", x.size(1),
+                " channels, expected ", a.in_t);
+    const torch::Tensor b = bias.defined() ? bias.narrow(0, 0, a.out_t) : torch::Tensor();
+    return apply_layer_op(op, x, tiny_op_weight(a.in_t, a.out_t, k), b, stride, pad,
+                          groups_for(a.out_t), eta);
+  }
+
+  TORCH_CHECK(x.size(1) == a.in_a, "HybridConv2d: augmented input has ", x.size(1),
+              " channels, expected ", a.in_a);
+  const torch::Tensor W = cropped(k);
+  const torch::Tensor b = bias.defined() ? bias.narrow(0, 0, a.out_a) : torch::Tensor();
+
+  if (options_.depthwise) {
+    const int64_t ct = a.in_t, ca = a.in_a, extra = ca - ct;
+    if (op == OpKind::Mult)
+      return torch::conv2d(x, W.narrow(0, 0, ca), b, stride, pad, 1, ca);
+    if (op == OpKind::Shift) {
+      // One depthwise conv: quantized tiny rows followed by the real augmented rows.
+      torch::Tensor w = tiny_op_weight(ct, ct, k);
+      if (extra > 0) w = torch::cat({w, W.narrow(0, ct, extra)}, 0);
+      return torch::conv2d(x, w, b, stride, pad, 1, ca);
+    }
+    torch::Tensor yt = ops::adder_conv2d(x.narrow(1, 0, ct), tiny_op_weight(ct, ct, k), stride,
+                                         pad, ct, eta);
+    if (extra > 0) {
+      torch::Tensor ya = torch::conv2d(x.narrow(1, ct, extra), W.narrow(0, ct, extra), {}, stride,
+                                       pad, 1, extra);
+      yt = torch::cat({yt, ya}, 1);
+    }
+    if (b.defined()) yt = yt + b.view({1, -1, 1, 1});
+    return yt;
+  }
+
+  const int64_t it = a.in_t, ia = a.in_a, ot = a.out_t, oa = a.out_a;
+  const bool has_cross = a.cross_term && ia > it;
+  const torch::Tensor w_tt = W.narrow(0, 0, ot).narrow(1, 0, it);
+  const torch::Tensor w_ta = W.narrow(0, 0, ot).narrow(1, it, ia - it);
+  const torch::Tensor w_a = W.narrow(0, ot, oa - ot).narrow(1, 0, ia);
+
+  if (op == OpKind::Mult || op == OpKind::Shift) {
+    // One convolution over the assembled weight: [[MF weight, cross or 0], [augmented rows]].
+    if (op == OpKind::Mult && (has_cross || ia == it))
+      return torch::conv2d(x, W.narrow(0, 0, oa).narrow(1, 0, ia), b, stride, pad, 1, 1);
+    torch::Tensor top = op == OpKind::Shift ? tiny_op_weight(it, ot, k) : w_tt;
+    if (ia > it) top = torch::cat({top, has_cross ? w_ta : torch::zeros_like(w_ta)}, 1);
+    const torch::Tensor w = oa > ot ? torch::cat({top, w_a}, 0) : top;
+    return torch::conv2d(x, w, b, stride, pad, 1, 1);
+  }
+
+  // Add: the adder on the tiny block, convolutions for the rest.
+  torch::Tensor yt =
+      ops::adder_conv2d(x.narrow(1, 0, it), tiny_op_weight(it, ot, k), stride, pad, 1, eta);
+  if (has_cross)
+    yt = yt + torch::conv2d(x.narrow(1, it, ia - it), w_ta, {}, stride, pad, 1, 1);
+  if (oa > ot) yt = torch::cat({yt, torch::conv2d(x, w_a, {}, stride, pad, 1, 1)}, 1);
+  if (b.defined()) yt = yt + b.view({1, -1, 1, 1});
+  return yt;
+}
+
+}  // namespace nas

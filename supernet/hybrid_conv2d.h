@@ -1,0 +1,73 @@
+#pragma once
+// HybridConv2d: a convolution whose single weight tensor is held at the largest augmented width
+// (and kernel) and sliced per forward (DESIGN.md §5). The tiny channels [:out_t, :in_t] run the
+// layer's multiplication-free op (shift or add) on R(W) (the weight remap); the augmented
+// channels use plain multiplication:
+//   y_t = MF(x[:, :in_t], R(W[:out_t, :in_t])) + Conv(x[:, in_t:in_a], W[:out_t, in_t:in_a])
+//   y_a = Conv(x[:, :in_a], W[out_t:out_a, :in_a]),   y = cat(y_t, y_a)
+// With the cross term off the second term of y_t is dropped (the tiny outputs then see only the
+// tiny inputs; the augmented outputs still see every input). Depthwise layers are channel-wise:
+// tiny channels use MF, augmented channels conv, no cross term. The kernel is elastic: a smaller
+// kernel is the centre crop of the stored one. A 1x1 layer with a bias on [N, C, 1, 1] inputs is
+// the classifier (a linear layer).
+#include <cstdint>
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "search_space/op_kind.h"
+#include "supernet/weight_remap.h"
+
+namespace nas {
+
+struct HybridConv2dOptions {
+  int64_t max_in = 1, max_out = 1;  // largest widths (depthwise: max_in == max_out)
+  int64_t max_kernel = 1;
+  int64_t stride = 1;
+  bool depthwise = false;
+  bool bias = false;
+  OpKind op = OpKind::Mult;  // op of the tiny channels
+  RemapKind remap = RemapKind::None;  // applied to the tiny slice of shift/add layers only
+  int64_t shift_bits = 5;
+  double eta = 0.2;          // AdderNet adaptive gradient scaling
+  bool linear_init = false;  // N(0, 0.01) and zero bias (a classifier) instead of Kaiming
+};
+
+// The widths of one forward. tiny_only: x has in_t channels and only the tiny output is made.
+struct ConvWidthsActive {
+  int64_t in_t = 0, out_t = 0, in_a = 0, out_a = 0;
+  int64_t kernel = 1;
+  bool tiny_only = true;
+  bool cross_term = true;
+};
+
+class HybridConv2dImpl : public torch::nn::Module {
+ public:
+  explicit HybridConv2dImpl(const HybridConv2dOptions& options);
+
+  torch::Tensor forward(const torch::Tensor& x, const ConvWidthsActive& active);
+
+  // The weight the tiny op uses: R(W[:out_t, :in_t]) centre-cropped to `kernel`, quantized for
+  // shift layers; contiguous. Exactly what forward() feeds the op in tiny mode.
+  torch::Tensor tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel);
+  // The raw (un-remapped) tiny slice, centre-cropped.
+  torch::Tensor tiny_slice(int64_t in_t, int64_t out_t, int64_t kernel) const;
+  // KL term of the piecewise remap of the tiny slice (zero otherwise).
+  torch::Tensor remap_kl(int64_t in_t, int64_t out_t, int64_t kernel);
+
+  const HybridConv2dOptions& options() const { return options_; }
+  int64_t groups_for(int64_t channels) const { return options_.depthwise ? channels : 1; }
+
+  torch::Tensor weight;  // [max_out, max_in (1 if depthwise), max_kernel, max_kernel]
+  torch::Tensor bias;    // [max_out] or undefined
+  WeightRemap remap{nullptr};
+
+ private:
+  torch::Tensor cropped(int64_t kernel) const;
+
+  HybridConv2dOptions options_;
+};
+TORCH_MODULE(HybridConv2d);
+
+}  // namespace nas

@@ -1,0 +1,127 @@
+#pragma once
+// HybridNet: a MobileNetV2-style network (stem, inverted residual blocks, head conv, global pool,
+// classifier) built from an ArchConfig through resolve_arch(), with every layer a HybridConv2d /
+// DynamicBatchNorm held at the largest augmented width. The tiny network (the ArchConfig as
+// written, its blocks running their MF op) is the first channels of every layer; set_active()
+// picks one augmented (hybrid) network that contains it, set_tiny() runs the tiny one alone.
+//
+// The same class is meant to become the weight-sharing supernet (elastic kernel by centre crop,
+// elastic widths by slicing): the space is then the ArchSpace, here it is one architecture plus
+// the augmentation lists.
+//
+// Channel sorting (sort_channels): every channel space of the network (the stem output, each
+// block's hidden channels, each stage's output shared by its residual blocks, the head output)
+// has its augmented channels [tiny:max] reordered by L1 importance (the L1 norm of the consumers'
+// weights for that channel, OFA's criterion), most important first. The tiny channels never move,
+// so the tiny network is unchanged; producers' output rows, their BN parameters and statistics
+// and consumers' input columns get the same permutation.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "core/json_util.h"
+#include "core/rng.h"
+#include "search_space/arch_config.h"
+#include "search_space/arch_layers.h"
+#include "supernet/aug_config.h"
+#include "supernet/dynamic_batch_norm.h"
+#include "supernet/hybrid_conv2d.h"
+#include "supernet/weight_remap.h"
+
+namespace nas {
+
+struct HybridNetOptions {
+  // The augmentation lists; the layers are allocated for the largest network they allow. Lists
+  // holding only 1.0 give a plain tiny network (the --aug none baseline).
+  AugOptions aug;
+  RemapKind remap = RemapKind::None;
+  int64_t shift_bits = 5;
+  double eta = 0.2;  // AdderNet adaptive gradient scaling (<= 0: off)
+  double bn_momentum = 0.1;
+  double bn_eps = 1e-5;
+
+  json to_json() const;
+};
+
+class HybridNetImpl : public torch::nn::Module {
+ public:
+  HybridNetImpl(const ArchConfig& arch, const HybridNetOptions& options);
+
+  const ArchConfig& arch() const { return arch_; }
+  const ResolvedArch& resolved() const { return resolved_; }
+  const HybridNetOptions& options() const { return options_; }
+  const NetWidths& max_widths() const { return max_widths_; }
+
+  void set_tiny();
+  void set_active(const AugConfig& config);
+  bool tiny_active() const { return tiny_; }
+  const AugConfig& active() const { return active_; }
+  AugConfig sample_aug(Rng& rng) const;
+  AugConfig largest_aug() const;
+
+  // x [N, in_channels, resolution, resolution] -> logits [N, num_classes].
+  torch::Tensor forward(const torch::Tensor& x);
+
+  // Sum of the piecewise remap KL terms over the MF layers (a zero scalar for other remaps).
+  torch::Tensor remap_kl();
+
+  struct ParamPermutation {
+    torch::Tensor param;  // a parameter or buffer of this net, permuted in place
+    int64_t dim;
+    torch::Tensor perm;   // int64 index along dim
+  };
+  // Sorts the augmented channels (see the top of the file). Returns every permutation applied to
+  // a parameter so that optimizer state (momentum) can follow.
+  std::vector<ParamPermutation> sort_channels();
+
+  // BN re-estimation: between these calls, forwards in train mode re-estimate the running
+  // statistics of the widths they run (cumulative average).
+  void begin_bn_reestimation();
+  void end_bn_reestimation();
+
+  // The tiny network's layers in forward order (for export).
+  struct LayerRef {
+    std::string name;  // LayerSpec names: stem.conv, stage0.block1.dw, head.conv, classifier
+    HybridConv2d conv{nullptr};
+    DynamicBatchNorm bn{nullptr};  // null for the classifier unless it is an adder
+    OpKind op = OpKind::Mult;
+    int64_t in_t = 0, out_t = 0, kernel = 1, stride = 1;
+    bool depthwise = false;
+  };
+  std::vector<LayerRef> tiny_layers() const;
+
+  // Parameters with and without weight decay (BN, biases and remap parameters have none).
+  std::vector<torch::Tensor> decay_parameters() const;
+  std::vector<torch::Tensor> no_decay_parameters() const;
+
+ private:
+  struct Block {
+    HybridConv2d expand{nullptr}, dw{nullptr}, project{nullptr};
+    DynamicBatchNorm expand_bn{nullptr}, dw_bn{nullptr}, project_bn{nullptr};
+  };
+
+  HybridConv2d make_conv(const std::string& name, int64_t max_in, int64_t max_out,
+                         int64_t kernel, int64_t stride, bool depthwise, OpKind op,
+                         bool classifier = false);
+  DynamicBatchNorm make_bn(const std::string& name, int64_t channels);
+
+  ArchConfig arch_;
+  ResolvedArch resolved_;
+  HybridNetOptions options_;
+  NetWidths max_widths_;
+  NetWidths widths_;  // of the active network
+  AugConfig active_;
+  bool tiny_ = true;
+
+  HybridConv2d stem_{nullptr}, head_{nullptr}, classifier_{nullptr};
+  DynamicBatchNorm stem_bn_{nullptr}, head_bn_{nullptr}, classifier_bn_{nullptr};
+  std::vector<Block> blocks_;
+  std::vector<DynamicBatchNorm> all_bns_;
+};
+TORCH_MODULE(HybridNet);
+
+}  // namespace nas

@@ -1,0 +1,374 @@
+#include "supernet/shiftaddaug_trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/serialize/archive.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/progress.h"
+
+namespace nas {
+
+namespace {
+
+constexpr int64_t kBnEpoch = 1000000;  // the pseudo-epoch whose batches re-estimate BN
+constexpr int kCheckpointVersion = 1;
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string fmt(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, value);
+  return buf;
+}
+
+// The first differing path between two JSON values ("" when equal).
+std::string first_difference(const json& a, const json& b, const std::string& path) {
+  if (a.is_object() && b.is_object()) {
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      if (!b.contains(it.key())) return path + "." + it.key();
+      const std::string d = first_difference(*it, b[it.key()], path + "." + it.key());
+      if (!d.empty()) return d;
+    }
+    for (auto it = b.begin(); it != b.end(); ++it)
+      if (!a.contains(it.key())) return path + "." + it.key();
+    return "";
+  }
+  return a == b ? "" : path;
+}
+
+}  // namespace
+
+int64_t TrainerOptions::aug_stop_epoch() const {
+  if (!augment) return 0;
+  return epochs - static_cast<int64_t>(std::llround(aug_stop_fraction * static_cast<double>(epochs)));
+}
+
+void TrainerOptions::validate() const {
+  NAS_CHECK(epochs >= 1, "--epochs must be >= 1, got " << epochs);
+  NAS_CHECK(lr > 0 && std::isfinite(lr), "--lr must be > 0, got " << lr);
+  NAS_CHECK(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), got " << momentum);
+  NAS_CHECK(weight_decay >= 0, "--weight-decay must be >= 0, got " << weight_decay);
+  NAS_CHECK(label_smoothing >= 0 && label_smoothing < 1,
+            "--label-smoothing must be in [0, 1), got " << label_smoothing);
+  NAS_CHECK(warmup_epochs >= 0 && warmup_epochs <= static_cast<double>(epochs),
+            "--warmup-epochs must be in [0, epochs], got " << warmup_epochs);
+  NAS_CHECK(alpha >= 0, "--alpha must be >= 0, got " << alpha);
+  NAS_CHECK(aug_stop_fraction >= 0 && aug_stop_fraction <= 1,
+            "--aug-stop-fraction must be in [0, 1], got " << aug_stop_fraction);
+  NAS_CHECK(remap_kl_weight >= 0, "--remap-kl-weight must be >= 0, got " << remap_kl_weight);
+  NAS_CHECK(bn_batches >= 0, "--bn-batches must be >= 0, got " << bn_batches);
+  NAS_CHECK(checkpoint_every_steps >= 0, "checkpoint_every_steps must be >= 0");
+}
+
+json TrainerOptions::to_json() const {
+  return {{"epochs", epochs},
+          {"lr", lr},
+          {"momentum", momentum},
+          {"nesterov", true},
+          {"weight_decay", weight_decay},
+          {"label_smoothing", label_smoothing},
+          {"warmup_epochs", warmup_epochs},
+          {"augment", augment},
+          {"alpha", alpha},
+          {"aug_stop_fraction", aug_stop_fraction},
+          {"aug_stop_epoch", aug_stop_epoch()},
+          {"sort_channels", sort_channels},
+          {"remap_kl_weight", remap_kl_weight},
+          {"bn_batches", bn_batches},
+          {"seed", seed}};
+}
+
+json EpochRecord::to_json() const {
+  return {{"epoch", epoch},
+          {"augmented", augmented},
+          {"train_loss", train_loss},
+          {"train_aug_loss", train_aug_loss},
+          {"train_top1", train_top1},
+          {"val_top1", val_top1},
+          {"lr_last", lr_last},
+          {"train_seconds", train_seconds},
+          {"eval_seconds", eval_seconds},
+          {"images_per_s", images_per_s}};
+}
+
+EpochRecord EpochRecord::from_json(const json& j) {
+  EpochRecord r;
+  r.epoch = j.at("epoch").get<int64_t>();
+  r.augmented = j.at("augmented").get<bool>();
+  r.train_loss = j.at("train_loss").get<double>();
+  r.train_aug_loss = j.at("train_aug_loss").get<double>();
+  r.train_top1 = j.at("train_top1").get<double>();
+  r.val_top1 = j.at("val_top1").get<double>();
+  r.lr_last = j.at("lr_last").get<double>();
+  r.train_seconds = j.at("train_seconds").get<double>();
+  r.eval_seconds = j.at("eval_seconds").get<double>();
+  r.images_per_s = j.at("images_per_s").get<double>();
+  return r;
+}
+
+torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
+                                     double smoothing) {
+  const torch::Tensor logp = torch::log_softmax(logits, 1);
+  const torch::Tensor nll = -logp.gather(1, labels.unsqueeze(1)).squeeze(1);
+  if (smoothing == 0.0) return nll.mean();
+  return ((1.0 - smoothing) * nll - smoothing * logp.mean(1)).mean();
+}
+
+ShiftAddAugTrainer::ShiftAddAugTrainer(HybridNet net, TrainerOptions options,
+                                       const datasets::DataLoader& train,
+                                       const datasets::DataLoader* val)
+    : net_(std::move(net)),
+      options_(std::move(options)),
+      train_(train),
+      val_(val),
+      device_(options_.device),
+      rng_(options_.seed ^ 0x5ADDA06ULL) {
+  options_.validate();
+  NAS_CHECK(train_.num_batches() >= 1, "the training set gives no batches (too small for the batch size?)");
+  net_->to(device_);
+  net_->train();
+  std::vector<SgdParamGroup> groups(2);
+  groups[0].params = net_->decay_parameters();
+  groups[0].weight_decay = options_.weight_decay;
+  groups[1].params = net_->no_decay_parameters();
+  groups[1].weight_decay = 0.0;
+  optimizer_ = std::make_unique<SgdNesterov>(std::move(groups), options_.momentum, true);
+}
+
+int64_t ShiftAddAugTrainer::steps_per_epoch() const { return train_.num_batches(); }
+
+double ShiftAddAugTrainer::learning_rate(int64_t step) const {
+  const int64_t total = options_.epochs * steps_per_epoch();
+  const auto warmup = static_cast<int64_t>(
+      std::llround(options_.warmup_epochs * static_cast<double>(steps_per_epoch())));
+  if (step < warmup) return options_.lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  const double t = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, total - warmup));
+  return 0.5 * options_.lr * (1.0 + std::cos(M_PI * std::min(1.0, t)));
+}
+
+double ShiftAddAugTrainer::train_seconds() const {
+  double s = 0;
+  for (const EpochRecord& r : history_) s += r.train_seconds;
+  return s;
+}
+
+torch::Tensor ShiftAddAugTrainer::loss_fn(const torch::Tensor& logits,
+                                          const torch::Tensor& labels) const {
+  return smoothed_cross_entropy(logits, labels, options_.label_smoothing);
+}
+
+void ShiftAddAugTrainer::reestimate_bn() {
+  if (options_.bn_batches <= 0) return;
+  torch::NoGradGuard no_grad;
+  net_->set_tiny();
+  net_->train();
+  net_->begin_bn_reestimation();
+  datasets::DataLoader::Epoch epoch = train_.epoch(kBnEpoch);
+  const int64_t n = std::min(options_.bn_batches, epoch.num_batches());
+  for (int64_t b = 0; b < n; ++b) {
+    const datasets::Batch batch = epoch.batch(b);
+    net_->forward(batch.images.to(device_));
+  }
+  net_->end_bn_reestimation();
+}
+
+double ShiftAddAugTrainer::evaluate(const datasets::DataLoader& loader, bool reestimate) {
+  if (reestimate) reestimate_bn();
+  torch::NoGradGuard no_grad;
+  net_->set_tiny();
+  net_->eval();
+  int64_t correct = 0, total = 0;
+  for (datasets::Batch& batch : loader.epoch(0)) {
+    const torch::Tensor logits = net_->forward(batch.images.to(device_));
+    correct += logits.argmax(1).eq(batch.labels.to(device_)).sum().item<int64_t>();
+    total += batch.size();
+  }
+  net_->train();
+  return total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+}
+
+bool ShiftAddAugTrainer::train() {
+  const int64_t spe = steps_per_epoch();
+  const int64_t aug_stop = options_.aug_stop_epoch();
+  while (epoch_ < options_.epochs) {
+    const bool augmented = options_.augment && epoch_ < aug_stop;
+    if (batch_ == 0) {
+      sum_loss_ = sum_aug_loss_ = sum_seconds_ = 0;
+      sum_correct_ = sum_images_ = sum_aug_images_ = 0;
+      if (augmented && options_.sort_channels) {
+        for (const HybridNetImpl::ParamPermutation& p : net_->sort_channels())
+          optimizer_->permute(p.param, p.dim, p.perm);
+      }
+    }
+    net_->train();
+    const std::string label = "epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(options_.epochs);
+    Progress progress(label, train_.images_per_epoch(), "img");
+    double lr = learning_rate(step_);
+    for (datasets::Batch& batch : train_.epoch(epoch_, batch_)) {
+      const auto t0 = std::chrono::steady_clock::now();
+      lr = learning_rate(step_);
+      const torch::Tensor x = batch.images.to(device_);
+      const torch::Tensor y = batch.labels.to(device_);
+      optimizer_->zero_grad();
+      net_->set_tiny();
+      const torch::Tensor logits = net_->forward(x);
+      torch::Tensor loss = loss_fn(logits, y);
+      const double loss_value = loss.item<double>();
+      if (options_.remap_kl_weight > 0 && net_->options().remap == RemapKind::Piecewise)
+        loss = loss + options_.remap_kl_weight * net_->remap_kl();
+      loss.backward();
+      const int64_t correct = logits.argmax(1).eq(y).sum().item<int64_t>();
+      double aug_loss_value = 0;
+      if (augmented && options_.alpha > 0) {
+        net_->set_active(net_->sample_aug(rng_));
+        const torch::Tensor aug_loss = loss_fn(net_->forward(x), y);
+        aug_loss_value = aug_loss.item<double>();
+        (options_.alpha * aug_loss).backward();
+        net_->set_tiny();
+      }
+      optimizer_->step(lr);
+
+      const auto n = batch.size();
+      sum_loss_ += loss_value * static_cast<double>(n);
+      sum_aug_loss_ += aug_loss_value * static_cast<double>(n);
+      sum_correct_ += correct;
+      sum_images_ += n;
+      if (augmented) sum_aug_images_ += n;
+      sum_seconds_ += seconds_since(t0);
+      ++step_;
+      batch_ = batch.index + 1;
+      if (options_.progress) {
+        std::string extra = "loss " + fmt("%.4f", sum_loss_ / static_cast<double>(sum_images_));
+        if (augmented) extra += " aug " + fmt("%.4f", sum_aug_loss_ / static_cast<double>(sum_images_));
+        extra += " acc " + fmt("%.2f%%", 100.0 * static_cast<double>(sum_correct_) / static_cast<double>(sum_images_)) +
+                 " lr " + fmt("%.4g", lr);
+        progress.update(batch_ * train_.options().batch_size, extra);
+      }
+      if (options_.stop_after_steps > 0 && step_ >= options_.stop_after_steps) return false;
+      if (options_.checkpoint_every_steps > 0 && step_ % options_.checkpoint_every_steps == 0 &&
+          batch_ < spe)
+        save_checkpoint();
+    }
+
+    EpochRecord r;
+    r.epoch = epoch_ + 1;
+    r.augmented = augmented;
+    const double images = static_cast<double>(std::max<int64_t>(1, sum_images_));
+    r.train_loss = sum_loss_ / images;
+    r.train_aug_loss = sum_aug_loss_ / images;
+    r.train_top1 = 100.0 * static_cast<double>(sum_correct_) / images;
+    r.lr_last = lr;
+    r.train_seconds = sum_seconds_;
+    r.images_per_s = sum_seconds_ > 0 ? static_cast<double>(sum_images_) / sum_seconds_ : 0;
+    const auto t_eval = std::chrono::steady_clock::now();
+    if (val_) r.val_top1 = evaluate(*val_);
+    r.eval_seconds = seconds_since(t_eval);
+    if (options_.progress) {
+      std::string extra = "loss " + fmt("%.4f", r.train_loss) + " acc " + fmt("%.2f%%", r.train_top1);
+      if (val_) extra += " val " + fmt("%.2f%%", r.val_top1);
+      extra += " " + fmt("%.0f img/s", r.images_per_s);
+      const double remaining = static_cast<double>(options_.epochs - epoch_ - 1) *
+                               (r.train_seconds + r.eval_seconds);
+      extra += " ETA " + Progress::format_duration(remaining);
+      progress.finish(extra);
+    }
+    history_.push_back(r);
+    ++epoch_;
+    batch_ = 0;
+    if (epoch_ >= options_.epochs) reestimate_bn();  // final statistics of the tiny network
+    save_checkpoint();
+    if (on_epoch) on_epoch(r);
+  }
+  return true;
+}
+
+void ShiftAddAugTrainer::save_checkpoint() const {
+  if (options_.checkpoint_path.empty()) return;
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive;
+  net_->save(model_archive);
+  archive.write("model", model_archive);
+  optimizer_->save(archive);
+  json state;
+  state["checkpoint_version"] = kCheckpointVersion;
+  state["fingerprint"] = fingerprint_;
+  state["epoch"] = epoch_;
+  state["batch"] = batch_;
+  state["step"] = step_;
+  state["sums"] = {{"loss", sum_loss_},       {"aug_loss", sum_aug_loss_}, {"seconds", sum_seconds_},
+                   {"correct", sum_correct_}, {"images", sum_images_},     {"aug_images", sum_aug_images_}};
+  state["rng"] = rng_.state();
+  json history = json::array();
+  for (const EpochRecord& r : history_) history.push_back(r.to_json());
+  state["history"] = history;
+  archive.write("state", c10::IValue(state.dump()));
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write("torch_cpu_rng", gen.get_state(), true);
+  }
+  std::ostringstream out;
+  archive.save_to(out);
+  write_file_atomic(options_.checkpoint_path, out.str());
+}
+
+bool ShiftAddAugTrainer::resume(const json& fingerprint) {
+  fingerprint_ = fingerprint;
+  const std::string& path = options_.checkpoint_path;
+  std::error_code ec;
+  if (path.empty() || !std::filesystem::exists(path, ec)) return false;
+  torch::serialize::InputArchive archive;
+  try {
+    std::istringstream in(read_file(path));
+    archive.load_from(in, device_);
+  } catch (const nas::Error&) {
+    throw;
+  } catch (const std::exception&) {
+    NAS_THROW("checkpoint '" << path << "' cannot be read (corrupt or not a checkpoint)");
+  }
+  c10::IValue state_value;
+  archive.read("state", state_value);
+  const json state = json::parse(state_value.toStringRef());
+  NAS_CHECK(state.value("checkpoint_version", 0) == kCheckpointVersion,
+            "checkpoint '" << path << "' has an unsupported version");
+  const std::string diff = first_difference(state.at("fingerprint"), fingerprint, "settings");
+  NAS_CHECK(diff.empty(), "checkpoint '" << path << "' was made with different settings (" << diff
+                                         << " differs); use another --out or the same flags");
+  torch::serialize::InputArchive model_archive;
+  archive.read("model", model_archive);
+  net_->load(model_archive);
+  optimizer_->load(archive);
+  epoch_ = state.at("epoch").get<int64_t>();
+  batch_ = state.at("batch").get<int64_t>();
+  step_ = state.at("step").get<int64_t>();
+  const json& sums = state.at("sums");
+  sum_loss_ = sums.at("loss").get<double>();
+  sum_aug_loss_ = sums.at("aug_loss").get<double>();
+  sum_seconds_ = sums.at("seconds").get<double>();
+  sum_correct_ = sums.at("correct").get<int64_t>();
+  sum_images_ = sums.at("images").get<int64_t>();
+  sum_aug_images_ = sums.at("aug_images").get<int64_t>();
+  rng_.restore(state.at("rng").get<std::string>());
+  history_.clear();
+  for (const json& r : state.at("history")) history_.push_back(EpochRecord::from_json(r));
+  torch::Tensor gen_state;
+  archive.read("torch_cpu_rng", gen_state, true);
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(gen_state.to(torch::kCPU));
+  }
+  return true;
+}
+
+}  // namespace nas

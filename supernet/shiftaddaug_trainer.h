@@ -1,0 +1,130 @@
+#pragma once
+// ShiftAddAugTrainer: trains the tiny MF network inside a HybridNet (DESIGN.md §5).
+//
+// Each step: loss = CE_ls(tiny) [+ kl_weight * remap KL] + alpha * CE_ls(one sampled augmented
+// network) (the augmented term only while augmentation is on; --aug none trains the tiny network
+// alone). Two backward passes accumulate into the shared weights. SGD with Nesterov momentum,
+// cosine learning rate with linear warm-up (per step), label smoothing, weight decay on conv
+// weights only. Channels are sorted by L1 importance at the start of every augmented epoch; width
+// augmentation stops for the last aug_stop_fraction of the epochs. Before every evaluation (and at
+// the end of training) the tiny network's BN statistics are re-estimated.
+//
+// Checkpoints (atomic) after every epoch and every checkpoint_every_steps steps hold the model,
+// the optimizer, the position (epoch, batch, step), the epoch's running sums, the history and the
+// RNG states; resume() continues exactly: the DataLoader's batches are pure functions of
+// (seed, epoch, batch), so a resumed run ends with the same weights as an uninterrupted one.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "core/json_util.h"
+#include "core/rng.h"
+#include "datasets/data_loader.h"
+#include "supernet/hybrid_net.h"
+#include "supernet/sgd_nesterov.h"
+
+namespace nas {
+
+struct TrainerOptions {
+  int64_t epochs = 10;
+  double lr = 0.05;
+  double momentum = 0.9;
+  double weight_decay = 4e-5;
+  double label_smoothing = 0.1;
+  double warmup_epochs = 0.0;
+  bool augment = true;             // false: the tiny network alone (baseline)
+  double alpha = 1.0;              // weight of the augmented loss
+  double aug_stop_fraction = 0.1;  // no width augmentation in the last fraction of the epochs
+  bool sort_channels = true;
+  double remap_kl_weight = 1e-3;   // weight of the piecewise remap's KL term
+  int64_t bn_batches = 20;         // batches for BN re-estimation (0: none)
+  uint64_t seed = 0;
+  std::string device = "cpu";
+  std::string checkpoint_path;     // empty: no checkpoints
+  int64_t checkpoint_every_steps = 0;  // 0: only at the end of each epoch
+  int64_t stop_after_steps = 0;    // > 0: stop (without a checkpoint) after this global step
+  bool progress = true;            // progress lines on stderr
+
+  // First epoch without augmentation (epochs when augmentation never stops).
+  int64_t aug_stop_epoch() const;
+  void validate() const;
+  json to_json() const;
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;             // 1-based
+  bool augmented = false;
+  double train_loss = 0;         // tiny CE (label-smoothed), mean over images
+  double train_aug_loss = 0;     // augmented CE, mean over images (0 when not augmented)
+  double train_top1 = 0;         // tiny network, on the training batches (train-mode BN), %
+  double val_top1 = -1;          // tiny network after BN re-estimation, % (-1: no validation)
+  double lr_last = 0;
+  double train_seconds = 0;      // training steps only
+  double eval_seconds = 0;       // BN re-estimation + validation
+  double images_per_s = 0;       // training images per second
+
+  json to_json() const;
+  static EpochRecord from_json(const json& j);
+};
+
+class ShiftAddAugTrainer {
+ public:
+  // `train` must be a training loader (shuffled); `val` may be null. The loaders must outlive the
+  // trainer. The net is moved to options.device.
+  ShiftAddAugTrainer(HybridNet net, TrainerOptions options, const datasets::DataLoader& train,
+                     const datasets::DataLoader* val);
+
+  // Loads options.checkpoint_path if it exists. `fingerprint` describes the run's settings; a
+  // checkpoint made with a different fingerprint is an error naming the first differing field.
+  // Returns true when a checkpoint was loaded.
+  bool resume(const json& fingerprint);
+  // Trains to the end (returns true), or until stop_after_steps (returns false).
+  bool train();
+
+  // Tiny-network top-1 (%) on `loader` (eval mode, BN re-estimated first unless told not to).
+  double evaluate(const datasets::DataLoader& loader, bool reestimate = true);
+  // Re-estimates the tiny network's BN statistics on bn_batches training batches.
+  void reestimate_bn();
+
+  HybridNet& net() { return net_; }
+  const std::vector<EpochRecord>& history() const { return history_; }
+  int64_t global_step() const { return step_; }
+  int64_t steps_per_epoch() const;
+  double train_seconds() const;  // sum over epochs
+  double learning_rate(int64_t step) const;
+  bool finished() const { return epoch_ >= options_.epochs; }
+
+  // Called after every epoch (after validation and the checkpoint).
+  std::function<void(const EpochRecord&)> on_epoch;
+
+  void save_checkpoint() const;
+
+ private:
+  torch::Tensor loss_fn(const torch::Tensor& logits, const torch::Tensor& labels) const;
+
+  HybridNet net_;
+  TrainerOptions options_;
+  const datasets::DataLoader& train_;
+  const datasets::DataLoader* val_;
+  torch::Device device_;
+  std::unique_ptr<SgdNesterov> optimizer_;
+  Rng rng_;
+  json fingerprint_ = json::object();
+
+  // Position: the next batch to run is (epoch_, batch_); step_ steps are done.
+  int64_t epoch_ = 0, batch_ = 0, step_ = 0;
+  // Running sums of the current epoch.
+  double sum_loss_ = 0, sum_aug_loss_ = 0, sum_seconds_ = 0;
+  int64_t sum_correct_ = 0, sum_images_ = 0, sum_aug_images_ = 0;
+  std::vector<EpochRecord> history_;
+};
+
+// Label-smoothed cross entropy, mean over the batch (PyTorch's label_smoothing semantics).
+torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
+                                     double smoothing);
+
+}  // namespace nas
