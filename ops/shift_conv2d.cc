@@ -4,6 +4,7 @@
 #include <torch/nn/init.h>
 
 #include <cmath>
+#include <tuple>
 
 namespace nas::ops {
 namespace {
@@ -15,11 +16,59 @@ void check_bits(int64_t weight_bits) {
               weight_bits);
 }
 
+// round(log2(clamp(|w|, 2^min_exp, 1))) without a log: with |w| = m * 2^e (m in [0.5, 1)),
+// log2|w| = e - 1 + log2(2m) and log2(2m) >= 0.5 exactly when m >= sqrt(1/2). No floating-point
+// value equals sqrt(1/2), so there are no ties and the result is the same on every device and in
+// the export.
+constexpr double kSqrtHalf = 0.70710678118654752440;
+
+template <typename T>
+inline int shift_exponent(T magnitude, int min_exp) {
+  if (!(magnitude < T(1))) return 0;
+  int e = 0;
+  const T m = std::frexp(magnitude, &e);
+  if (magnitude == T(0)) return min_exp;
+  const int k = e - 1 + (static_cast<double>(m) >= kSqrtHalf ? 1 : 0);
+  return k < min_exp ? min_exp : k;
+}
+
+template <typename T>
+void shift_round_cpu(const T* w, T* out, int64_t n, int min_exp) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = w[i];
+    out[i] = v == T(0) ? T(0) : std::copysign(std::ldexp(T(1), shift_exponent(std::fabs(v), min_exp)), v);
+  }
+}
+
 // sign(w) * 2^round(log2(clamp(|w|, 2^min_exp, 1))), computed without autograd.
 Tensor shift_round(const Tensor& w, int64_t weight_bits) {
-  const double min_mag = std::ldexp(1.0, static_cast<int>(shift_min_exponent(weight_bits)));
-  return torch::sign(w) * torch::exp2(torch::round(torch::log2(w.abs().clamp(min_mag, 1.0))));
+  const int min_exp = static_cast<int>(shift_min_exponent(weight_bits));
+  if (w.device().is_cpu() && (w.scalar_type() == torch::kFloat || w.scalar_type() == torch::kDouble)) {
+    const Tensor src = w.contiguous();
+    Tensor out = torch::empty_like(src);
+    AT_DISPATCH_FLOATING_TYPES(src.scalar_type(), "shift_round_cpu", [&] {
+      shift_round_cpu<scalar_t>(src.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), src.numel(), min_exp);
+    });
+    return out;
+  }
+  return shift_round_tensor_ops(w, weight_bits);
 }
+
+}  // namespace
+
+Tensor shift_round_tensor_ops(const Tensor& w, int64_t weight_bits) {
+  torch::NoGradGuard no_grad;
+  const int min_exp = static_cast<int>(shift_min_exponent(weight_bits));
+  const auto parts = torch::frexp(w.abs());
+  const Tensor& mantissa = std::get<0>(parts);
+  // Compare in double: a float tensor would round the constant to a float that m can equal.
+  const Tensor round_up = (mantissa.to(torch::kDouble) >= kSqrtHalf).to(w.scalar_type());
+  const Tensor exponent = std::get<1>(parts).to(w.scalar_type()) - 1 + round_up;
+  const Tensor k = torch::where(w.abs() >= 1, torch::zeros_like(exponent), exponent).clamp_min(min_exp);
+  return torch::sign(w) * torch::exp2(k);
+}
+
+namespace {
 
 struct QuantizeShiftFunction : public torch::autograd::Function<QuantizeShiftFunction> {
   static Tensor forward(torch::autograd::AutogradContext*, const Tensor& weight, int64_t bits) {
@@ -98,13 +147,24 @@ Tensor shift_linear(const Tensor& input, const Tensor& weight, int64_t weight_bi
 
 ShiftCodes export_shift_codes(const Tensor& weight, int64_t weight_bits) {
   torch::NoGradGuard no_grad;
-  const int64_t min_exp = shift_min_exponent(weight_bits);
-  const Tensor w = weight.detach().to(torch::kDouble);
-  const double min_mag = std::ldexp(1.0, static_cast<int>(min_exp));
+  const int min_exp = static_cast<int>(shift_min_exponent(weight_bits));
+  const Tensor w = weight.detach().to(torch::kCPU).contiguous();
+  TORCH_CHECK(w.scalar_type() == torch::kFloat || w.scalar_type() == torch::kDouble,
+              "export_shift_codes: float or double weights expected");
   ShiftCodes codes;
   codes.weight_bits = weight_bits;
-  codes.shift = torch::round(torch::log2(w.abs().clamp(min_mag, 1.0))).to(torch::kInt8);
-  codes.sign = torch::sign(w).to(torch::kInt8);
+  codes.shift = torch::empty(w.sizes(), torch::kInt8);
+  codes.sign = torch::empty(w.sizes(), torch::kInt8);
+  int8_t* shift = codes.shift.data_ptr<int8_t>();
+  int8_t* sign = codes.sign.data_ptr<int8_t>();
+  AT_DISPATCH_FLOATING_TYPES(w.scalar_type(), "export_shift_codes", [&] {
+    const scalar_t* src = w.data_ptr<scalar_t>();
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      const scalar_t v = src[i];
+      sign[i] = static_cast<int8_t>(v > 0 ? 1 : (v < 0 ? -1 : 0));
+      shift[i] = static_cast<int8_t>(v == 0 ? min_exp : shift_exponent(std::fabs(v), min_exp));
+    }
+  });
   return codes;
 }
 

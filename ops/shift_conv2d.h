@@ -25,6 +25,10 @@ int64_t shift_min_exponent(int64_t weight_bits);
 // DeepShift-Q rounding with the straight-through gradient.
 torch::Tensor quantize_shift(const torch::Tensor& weight, int64_t weight_bits);
 
+// The same rounding with LibTorch tensor ops only (the path taken on CUDA); no autograd.
+// quantize_shift on CPU float/double uses a scalar loop with bit-identical results.
+torch::Tensor shift_round_tensor_ops(const torch::Tensor& weight, int64_t weight_bits);
+
 // DeepShift-PS: (P, S) -> wq with the gradients above.
 torch::Tensor quantize_shift_ps(const torch::Tensor& shift, const torch::Tensor& sign,
                                 int64_t weight_bits);

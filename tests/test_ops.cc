@@ -429,3 +429,31 @@ TEST_CASE("CUDA: portable adder and shift on the GPU match the CPU kernel") {
     CHECK(rel_error(ys.cpu(), shift_conv2d(x, w, cc.stride, cc.padding, cc.groups, 5)) <= 1e-4);
   }
 }
+
+TEST_CASE("quantize_shift: CPU loop, tensor-op path and export agree everywhere") {
+  // Dense sweep over magnitudes including values next to the rounding boundaries 2^(k+1/2).
+  std::vector<double> values;
+  for (int k = -17; k <= 1; ++k) {
+    const double boundary = std::ldexp(std::sqrt(2.0), k);
+    for (double f : {1.0 - 1e-7, 1.0, 1.0 + 1e-7}) {
+      values.push_back(boundary * f);
+      values.push_back(-boundary * f);
+    }
+  }
+  torch::manual_seed(10);
+  const Tensor random = torch::randn({2000}, torch::kDouble) * torch::exp2(torch::randint(-18, 2, {2000}).to(torch::kDouble));
+  Tensor w = torch::cat({torch::tensor(values, torch::kDouble), random});
+  for (auto dtype : {torch::kDouble, torch::kFloat}) {
+    const Tensor wt = w.to(dtype);
+    const Tensor cpu = quantize_shift(wt, 5);
+    // The tensor-op path (taken on CUDA) must give the same bits as the CPU loop.
+    CHECK(torch::equal(shift_round_tensor_ops(wt, 5), cpu));
+    const Tensor reference = torch::sign(wt) *
+        torch::exp2(torch::round(torch::log2(wt.abs().to(torch::kDouble).clamp(std::ldexp(1.0, -15), 1.0))));
+    // Away from the boundaries the log2 formula is exact; near them both are valid roundings,
+    // but export and quantize must agree bit for bit everywhere.
+    CHECK(torch::equal(decode_shift_codes(export_shift_codes(wt, 5)).to(dtype), cpu));
+    const Tensor far = (torch::log2(wt.abs().to(torch::kDouble)) - torch::log2(wt.abs().to(torch::kDouble)).floor() - 0.5).abs() > 1e-6;
+    CHECK(torch::equal(cpu.to(torch::kDouble).masked_select(far), reference.to(torch::kDouble).masked_select(far)));
+  }
+}
