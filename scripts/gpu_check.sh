@@ -9,7 +9,12 @@ out=${OUT:-/tmp/gpu_out}
 mkdir -p "$out"
 prefix=/tmp/nas_prefix
 mkdir -p "$prefix"
-for f in .gpu/*.deb; do dpkg -x "$f" "$prefix"; done
+for f in .gpu/*.deb; do
+  # Use the machine's own zlib when it has one: a second (static) copy beside the one its other
+  # libraries load is asking for trouble.
+  [[ $f == *zlib1g-dev* && -f /usr/include/zlib.h ]] && continue
+  dpkg -x "$f" "$prefix"
+done
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' | tee "$out/device.txt"
 lib="$prefix/usr/lib/x86_64-linux-gnu"
