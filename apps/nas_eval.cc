@@ -1,0 +1,117 @@
+// nas_eval: evaluates an exported tiny MF network (nas_retrain's tiny_model.nasm) on a data set's
+// test split, with the preprocessing stored in the model; reproduces nas_retrain's test top-1.
+#include <torch/cuda.h>
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "apps/cli_common.h"
+#include "core/error.h"
+#include "core/json_util.h"
+#include "datasets/data_loader.h"
+#include "datasets/dataset_info.h"
+#include "datasets/load_dataset.h"
+#include "search_space/arch_layers.h"
+#include "supernet/tiny_net.h"
+
+namespace {
+
+namespace po = nas::cli::po;
+
+constexpr const char* kProgram = "nas_eval";
+
+int run(int argc, char** argv) {
+  nas::cli::CommonFlags common;
+  std::string model_path, dataset_flag, data_dir, device_name = "cpu";
+  int64_t limit_test = -1, batch_size = 0;
+  po::options_description desc("Options");
+  desc.add_options()
+      ("model", po::value(&model_path), "exported tiny model (tiny_model.nasm from nas_retrain)")
+      ("dataset", po::value(&dataset_flag), "fashion-mnist | mnist | cifar10 | cifar100 (default: the model's)")
+      ("data-dir", po::value(&data_dir), "data set directory (default: the system location of (Fashion-)MNIST)")
+      ("limit-test", po::value(&limit_test)->default_value(-1), "use only N test images (-1: as in training, 0: all)")
+      ("batch-size", po::value(&batch_size)->default_value(0), "evaluation batch size (0: as in training)")
+      ("device", po::value(&device_name)->default_value(device_name), "cpu | cuda");
+  nas::cli::add_common_flags(desc, common, nas::cli::kThreads | nas::cli::kJson);
+  po::variables_map vm;
+  if (!nas::cli::parse_flags(argc, argv, kProgram, "evaluate an exported tiny MF network", desc, vm))
+    return 0;
+  NAS_CHECK(!model_path.empty(), "--model FILE is required");
+  NAS_CHECK(device_name == "cpu" || device_name == "cuda",
+            "unknown --device '" << device_name << "' (accepted: cpu, cuda)");
+  NAS_CHECK(device_name != "cuda" || torch::cuda::is_available(),
+            "--device cuda: no CUDA device is available");
+  NAS_CHECK(limit_test >= -1, "--limit-test must be >= -1, got " << limit_test);
+  NAS_CHECK(batch_size >= 0, "--batch-size must be >= 0, got " << batch_size);
+  torch::set_num_threads(nas::cli::resolve_threads(common));
+
+  nas::TinyNet model = nas::TinyNet::load(model_path);
+  const nas::TinyPreprocessing& pre = model.preprocessing();
+  const std::string dataset = dataset_flag.empty() ? pre.dataset : nas::datasets::canonical_dataset_name(dataset_flag);
+  NAS_CHECK(dataset == pre.dataset,
+            "the model was trained on " << pre.dataset << ", not " << dataset
+                                        << " (its classes and preprocessing belong to " << pre.dataset << ")");
+  const nas::json& meta = model.meta();
+  if (limit_test < 0) limit_test = meta.value("limit_test", int64_t{0});
+  if (batch_size == 0) batch_size = meta.value("eval_batch_size", int64_t{256});
+
+  const auto test = std::make_shared<const nas::datasets::Dataset>(
+      nas::datasets::load_dataset(dataset, data_dir, nas::datasets::Split::Test, limit_test));
+  NAS_CHECK(test->channels() == model.arch().in_channels,
+            "the data have " << test->channels() << " channel(s), the model expects " << model.arch().in_channels);
+  nas::datasets::DataLoaderOptions options = nas::datasets::DataLoaderOptions::evaluation(batch_size);
+  options.resolution = pre.resolution;
+  options.mean = pre.mean;
+  options.std = pre.std;
+  const nas::datasets::DataLoader loader(test, options);
+
+  const torch::Device device(device_name);
+  model.to(device);
+  const auto start = std::chrono::steady_clock::now();
+  int64_t correct = 0, total = 0;
+  for (nas::datasets::Batch& b : loader.epoch(0)) {
+    correct += model.forward(b.images.to(device)).argmax(1).eq(b.labels.to(device)).sum().item<int64_t>();
+    total += b.size();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double top1 = total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+
+  char line[256];
+  std::snprintf(line, sizeof line, "%s: %s test top-1 %.2f%% (%lld/%lld images, %.0f img/s)", kProgram,
+                dataset.c_str(), top1, static_cast<long long>(correct), static_cast<long long>(total),
+                seconds > 0 ? static_cast<double>(total) / seconds : 0.0);
+  std::cout << line << "\n";
+  if (meta.contains("test_top1") && meta["test_top1"].is_number()) {
+    const double recorded = meta["test_top1"].get<double>();
+    std::cout << kProgram << ": recorded in training: " << recorded << "% -> "
+              << (recorded == top1 ? "reproduced exactly" : "DIFFERENT") << "\n";
+  }
+  if (!common.json_path.empty()) {
+    nas::json out;
+    out["context"] = nas::make_context(nas::cli::make_run_context(kProgram, argc, argv, common, device_name));
+    out["model"] = model_path;
+    out["arch_key"] = model.arch().key();
+    out["arch_config"] = model.arch().to_json();
+    out["dataset"] = dataset;
+    out["test_top1"] = top1;
+    out["correct"] = correct;
+    out["test_images"] = total;
+    out["seconds"] = seconds;
+    out["params"] = nas::count_params(model.arch());
+    out["macs"] = nas::count_macs(model.arch());
+    out["meta"] = meta;
+    nas::write_json_file(common.json_path, out);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return nas::cli::guarded_main(kProgram, [&] { return run(argc, argv); });
+}

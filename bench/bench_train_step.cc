@@ -1,0 +1,124 @@
+// bench_train_step: images/s of one ShiftAddAug training step (tiny forward+backward, one sampled
+// augmented forward+backward, SGD) on random data, split into its parts. Prints JSON.
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "apps/cli_common.h"
+#include "core/json_util.h"
+#include "core/rng.h"
+#include "search_space/named_archs.h"
+#include "supernet/hybrid_net.h"
+#include "supernet/malloc_tuning.h"
+#include "supernet/sgd_nesterov.h"
+#include "supernet/shiftaddaug_trainer.h"
+
+namespace {
+
+namespace po = nas::cli::po;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+int run(int argc, char** argv) {
+  nas::tune_malloc_for_training();
+  nas::cli::CommonFlags common;
+  std::string arch_name, ops_list, aug_list;
+  int64_t batch = 128, steps = 10, resolution = 28, channels = 1;
+  bool channels_last = false;
+  po::options_description desc("Options");
+  desc.add_options()
+      ("arch", po::value(&arch_name)->default_value("mbv2-micro"), "architecture name or file")
+      ("ops", po::value(&ops_list)->default_value("shift,add"), "comma-separated ops")
+      ("augs", po::value(&aug_list)->default_value("none,shiftaddaug"), "comma-separated aug modes")
+      ("batch", po::value(&batch)->default_value(128), "batch size")
+      ("steps", po::value(&steps)->default_value(10), "timed steps (after 2 warm-up steps)")
+      ("resolution", po::value(&resolution)->default_value(28), "input size")
+      ("channels", po::value(&channels)->default_value(1), "input channels")
+      ("channels-last", po::bool_switch(&channels_last), "channels-last inputs");
+  nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kJson);
+  po::variables_map vm;
+  if (!nas::cli::parse_flags(argc, argv, "bench_train_step", "time ShiftAddAug training steps", desc, vm))
+    return 0;
+  torch::set_num_threads(nas::cli::resolve_threads(common));
+  auto split = [](const std::string& s) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= s.size()) {
+      const size_t end = s.find(',', start);
+      out.push_back(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    return out;
+  };
+  nas::json rows = nas::json::array();
+  for (const std::string& op_name : split(ops_list)) {
+    for (const std::string& aug : split(aug_list)) {
+      nas::ArchConfig arch = nas::resolve_arch(arch_name, static_cast<int>(resolution),
+                                               static_cast<int>(channels), 10);
+      nas::set_all_ops(arch, nas::parse_op_kind(op_name));
+      nas::HybridNetOptions options;
+      if (aug == "none") options.aug.expand_mults = options.aug.width_mults = {1.0};
+      torch::manual_seed(common.seed);
+      nas::HybridNet net(arch, options);
+      net->train();
+      std::vector<nas::SgdParamGroup> groups(1);
+      groups[0].params = net->parameters();
+      nas::SgdNesterov sgd(groups, 0.9);
+      nas::Rng rng(common.seed);
+      torch::Tensor x = torch::randn({batch, channels, resolution, resolution});
+      if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+      const torch::Tensor y = torch::randint(0, 10, {batch}, torch::kLong);
+      double t_tiny = 0, t_aug = 0, t_opt = 0;
+      for (int64_t s = 0; s < steps + 2; ++s) {
+        const bool timed = s >= 2;
+        auto t0 = Clock::now();
+        sgd.zero_grad();
+        net->set_tiny();
+        nas::smoothed_cross_entropy(net->forward(x), y, 0.1).backward();
+        if (timed) t_tiny += since(t0);
+        if (aug != "none") {
+          t0 = Clock::now();
+          net->set_active(net->sample_aug(rng));
+          nas::smoothed_cross_entropy(net->forward(x), y, 0.1).backward();
+          if (timed) t_aug += since(t0);
+        }
+        t0 = Clock::now();
+        sgd.step(0.01);
+        if (timed) t_opt += since(t0);
+      }
+      const double total = t_tiny + t_aug + t_opt;
+      const double images = static_cast<double>(batch * steps);
+      nas::json row = {{"arch", arch_name},
+                       {"op", op_name},
+                       {"aug", aug},
+                       {"images_per_s", images / total},
+                       {"tiny_ms_per_step", 1e3 * t_tiny / steps},
+                       {"aug_ms_per_step", 1e3 * t_aug / steps},
+                       {"sgd_ms_per_step", 1e3 * t_opt / steps}};
+      std::cerr << arch_name << " " << op_name << " " << aug << ": " << row["images_per_s"].get<double>()
+                << " img/s (tiny " << row["tiny_ms_per_step"].get<double>() << " ms, aug "
+                << row["aug_ms_per_step"].get<double>() << " ms, sgd " << row["sgd_ms_per_step"].get<double>()
+                << " ms per step)\n";
+      rows.push_back(row);
+    }
+  }
+  nas::json out;
+  out["context"] = nas::make_context(nas::cli::make_run_context("bench_train_step", argc, argv, common));
+  out["batch"] = batch;
+  out["rows"] = rows;
+  std::cout << out.dump(2) << "\n";
+  if (!common.json_path.empty()) nas::write_json_file(common.json_path, out);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return nas::cli::guarded_main("bench_train_step", [&] { return run(argc, argv); });
+}
