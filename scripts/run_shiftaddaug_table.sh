@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs the ShiftAddAug results table of issue 3 for one data set: columns Mult / Shift / ShiftAug /
+# Add / AddAug (same recipe and epochs for every column) over several seeds, plus the weight-remap
+# ablation (none / quantile / piecewise) for one MF operator. Each run is an ordinary nas_retrain
+# run in RUN_ROOT/<column>-s<seed>: finished runs are skipped, interrupted ones resume from their
+# checkpoint, so the table can be filled across sessions.
+#
+#   scripts/run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags ...]
+# Environment: SEEDS ("1 2"), COLUMNS ("Mult Shift ShiftAug Add AddAug"), ABLATION_OP (add),
+#   ABLATION_REMAPS ("quantile piecewise"), PARALLEL (1: runs at a time), BIN (build/apps),
+#   DEVICE (cpu).
+# Example (2-core CPU): scripts/run_shiftaddaug_table.sh fashion-mnist runs/fmnist --epochs 3
+set -euo pipefail
+dataset=${1:?usage: run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags]}
+root=${2:?usage: run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags]}
+shift 2
+bin=${BIN:-build/apps}
+seeds=${SEEDS:-"1 2"}
+columns=${COLUMNS:-"Mult Shift ShiftAug Add AddAug"}
+ablation_op=${ABLATION_OP:-add}
+ablation_remaps=${ABLATION_REMAPS:-"quantile piecewise"}
+parallel=${PARALLEL:-1}
+mkdir -p "$root"
+
+column_flags() {  # column -> nas_retrain flags
+  case $1 in
+    Mult) echo "--op mult --aug none" ;;
+    Shift) echo "--op shift --aug none" ;;
+    ShiftAug) echo "--op shift --aug shiftaddaug" ;;
+    Add) echo "--op add --aug none" ;;
+    AddAug) echo "--op add --aug shiftaddaug" ;;
+    ShiftAug-*) echo "--op shift --aug shiftaddaug --remap ${1#ShiftAug-}" ;;
+    AddAug-*) echo "--op add --aug shiftaddaug --remap ${1#AddAug-}" ;;
+    *) echo "run_shiftaddaug_table: unknown column $1" >&2; return 1 ;;
+  esac
+}
+
+run_one() {  # column seed
+  local dir="$root/$1-s$2" resume=()
+  if [[ -f $dir/result.json ]]; then echo "skip $dir (done)"; return 0; fi
+  [[ -f $dir/checkpoint.pt ]] && resume=(--resume)
+  mkdir -p "$dir"
+  echo "run  $dir"
+  # shellcheck disable=SC2046
+  "$bin/nas_retrain" --dataset "$dataset" $(column_flags "$1") --seed "$2" --out "$dir" \
+    --device "${DEVICE:-cpu}" "${resume[@]}" "$@" >"$dir/stdout.txt" 2>"$dir/stderr.txt" \
+    && tail -1 "$dir/stdout.txt" || { echo "FAIL $dir: $(tail -1 "$dir/stderr.txt")"; return 1; }
+}
+
+ablation_label=$([[ $ablation_op == add ]] && echo AddAug || echo ShiftAug)
+jobs_list=()
+for seed in $seeds; do
+  for column in $columns; do jobs_list+=("$column $seed"); done
+  for remap in $ablation_remaps; do jobs_list+=("$ablation_label-$remap $seed"); done
+done
+status=0
+for job in "${jobs_list[@]}"; do
+  # shellcheck disable=SC2086
+  run_one $job "$@" &
+  while (( $(jobs -rp | wc -l) >= parallel )); do wait -n || status=1; done
+done
+while (( $(jobs -rp | wc -l) > 0 )); do wait -n || status=1; done
+exit $status

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Aggregates nas_retrain runs (RUN_ROOT/<column>-s<seed>/result.json) into the ShiftAddAug
+results table of one data set: OUT_DIR/<dataset>.json (machine-readable), OUT_DIR/<dataset>.md
+(the table with every run listed) and OUT_DIR/<dataset>.png (top-1 vs energy).
+
+usage: scripts/shiftaddaug_table.py RUN_ROOT DATASET OUT_DIR [--note TEXT]
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import statistics
+import sys
+
+ORDER = ["Mult", "Shift", "ShiftAug", "Add", "AddAug"]
+
+
+def column_of(result):
+    op, aug, remap = result["op"], result["aug"], result.get("remap", "none")
+    base = {"mult": "Mult", "shift": "Shift", "add": "Add"}[op]
+    if aug == "shiftaddaug":
+        base += "Aug"
+    return base if remap == "none" else f"{base}-{remap}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run_root")
+    ap.add_argument("dataset")
+    ap.add_argument("out_dir")
+    ap.add_argument("--note", default="")
+    args = ap.parse_args()
+
+    results = []
+    for path in sorted(glob.glob(os.path.join(args.run_root, "*", "result.json"))):
+        with open(path) as f:
+            r = json.load(f)
+        if r["dataset"] != args.dataset:
+            continue
+        r["_dir"] = os.path.dirname(path)
+        results.append(r)
+    if not results:
+        sys.exit(f"shiftaddaug_table: no result.json for {args.dataset} under {args.run_root}")
+    recipes = {(r["arch"], r["epochs"], r["train_images"], r["test_images"]) for r in results}
+    if len(recipes) != 1:
+        sys.exit(f"shiftaddaug_table: runs differ in arch/epochs/data sizes: {sorted(recipes)}")
+    arch, epochs, train_images, test_images = recipes.pop()
+
+    groups = {}
+    for r in results:
+        groups.setdefault(column_of(r), []).append(r)
+    names = [c for c in ORDER if c in groups] + sorted(c for c in groups if c not in ORDER)
+    rows = []
+    for name in names:
+        runs = sorted(groups[name], key=lambda r: r["seed"])
+        top1 = [r["test_top1"] for r in runs]
+        rows.append({
+            "column": name,
+            "remap": runs[0].get("remap", "none"),
+            "seeds": [r["seed"] for r in runs],
+            "top1": top1,
+            "top1_mean": statistics.mean(top1),
+            "top1_std": statistics.stdev(top1) if len(top1) > 1 else 0.0,
+            "val_top1": [r.get("val_top1") for r in runs],
+            "params": runs[0]["params"],
+            "macs": runs[0]["macs"],
+            "energy_mj": runs[0]["energy_mj"],
+            "energy_unit_mj": runs[0].get("energy", {}).get("unit_mj"),
+            "train_seconds": statistics.mean(r["train_seconds"] for r in runs),
+            "images_per_s": statistics.mean(r.get("images_per_s", 0.0) for r in runs),
+            "runs": [{"dir": os.path.relpath(r["_dir"]), "seed": r["seed"],
+                      "command_line": r["context"]["command_line"],
+                      "git_commit": r["context"]["git_commit"],
+                      "device": r["context"]["device"]} for r in runs],
+        })
+    first = results[0]
+    out = {
+        "context": dict(first["context"], program="scripts/shiftaddaug_table.py",
+                        command_line=" ".join(sys.argv)),
+        "arch": arch,
+        "dataset": args.dataset,
+        "epochs": epochs,
+        "train_images": train_images,
+        "test_images": test_images,
+        "note": args.note,
+        "rows": rows,
+    }
+    os.makedirs(args.out_dir, exist_ok=True)
+    base = os.path.join(args.out_dir, args.dataset)
+    tmp = base + ".json.tmp"
+    with open(tmp, "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, base + ".json")
+
+    lines = [f"# ShiftAddAug on {args.dataset}: {arch}, {epochs} epochs, "
+             f"{train_images} training / {test_images} test images", ""]
+    if args.note:
+        lines += [args.note, ""]
+    lines += ["| column | test top-1 % (mean ± std) | seeds | params | MMAC | energy mJ (eyeriss) | train s |",
+              "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['column']} | {row['top1_mean']:.2f} ± {row['top1_std']:.2f} | "
+                     f"{', '.join(f'{t:.2f}' for t in row['top1'])} | {row['params']} | "
+                     f"{row['macs'] / 1e6:.2f} | {row['energy_mj']:.4f} | {row['train_seconds']:.0f} |")
+    lines += ["", "Runs (exact command lines):", ""]
+    for row in rows:
+        for run in row["runs"]:
+            lines.append(f"- `{run['command_line']}` (commit {run['git_commit'][:12]}, {run['device']})")
+    with open(base + ".md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("shiftaddaug_table: matplotlib missing, no plot", file=sys.stderr)
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for row in rows:
+        ax.errorbar(row["energy_mj"], row["top1_mean"], yerr=row["top1_std"], fmt="o", capsize=3)
+        ax.annotate(row["column"], (row["energy_mj"], row["top1_mean"]), textcoords="offset points",
+                    xytext=(5, 4), fontsize=8)
+    ax.set_xlabel("energy per image, mJ (Eyeriss-like model, 32-bit)")
+    ax.set_ylabel("test top-1 %")
+    ax.set_title(f"{arch} on {args.dataset}, {epochs} epochs")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(base + ".png", dpi=120)
+    print(f"shiftaddaug_table: wrote {base}.json, .md, .png")
+
+
+if __name__ == "__main__":
+    main()
