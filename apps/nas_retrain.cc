@@ -290,10 +290,13 @@ int run(int argc, char** argv) {
   nas::TinyNet reloaded = nas::TinyNet::load(model_path);
   reloaded.to(device);
   const double test_top1 = evaluate_tiny(reloaded, test_loader, device);
-  NAS_CHECK(test_top1 == hybrid_test_top1,
-            "internal: the exported model's test top-1 " << test_top1
-                                                         << "% differs from the hybrid net's tiny top-1 "
-                                                         << hybrid_test_top1 << "%");
+  // The export is bit-exact by construction (checked by the tests); a difference here would mean
+  // the device picked different kernels for the two runs. Report it, keep the exported number
+  // (the one nas_eval reproduces).
+  const bool export_exact = test_top1 == hybrid_test_top1;
+  if (!export_exact)
+    std::cerr << kProgram << ": warning: the exported model's test top-1 " << test_top1
+              << "% differs from the hybrid net's tiny top-1 " << hybrid_test_top1 << "%\n";
 
   const nas::LayerCounts counts = nas::count_layers(arch);
   const std::vector<nas::LayerSpec> layers = nas::to_layer_specs(arch, 32);
@@ -332,6 +335,8 @@ int run(int argc, char** argv) {
   result["epochs"] = f.epochs;
   result["seed"] = common.seed;
   result["test_top1"] = test_top1;
+  result["hybrid_test_top1"] = hybrid_test_top1;
+  result["export_exact"] = export_exact;
   result["val_top1"] = val_top1;
   result["test_images"] = test_data->size();
   result["val_images"] = val_data ? val_data->size() : 0;

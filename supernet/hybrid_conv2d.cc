@@ -2,6 +2,8 @@
 
 #include <torch/nn/init.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "ops/adder_conv2d.h"
 #include "ops/shift_conv2d.h"
@@ -23,6 +25,19 @@ HybridConv2dImpl::HybridConv2dImpl(const HybridConv2dOptions& options) : options
     torch::nn::init::normal_(w, 0.0, 0.01);
   else
     torch::nn::init::kaiming_normal_(w, 0.0, torch::kFanOut, torch::kReLU);
+  if (options.op == OpKind::Add && !options.linear_init) {
+    // AdderNet's initialisation, N(0, 1): adder weights must be on the scale of the activations.
+    // With Kaiming-sized weights (~0.1) on non-negative (post-ReLU6) inputs, |x - w| ~ x - w and
+    // every output channel is about -sum(x) plus a constant: after BN all channels coincide and
+    // the network does not learn (measured: loss stuck at ln 10 for two epochs of Fashion-MNIST).
+    torch::NoGradGuard no_grad;
+    const int64_t out = options.adder_init_out > 0 ? std::min(options.adder_init_out, options.max_out)
+                                                   : options.max_out;
+    const int64_t in = options.depthwise ? 1
+                       : options.adder_init_in > 0 ? std::min(options.adder_init_in, options.max_in)
+                                                   : options.max_in;
+    w.narrow(0, 0, out).narrow(1, 0, in).normal_(0.0, 1.0);
+  }
   weight = register_parameter("weight", w);
   if (options.bias) bias = register_parameter("bias", torch::zeros({options.max_out}));
   if (options.op != OpKind::Mult && options.remap != RemapKind::None)

@@ -31,7 +31,12 @@ struct HybridConv2dOptions {
   RemapKind remap = RemapKind::None;  // applied to the tiny slice of shift/add layers only
   int64_t shift_bits = 5;
   double eta = 0.2;          // AdderNet adaptive gradient scaling
-  bool linear_init = false;  // N(0, 0.01) and zero bias (a classifier) instead of Kaiming
+  // Initialisation: N(0, 0.01) and zero bias for a classifier (linear_init), else Kaiming normal
+  // (fan out), except that adder layers get AdderNet's N(0, 1) on their MF slice
+  // [:adder_init_out, :adder_init_in] (0: the whole dimension); the multiplicative augmented
+  // channels keep the Kaiming scale.
+  bool linear_init = false;
+  int64_t adder_init_out = 0, adder_init_in = 0;
 };
 
 // The widths of one forward. tiny_only: x has in_t channels and only the tiny output is made.

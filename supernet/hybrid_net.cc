@@ -22,7 +22,8 @@ HybridNetImpl::HybridNetImpl(const ArchConfig& arch, const HybridNetOptions& opt
   options_.aug.validate();
   max_widths_ = resolve_widths(resolved_, AugConfig::largest(arch_, options_.aug));
   const NetWidths& m = max_widths_;
-  stem_ = make_conv("stem_conv", resolved_.in_channels, m.stem_a, arch_.stem.kernel,
+  stem_ = make_conv("stem_conv", resolved_.in_channels, m.stem_a, resolved_.in_channels,
+                    resolved_.stem_channels, arch_.stem.kernel,
                     arch_.stem.stride, false, arch_.stem.op);
   stem_bn_ = make_bn("stem_bn", m.stem_a);
   for (size_t i = 0; i < resolved_.blocks.size(); ++i) {
@@ -31,21 +32,24 @@ HybridNetImpl::HybridNetImpl(const ArchConfig& arch, const HybridNetOptions& opt
     const std::string prefix = "stage" + std::to_string(rb.stage) + "_block" + std::to_string(rb.index);
     Block b;
     if (rb.has_expand_conv()) {
-      b.expand = make_conv(prefix + "_expand", bw.in_a, bw.mid_a, 1, 1, false, rb.op);
+      b.expand = make_conv(prefix + "_expand", bw.in_a, bw.mid_a, rb.c_in, rb.c_mid, 1, 1, false, rb.op);
       b.expand_bn = make_bn(prefix + "_expand_bn", bw.mid_a);
     }
-    b.dw = make_conv(prefix + "_dw", bw.mid_a, bw.mid_a, rb.kernel, rb.stride, true, rb.op);
+    b.dw = make_conv(prefix + "_dw", bw.mid_a, bw.mid_a, rb.c_mid, rb.c_mid, rb.kernel, rb.stride,
+                     true, rb.op);
     b.dw_bn = make_bn(prefix + "_dw_bn", bw.mid_a);
-    b.project = make_conv(prefix + "_project", bw.mid_a, bw.out_a, 1, 1, false, rb.op);
+    b.project = make_conv(prefix + "_project", bw.mid_a, bw.out_a, rb.c_mid, rb.c_out, 1, 1, false,
+                          rb.op);
     b.project_bn = make_bn(prefix + "_project_bn", bw.out_a);
     blocks_.push_back(b);
   }
   if (resolved_.head_channels > 0) {
-    head_ = make_conv("head_conv", m.blocks.empty() ? m.stem_a : m.blocks.back().out_a, m.head_a, 1,
-                      1, false, arch_.head.op);
+    head_ = make_conv("head_conv", m.blocks.empty() ? m.stem_a : m.blocks.back().out_a, m.head_a,
+                      resolved_.head_in, resolved_.head_channels, 1, 1, false, arch_.head.op);
     head_bn_ = make_bn("head_bn", m.head_a);
   }
-  classifier_ = make_conv("classifier", m.classifier_in_a, resolved_.num_classes, 1, 1, false,
+  classifier_ = make_conv("classifier", m.classifier_in_a, resolved_.num_classes,
+                          resolved_.classifier_in, resolved_.num_classes, 1, 1, false,
                           arch_.head.classifier_op, /*classifier=*/true);
   if (arch_.head.classifier_op == OpKind::Add)
     classifier_bn_ = make_bn("classifier_bn", resolved_.num_classes);
@@ -53,8 +57,8 @@ HybridNetImpl::HybridNetImpl(const ArchConfig& arch, const HybridNetOptions& opt
 }
 
 HybridConv2d HybridNetImpl::make_conv(const std::string& name, int64_t max_in, int64_t max_out,
-                                      int64_t kernel, int64_t stride, bool depthwise, OpKind op,
-                                      bool classifier) {
+                                      int64_t tiny_in, int64_t tiny_out, int64_t kernel,
+                                      int64_t stride, bool depthwise, OpKind op, bool classifier) {
   HybridConv2dOptions o;
   o.max_in = max_in;
   o.max_out = max_out;
@@ -68,6 +72,8 @@ HybridConv2d HybridNetImpl::make_conv(const std::string& name, int64_t max_in, i
   // An adder classifier is followed by BN (AdderNet), so it has no bias.
   o.bias = classifier && op != OpKind::Add;
   o.linear_init = classifier;
+  o.adder_init_in = tiny_in;
+  o.adder_init_out = tiny_out;
   return register_module(name, HybridConv2d(o));
 }
 

@@ -104,8 +104,9 @@ class HybridNetImpl : public torch::nn::Module {
     DynamicBatchNorm expand_bn{nullptr}, dw_bn{nullptr}, project_bn{nullptr};
   };
 
-  HybridConv2d make_conv(const std::string& name, int64_t max_in, int64_t max_out,
-                         int64_t kernel, int64_t stride, bool depthwise, OpKind op,
+  // tiny_in / tiny_out: the MF slice (initialised the AdderNet way for adder layers).
+  HybridConv2d make_conv(const std::string& name, int64_t max_in, int64_t max_out, int64_t tiny_in,
+                         int64_t tiny_out, int64_t kernel, int64_t stride, bool depthwise, OpKind op,
                          bool classifier = false);
   DynamicBatchNorm make_bn(const std::string& name, int64_t channels);
 

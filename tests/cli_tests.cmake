@@ -69,3 +69,69 @@ if(TARGET nas_energy)
   nas_cli_fail_test(energy_cli.unknown_arch "nas_energy: error: unknown architecture 'resnet-1000'"
     ${energy} --arch resnet-1000)
 endif()
+
+# ---- nas_retrain / nas_eval ------------------------------------------------------------------
+if(TARGET nas_retrain AND TARGET nas_eval)
+  set(retrain $<TARGET_FILE:nas_retrain>)
+  set(neval $<TARGET_FILE:nas_eval>)
+  set(retrain_out ${CMAKE_CURRENT_BINARY_DIR}/retrain_cli)
+
+  nas_cli_test(retrain_cli.help
+    "--arch.*--op.*--aug.*--remap.*--dataset.*--data-dir.*--epochs.*--batch-size.*--lr.*--alpha.*--aug-stop-fraction.*--expand-list.*--width-list.*--no-cross-term.*--eta.*--limit-train.*--limit-test.*--val-size.*--device.*--resume.*--seed.*--threads.*--out"
+    ${retrain} --help)
+  nas_cli_test(eval_cli.help "--model.*--dataset.*--data-dir.*--limit-test.*--device.*--json" ${neval} --help)
+
+  # Flag errors: one line, non-zero exit, before any data is read.
+  nas_cli_fail_test(retrain_cli.bad_op "nas_retrain: error: [^\n]*'mul'[^\n]*mult"
+    ${retrain} --op mul --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.bad_aug "nas_retrain: error: unknown --aug 'netaug' \\(accepted: shiftaddaug, none\\)"
+    ${retrain} --aug netaug --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.bad_dataset "nas_retrain: error: unknown --dataset 'imagenet'"
+    ${retrain} --dataset imagenet --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.bad_epochs "nas_retrain: error: --epochs must be >= 1, got 0"
+    ${retrain} --epochs 0 --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.bad_remap "nas_retrain: error: unknown remap 'cubic'"
+    ${retrain} --remap cubic --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.bad_list "nas_retrain: error: --width-list: '1,two' is not a comma-separated list"
+    ${retrain} --width-list 1,two --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.missing_data_dir "nas_retrain: error: --data-dir /nonexistent/fmnist: no such directory"
+    ${retrain} --data-dir /nonexistent/fmnist --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.no_out "nas_retrain: error: --out DIR is required" ${retrain})
+  nas_cli_fail_test(eval_cli.not_a_model "nas_eval: error: model file '[^']*energy_small_layers.json': not a tiny-model file"
+    ${neval} --model ${NAS_TEST_DATA}/energy_small_layers.json)
+  nas_cli_fail_test(eval_cli.missing_model "nas_eval: error: [^\n]*/nonexistent.nasm"
+    ${neval} --model /nonexistent.nasm)
+
+  # End to end on a small real subset: one epoch of ShiftAddAug (shift), export, nas_eval
+  # reproduces the test top-1 exactly; a second run into the same directory needs --resume, and
+  # --resume of a finished run only re-exports. Skipped when Fashion-MNIST is not installed.
+  set(fm_dir /usr/share/datasets/fashion-mnist)
+  add_test(NAME retrain_cli.fashion_mnist_1epoch COMMAND sh -c "
+    if [ ! -f ${fm_dir}/train-images-idx3-ubyte.gz ] && [ ! -f ${fm_dir}/train-images-idx3-ubyte ]; then
+      echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
+    rm -rf ${retrain_out}/fm && \
+    ${retrain} --arch mbv2-micro --op shift --epochs 1 --batch-size 64 --limit-train 640 --val-size 128 \
+      --limit-test 256 --bn-batches 2 --threads 1 --out ${retrain_out}/fm && \
+    ${neval} --model ${retrain_out}/fm/tiny_model.nasm --threads 1 --json ${retrain_out}/fm/eval.json && \
+    { ${retrain} --arch mbv2-micro --op shift --epochs 1 --batch-size 64 --limit-train 640 --val-size 128 \
+        --limit-test 256 --threads 1 --out ${retrain_out}/fm 2>&1; true; } && \
+    ${retrain} --arch mbv2-micro --op shift --epochs 2 --batch-size 64 --limit-train 640 --val-size 128 \
+        --limit-test 256 --threads 1 --out ${retrain_out}/fm --resume 2>&1; \
+    cat ${retrain_out}/fm/result.json")
+  set_tests_properties(retrain_cli.fashion_mnist_1epoch PROPERTIES
+    PASS_REGULAR_EXPRESSION "epoch 1/1 [^\n]*val [0-9.]+%.*nas_retrain: test top-1 [0-9.]+% \\(val [0-9.]+%\\).*nas_eval: fashion-mnist test top-1 [0-9.]+% \\([0-9]+/256 images.*reproduced exactly.*already holds a run \\(checkpoint.pt\\): pass --resume.*was made with different settings \\(settings\\.trainer\\.[a-z_]+ differs\\).*\"energy_mj\": [0-9.]+.*\"test_top1\""
+    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
+
+  # The same on CIFAR-10 when $NAS_CIFAR10_DIR holds the binaries (add, mbv2-micro, 32x32x3).
+  add_test(NAME retrain_cli.cifar10_1epoch COMMAND sh -c "
+    if [ -z \"$NAS_CIFAR10_DIR\" ] || [ ! -f \"$NAS_CIFAR10_DIR/test_batch.bin\" ]; then
+      echo 'SKIPPED: NAS_CIFAR10_DIR is not set or holds no CIFAR-10 binaries'; exit 0; fi
+    rm -rf ${retrain_out}/c10 && \
+    ${retrain} --arch mbv2-micro --op add --dataset cifar10 --data-dir \"$NAS_CIFAR10_DIR\" --epochs 1 \
+      --batch-size 64 --limit-train 640 --val-size 128 --limit-test 256 --bn-batches 2 --threads 1 \
+      --out ${retrain_out}/c10 && \
+    ${neval} --model ${retrain_out}/c10/tiny_model.nasm --data-dir \"$NAS_CIFAR10_DIR\" --threads 1")
+  set_tests_properties(retrain_cli.cifar10_1epoch PROPERTIES
+    PASS_REGULAR_EXPRESSION "nas_retrain: test top-1 [0-9.]+%.*nas_eval: cifar10 test top-1 .*reproduced exactly"
+    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
+endif()
