@@ -16,9 +16,9 @@ root=${2:?usage: run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags]}
 shift 2
 bin=${BIN:-build/apps}
 seeds=${SEEDS:-"1 2"}
-columns=${COLUMNS:-"Mult Shift ShiftAug Add AddAug"}
+columns=${COLUMNS-"Mult Shift ShiftAug Add AddAug"}
 ablation_op=${ABLATION_OP:-add}
-ablation_remaps=${ABLATION_REMAPS:-"quantile piecewise"}
+ablation_remaps=${ABLATION_REMAPS-"quantile piecewise"}
 parallel=${PARALLEL:-1}
 mkdir -p "$root"
 
@@ -35,14 +35,15 @@ column_flags() {  # column -> nas_retrain flags
   esac
 }
 
-run_one() {  # column seed
-  local dir="$root/$1-s$2" resume=()
+run_one() {  # column seed [nas_retrain flags]
+  local column=$1 seed=$2 dir="$root/$1-s$2" resume=()
+  shift 2
   if [[ -f $dir/result.json ]]; then echo "skip $dir (done)"; return 0; fi
   [[ -f $dir/checkpoint.pt ]] && resume=(--resume)
   mkdir -p "$dir"
   echo "run  $dir"
   # shellcheck disable=SC2046
-  "$bin/nas_retrain" --dataset "$dataset" $(column_flags "$1") --seed "$2" --out "$dir" \
+  "$bin/nas_retrain" --dataset "$dataset" $(column_flags "$column") --seed "$seed" --out "$dir" \
     --device "${DEVICE:-cpu}" "${resume[@]}" "$@" >"$dir/stdout.txt" 2>"$dir/stderr.txt" \
     && tail -1 "$dir/stdout.txt" || { echo "FAIL $dir: $(tail -1 "$dir/stderr.txt")"; return 1; }
 }
