@@ -118,11 +118,18 @@ def main():
     except ImportError:
         print("shiftaddaug_table: matplotlib missing, no plot", file=sys.stderr)
         return
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for row in rows:
-        ax.errorbar(row["energy_mj"], row["top1_mean"], yerr=row["top1_std"], fmt="o", capsize=3)
-        ax.annotate(row["column"], (row["energy_mj"], row["top1_mean"]), textcoords="offset points",
-                    xytext=(5, 4), fontsize=8)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    colours = {"Mult": "tab:blue", "Shift": "tab:orange", "Add": "tab:green"}
+    for i, row in enumerate(rows):
+        name = row["column"]
+        base = name.split("-")[0].replace("Aug", "")
+        aug = "Aug" in name
+        marker = "o" if not aug else ("^" if "-" not in name else "v")
+        ax.errorbar(row["energy_mj"], row["top1_mean"], yerr=row["top1_std"], fmt=marker,
+                    color=colours.get(base, "gray"), capsize=3, mfc="white" if aug else None)
+        # Aug columns share their base column's energy: put their labels on the other side.
+        ax.annotate(name, (row["energy_mj"], row["top1_mean"]), textcoords="offset points",
+                    xytext=(6, -12 - 8 * ("-" in name)) if aug else (6, 5), fontsize=8)
     ax.set_xlabel("energy per image, mJ (Eyeriss-like model, 32-bit)")
     ax.set_ylabel("test top-1 %")
     ax.set_title(f"{arch} on {args.dataset}, {epochs} epochs")
