@@ -104,12 +104,13 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
       if (extra > 0) w = torch::cat({w, W.narrow(0, ct, extra)}, 0);
       return torch::conv2d(x, w, b, stride, pad, 1, ca);
     }
+    // Add: the adder on the tiny channels; one depthwise conv over all channels whose tiny rows
+    // are zero, plus the adder output padded to the full width (no slicing copies of x).
     torch::Tensor yt = ops::adder_conv2d(x.narrow(1, 0, ct), tiny_op_weight(ct, ct, k), stride,
                                          pad, ct, eta);
     if (extra > 0) {
-      torch::Tensor ya = torch::conv2d(x.narrow(1, ct, extra), W.narrow(0, ct, extra), {}, stride,
-                                       pad, 1, extra);
-      yt = torch::cat({yt, ya}, 1);
+      const torch::Tensor w = torch::cat({torch::zeros_like(W.narrow(0, 0, ct)), W.narrow(0, ct, extra)}, 0);
+      yt = torch::conv2d(x, w, {}, stride, pad, 1, ca) + torch::constant_pad_nd(yt, {0, 0, 0, 0, 0, extra});
     }
     if (b.defined()) yt = yt + b.view({1, -1, 1, 1});
     return yt;
@@ -131,12 +132,18 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
     return torch::conv2d(x, w, b, stride, pad, 1, 1);
   }
 
-  // Add: the adder on the tiny block, convolutions for the rest.
+  // Add: the adder on the tiny block; the multiplicative rest is one convolution over the whole
+  // input with a zero tiny block ([[0, cross or 0], [augmented rows]]), and the adder output is
+  // added padded to the full width (no slicing copies of x, no second convolution).
   torch::Tensor yt =
       ops::adder_conv2d(x.narrow(1, 0, it), tiny_op_weight(it, ot, k), stride, pad, 1, eta);
-  if (has_cross)
-    yt = yt + torch::conv2d(x.narrow(1, it, ia - it), w_ta, {}, stride, pad, 1, 1);
-  if (oa > ot) yt = torch::cat({yt, torch::conv2d(x, w_a, {}, stride, pad, 1, 1)}, 1);
+  if (has_cross || oa > ot) {
+    torch::Tensor top = torch::zeros_like(w_tt);
+    if (ia > it) top = torch::cat({top, has_cross ? w_ta : torch::zeros_like(w_ta)}, 1);
+    const torch::Tensor w = oa > ot ? torch::cat({top, w_a}, 0) : top;
+    yt = torch::conv2d(x, w, {}, stride, pad, 1, 1) +
+         (oa > ot ? torch::constant_pad_nd(yt, {0, 0, 0, 0, 0, oa - ot}) : yt);
+  }
   if (b.defined()) yt = yt + b.view({1, -1, 1, 1});
   return yt;
 }
