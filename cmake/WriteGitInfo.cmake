@@ -1,7 +1,12 @@
 # Script mode: writes OUTPUT with the commit of SOURCE_DIR if it changed.
 find_package(Git QUIET)
 set(commit "unknown")
-if(GIT_FOUND)
+# A copy of the tree without .git (e.g. on a remote GPU machine) can name its commit through the
+# environment at build time.
+if(DEFINED ENV{NAS_GIT_COMMIT} AND NOT "$ENV{NAS_GIT_COMMIT}" STREQUAL "")
+  set(commit "$ENV{NAS_GIT_COMMIT}")
+endif()
+if(GIT_FOUND AND commit STREQUAL "unknown")
   execute_process(COMMAND ${GIT_EXECUTABLE} rev-parse HEAD WORKING_DIRECTORY ${SOURCE_DIR}
                   OUTPUT_VARIABLE out RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
   if(rc EQUAL 0)

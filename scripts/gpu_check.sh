@@ -7,6 +7,9 @@
 # GPU_STEPS (default "build,test,bench") picks the steps.
 set -uo pipefail
 steps=${GPU_STEPS:-build,test,bench}
+# The copy on the GPU machine has no .git: name the commit (write it here first with
+# `git rev-parse HEAD > .gpu/COMMIT`) so the context blocks of the outputs carry it.
+export NAS_GIT_COMMIT=${NAS_GIT_COMMIT:-$(cat .gpu/COMMIT 2>/dev/null || true)}
 out=${OUT:-/tmp/gpu_out}
 mkdir -p "$out"
 prefix=/tmp/nas_prefix

@@ -30,6 +30,8 @@ def main():
     ap.add_argument("dataset")
     ap.add_argument("out_dir")
     ap.add_argument("--note", default="")
+    ap.add_argument("--copy-runs", action="store_true",
+                    help="copy each run's result.json, config.json and log.txt to OUT_DIR/runs/")
     args = ap.parse_args()
 
     results = []
@@ -69,7 +71,7 @@ def main():
             "energy_unit_mj": runs[0].get("energy", {}).get("unit_mj"),
             "train_seconds": statistics.mean(r["train_seconds"] for r in runs),
             "images_per_s": statistics.mean(r.get("images_per_s", 0.0) for r in runs),
-            "runs": [{"dir": os.path.relpath(r["_dir"]), "seed": r["seed"],
+            "runs": [{"dir": os.path.basename(r["_dir"]), "seed": r["seed"],
                       "command_line": r["context"]["command_line"],
                       "git_commit": r["context"]["git_commit"],
                       "device": r["context"]["device"]} for r in runs],
@@ -87,6 +89,14 @@ def main():
         "rows": rows,
     }
     os.makedirs(args.out_dir, exist_ok=True)
+    if args.copy_runs:
+        import shutil
+        for r in results:
+            dst = os.path.join(args.out_dir, "runs", os.path.basename(r["_dir"]))
+            os.makedirs(dst, exist_ok=True)
+            for name in ("result.json", "config.json", "log.txt"):
+                if os.path.exists(os.path.join(r["_dir"], name)):
+                    shutil.copy(os.path.join(r["_dir"], name), dst)
     base = os.path.join(args.out_dir, args.dataset)
     tmp = base + ".json.tmp"
     with open(tmp, "w") as f:
@@ -122,11 +132,11 @@ def main():
     colours = {"Mult": "tab:blue", "Shift": "tab:orange", "Add": "tab:green"}
     for i, row in enumerate(rows):
         name = row["column"]
-        base = name.split("-")[0].replace("Aug", "")
+        op_name = name.split("-")[0].replace("Aug", "")
         aug = "Aug" in name
         marker = "o" if not aug else ("^" if "-" not in name else "v")
         ax.errorbar(row["energy_mj"], row["top1_mean"], yerr=row["top1_std"], fmt=marker,
-                    color=colours.get(base, "gray"), capsize=3, mfc="white" if aug else None)
+                    color=colours.get(op_name, "gray"), capsize=3, mfc="white" if aug else None)
         # Aug columns share their base column's energy: put their labels on the other side.
         ax.annotate(name, (row["energy_mj"], row["top1_mean"]), textcoords="offset points",
                     xytext=(6, -12 - 8 * ("-" in name)) if aug else (6, 5), fontsize=8)
