@@ -31,7 +31,7 @@ def main():
     ap.add_argument("out_dir")
     ap.add_argument("--note", default="")
     ap.add_argument("--copy-runs", action="store_true",
-                    help="copy each run's result.json, config.json and log.txt to OUT_DIR/runs/")
+                    help="copy each run's result.json, config.json and log.txt to OUT_DIR/runs/DATASET/")
     args = ap.parse_args()
 
     results = []
@@ -92,7 +92,7 @@ def main():
     if args.copy_runs:
         import shutil
         for r in results:
-            dst = os.path.join(args.out_dir, "runs", os.path.basename(r["_dir"]))
+            dst = os.path.join(args.out_dir, "runs", args.dataset, os.path.basename(r["_dir"]))
             os.makedirs(dst, exist_ok=True)
             for name in ("result.json", "config.json", "log.txt"):
                 if os.path.exists(os.path.join(r["_dir"], name)):
