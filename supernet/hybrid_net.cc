@@ -1,5 +1,7 @@
 #include "supernet/hybrid_net.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <numeric>
 
@@ -187,6 +189,20 @@ void HybridNetImpl::begin_bn_reestimation() {
 
 void HybridNetImpl::end_bn_reestimation() {
   for (DynamicBatchNorm& bn : all_bns_) bn->end_reestimation();
+}
+
+void HybridNetImpl::scale_adder_remap_gradients() {
+  torch::NoGradGuard no_grad;
+  for (const LayerRef& layer : tiny_layers()) {
+    const HybridConv2dOptions& o = layer.conv->options();
+    if (layer.op != OpKind::Add || o.eta <= 0 || !layer.conv->remap) continue;
+    for (torch::Tensor& p : layer.conv->remap->parameters()) {
+      torch::Tensor g = p.mutable_grad();
+      if (!g.defined()) continue;
+      const double norm = g.norm().item<double>();
+      if (norm > 0) g.mul_(o.eta * std::sqrt(static_cast<double>(p.numel())) / norm);
+    }
+  }
 }
 
 std::vector<torch::Tensor> HybridNetImpl::decay_parameters() const {

@@ -94,6 +94,12 @@ class HybridNetImpl : public torch::nn::Module {
   };
   std::vector<LayerRef> tiny_layers() const;
 
+  // AdderNet's adaptive gradient scaling for the remap parameters of adder layers: each remap
+  // tensor's gradient becomes eta * sqrt(numel) * g / ||g||_2, as the adder op does for the
+  // weight it sees. Without it the per-channel affine (quantile) and the bin slopes (piecewise)
+  // take sums of K raw adder gradients and diverge. Call after backward, before the step.
+  void scale_adder_remap_gradients();
+
   // Parameters with and without weight decay (BN, biases and remap parameters have none).
   std::vector<torch::Tensor> decay_parameters() const;
   std::vector<torch::Tensor> no_decay_parameters() const;

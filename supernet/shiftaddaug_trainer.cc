@@ -236,6 +236,7 @@ bool ShiftAddAugTrainer::train() {
         (options_.alpha * aug_loss).backward();
         net_->set_tiny();
       }
+      if (net_->options().remap != RemapKind::None) net_->scale_adder_remap_gradients();
       optimizer_->step(lr);
 
       const auto n = batch.size();
