@@ -389,6 +389,34 @@ TEST_CASE("gradient flow: the tiny slice gets gradient from both losses, augment
   }
 }
 
+TEST_CASE("remap parameters of adder layers get AdderNet's adaptive gradient scaling") {
+  for (RemapKind remap : {RemapKind::Quantile, RemapKind::Piecewise}) {
+    torch::manual_seed(11);
+    HybridNetOptions options;
+    options.aug = small_aug();
+    options.remap = remap;
+    HybridNet net(small_arch(OpKind::Add), options);
+    net->train();
+    net->set_active(net->largest_aug());
+    smoothed_cross_entropy(net->forward(torch::randn({4, 1, 8, 8})),
+                           torch::tensor({0, 1, 2, 3}, torch::kLong), 0.1)
+        .backward();
+    net->scale_adder_remap_gradients();
+    int scaled = 0;
+    for (const auto& l : net->tiny_layers()) {
+      if (l.op != OpKind::Add || !l.conv->remap) continue;
+      for (const Tensor& p : l.conv->remap->parameters()) {
+        if (!p.grad().defined() || p.grad().norm().item<double>() == 0) continue;
+        CAPTURE(l.name);
+        const double expected = l.conv->options().eta * std::sqrt(static_cast<double>(p.numel()));
+        CHECK(p.grad().norm().item<double>() == doctest::Approx(expected).epsilon(1e-5));
+        ++scaled;
+      }
+    }
+    CHECK(scaled > 0);
+  }
+}
+
 TEST_CASE("channel sorting keeps the tiny network and permutes the augmented one") {
   torch::manual_seed(10);
   for (OpKind op : {OpKind::Shift, OpKind::Add}) {
