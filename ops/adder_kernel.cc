@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX512DQ__)
@@ -187,6 +188,17 @@ void pack_input_panels(const T* xg, const Geometry& g, T* row, T* out) {
   }
 }
 
+// Calls f(std::integral_constant<int, rows>{}) for 1 <= rows <= Max: the micro-kernels take the
+// tile height as a template argument so that their accumulators stay in registers.
+template <typename F, int... I>
+inline void dispatch_rows_impl(int rows, F& f, std::integer_sequence<int, I...>) {
+  ((rows == I + 1 ? (f(std::integral_constant<int, I + 1>{}), true) : false) || ...);
+}
+template <int Max, typename F>
+inline void dispatch_rows(int rows, F&& f) {
+  dispatch_rows_impl(rows, f, std::make_integer_sequence<int, Max>{});
+}
+
 // Forward micro-kernel: tile[r][j] = -sum_k |xpanel[k][j] - wpanel[k][r]| for r < OR.
 template <typename T, int OR>
 inline void forward_tile(const T* xpanel, const T* wpanel, int64_t K, T* tile) {
@@ -207,18 +219,6 @@ inline void forward_tile(const T* xpanel, const T* wpanel, int64_t K, T* tile) {
     for (int v = 0; v < NV; ++v) store(tile + r * P + v * L, -acc[r][v]);
 }
 
-template <typename T>
-void forward_tile_rows(int rows, const T* xpanel, const T* wpanel, int64_t K, T* tile) {
-  static_assert(Tile<T>::kOR <= 12, "extend the dispatch");
-  switch (rows) {
-#define NAS_CASE(n) \
-  case n: if constexpr (n <= Tile<T>::kOR) forward_tile<T, n>(xpanel, wpanel, K, tile); break;
-    NAS_CASE(1) NAS_CASE(2) NAS_CASE(3) NAS_CASE(4) NAS_CASE(5) NAS_CASE(6)
-    NAS_CASE(7) NAS_CASE(8) NAS_CASE(9) NAS_CASE(10) NAS_CASE(11) NAS_CASE(12)
-#undef NAS_CASE
-    default: break;
-  }
-}
 
 // dX micro-kernel: dx[r][j] = sum_o gpanel[o][j] * clamp(wt[o][r] - xpanel[r][j], -1, 1).
 template <typename T, int KR>
@@ -246,16 +246,6 @@ inline void dx_tile(const T* xpanel, const T* gpanel, const T* wt, int64_t Og, T
     for (int v = 0; v < NV; ++v) store(dxpanel + r * P + v * L, acc[r][v]);
 }
 
-template <typename T>
-void dx_tile_rows(int rows, const T* xpanel, const T* gpanel, const T* wt, int64_t Og, T* dx) {
-  switch (rows) {
-#define NAS_CASE(n) \
-  case n: if constexpr (n <= Tile<T>::kKR) dx_tile<T, n>(xpanel, gpanel, wt, Og, dx); break;
-    NAS_CASE(1) NAS_CASE(2) NAS_CASE(3) NAS_CASE(4) NAS_CASE(5) NAS_CASE(6) NAS_CASE(7) NAS_CASE(8)
-#undef NAS_CASE
-    default: break;
-  }
-}
 
 // dW micro-kernel (outer products over p): dw[r][j] += sum_p gy[r][p] * xt[p][j].
 template <typename T, int OR>
@@ -281,17 +271,6 @@ inline void dw_tile(const T* xt, const T* gy, int64_t L, T* dw, int64_t dw_strid
   }
 }
 
-template <typename T>
-void dw_tile_rows(int rows, const T* xt, const T* gy, int64_t L, T* dw, int64_t stride, int cols) {
-  switch (rows) {
-#define NAS_CASE(n) \
-  case n: if constexpr (n <= Tile<T>::kOR) dw_tile<T, n>(xt, gy, L, dw, stride, cols); break;
-    NAS_CASE(1) NAS_CASE(2) NAS_CASE(3) NAS_CASE(4) NAS_CASE(5) NAS_CASE(6)
-    NAS_CASE(7) NAS_CASE(8) NAS_CASE(9) NAS_CASE(10) NAS_CASE(11) NAS_CASE(12)
-#undef NAS_CASE
-    default: break;
-  }
-}
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -477,8 +456,11 @@ void adder_forward_cpu(const T* x, const T* w, T* y, const AdderConvShape& shape
         const int cols = static_cast<int>(std::min<int64_t>(P, L - pb * P));
         for (int64_t ob = 0; ob < o_blocks; ++ob) {
           const int rows = static_cast<int>(std::min<int64_t>(OR, Og - ob * OR));
-          forward_tile_rows<T>(rows, s.xpack.data() + pb * K * P,
-                               wpack.data() + (grp * o_blocks + ob) * K * OR, K, s.tile.data());
+          dispatch_rows<OR>(rows, [&](auto n) {
+            forward_tile<T, decltype(n)::value>(s.xpack.data() + pb * K * P,
+                                                wpack.data() + (grp * o_blocks + ob) * K * OR, K,
+                                                s.tile.data());
+          });
           for (int r = 0; r < rows; ++r)
             std::memcpy(yg + (ob * OR + r) * L + pb * P, s.tile.data() + r * P, cols * sizeof(T));
         }
@@ -544,10 +526,12 @@ void adder_backward_cpu(const T* x, const T* w, const T* gy, T* gx, T* gw,
         for (int64_t pb = 0; pb < g.panels; ++pb) {
           for (int64_t kb = 0; kb < k_blocks; ++kb) {
             const int rows = static_cast<int>(std::min<int64_t>(KR, K - kb * KR));
-            dx_tile_rows<T>(rows, s.xpack.data() + (pb * K + kb * KR) * P,
-                            s.gpack.data() + pb * Og * P,
-                            wt.data() + (grp * k_blocks + kb) * Og * KR, Og,
-                            s.dxpack.data() + (pb * dx_rows + kb * KR) * P);
+            dispatch_rows<KR>(rows, [&](auto n) {
+              dx_tile<T, decltype(n)::value>(s.xpack.data() + (pb * K + kb * KR) * P,
+                                             s.gpack.data() + pb * Og * P,
+                                             wt.data() + (grp * k_blocks + kb) * Og * KR, Og,
+                                             s.dxpack.data() + (pb * dx_rows + kb * KR) * P);
+            });
           }
         }
         T* gxg = gx + (n * g.C + grp * g.Cg) * g.H * g.W;
@@ -585,8 +569,10 @@ void adder_backward_cpu(const T* x, const T* w, const T* gy, T* gx, T* gw,
           const int cols = static_cast<int>(std::min<int64_t>(P, K - kb * P));
           for (int64_t ob = 0; ob < ceil_div(Og, OR); ++ob) {
             const int rows = static_cast<int>(std::min<int64_t>(OR, Og - ob * OR));
-            dw_tile_rows<T>(rows, s.xt.data() + kb * L * P, gyg + ob * OR * L, L,
-                            dwp + ob * OR * K + kb * P, K, cols);
+            dispatch_rows<OR>(rows, [&](auto n) {
+              dw_tile<T, decltype(n)::value>(s.xt.data() + kb * L * P, gyg + ob * OR * L, L,
+                                             dwp + ob * OR * K + kb * P, K, cols);
+            });
           }
         }
       }
