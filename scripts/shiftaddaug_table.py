@@ -24,6 +24,12 @@ def column_of(result):
     return base if remap == "none" else f"{base}-{remap}"
 
 
+def recipe_of(result):
+    """The settings of a run other than its seed (net options and trainer options)."""
+    trainer = {k: v for k, v in result.get("trainer", {}).items() if k != "seed"}
+    return {"net": result.get("net", {}), "trainer": trainer}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("run_root")
@@ -52,6 +58,13 @@ def main():
     groups = {}
     for r in results:
         groups.setdefault(column_of(r), []).append(r)
+    # The runs of one column must differ only in their seed: a row mixing recipes (another eta,
+    # learning rate, augmentation list ...) would average different experiments.
+    for name, runs in groups.items():
+        recipes = {json.dumps(recipe_of(r), sort_keys=True) for r in runs}
+        if len(recipes) != 1:
+            sys.exit(f"shiftaddaug_table: the {name} runs differ in more than the seed: "
+                     + " vs ".join(sorted(recipes)))
     names = [c for c in ORDER if c in groups] + sorted(c for c in groups if c not in ORDER)
     rows = []
     for name in names:
@@ -65,6 +78,8 @@ def main():
             "top1_mean": statistics.mean(top1),
             "top1_std": statistics.stdev(top1) if len(top1) > 1 else 0.0,
             "val_top1": [r.get("val_top1") for r in runs],
+            "eta": runs[0].get("net", {}).get("eta"),
+            "lr": runs[0].get("trainer", {}).get("lr"),
             "params": runs[0]["params"],
             "macs": runs[0]["macs"],
             "energy_mj": runs[0]["energy_mj"],
@@ -108,11 +123,14 @@ def main():
              f"{train_images} training / {test_images} test images", ""]
     if args.note:
         lines += [args.note, ""]
-    lines += ["| column | test top-1 % (mean ± std) | seeds | params | MMAC | energy mJ (eyeriss) | train s |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["| column | test top-1 % (mean ± std) | seeds | val top-1 % | eta | params | MMAC | energy mJ (eyeriss) | train s |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
+        uses_adder = row["column"].startswith("Add")
+        val = ", ".join(f"{v:.2f}" for v in row["val_top1"] if v is not None)
         lines.append(f"| {row['column']} | {row['top1_mean']:.2f} ± {row['top1_std']:.2f} | "
-                     f"{', '.join(f'{t:.2f}' for t in row['top1'])} | {row['params']} | "
+                     f"{', '.join(f'{t:.2f}' for t in row['top1'])} | {val} | "
+                     f"{row['eta'] if uses_adder else '-'} | {row['params']} | "
                      f"{row['macs'] / 1e6:.2f} | {row['energy_mj']:.4f} | {row['train_seconds']:.0f} |")
     lines += ["", "Runs (exact command lines):", ""]
     for row in rows:

@@ -30,7 +30,7 @@ struct HybridConv2dOptions {
   OpKind op = OpKind::Mult;  // op of the tiny channels
   RemapKind remap = RemapKind::None;  // applied to the tiny slice of shift/add layers only
   int64_t shift_bits = 5;
-  double eta = 0.2;          // AdderNet adaptive gradient scaling
+  double eta = 1.0;          // AdderNet adaptive gradient scaling (HybridNetOptions::eta)
   // Initialisation: N(0, 0.01) and zero bias for a classifier (linear_init), else Kaiming normal
   // (fan out), except that adder layers get AdderNet's N(0, 1) on their MF slice
   // [:adder_init_out, :adder_init_in] (0: the whole dimension); the multiplicative augmented

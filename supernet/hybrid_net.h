@@ -40,7 +40,7 @@ struct HybridNetOptions {
   AugOptions aug;
   RemapKind remap = RemapKind::None;
   int64_t shift_bits = 5;
-  double eta = 0.2;  // AdderNet adaptive gradient scaling (<= 0: off)
+  double eta = 1.0;  // AdderNet adaptive gradient scaling (<= 0: off); see nas_retrain --eta
   double bn_momentum = 0.1;
   double bn_eps = 1e-5;
 

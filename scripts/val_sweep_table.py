@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Tabulates a hyper-parameter sweep of nas_retrain runs by VALIDATION accuracy (the split carved
+from the training data), never by test accuracy: one row per (data set, op, aug, remap, eta, lr),
+the validation top-1 of each seed and their mean. Writes OUT.json and OUT.md.
+
+usage: scripts/val_sweep_table.py RUN_ROOT OUT_BASE [--note TEXT]
+"""
+import argparse
+import glob
+import json
+import os
+import statistics
+import sys
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run_root")
+    ap.add_argument("out_base", help="output path without extension")
+    ap.add_argument("--note", default="")
+    args = ap.parse_args()
+
+    groups = {}
+    for path in sorted(glob.glob(os.path.join(args.run_root, "*", "result.json"))):
+        with open(path) as f:
+            r = json.load(f)
+        r["_dir"] = os.path.basename(os.path.dirname(path))
+        key = (r["dataset"], r["arch"], r["op"], r["aug"], r.get("remap", "none"),
+               r["net"]["eta"], r["trainer"]["lr"], r["epochs"], r["train_images"], r["val_images"])
+        groups.setdefault(key, []).append(r)
+    if not groups:
+        sys.exit(f"val_sweep_table: no result.json under {args.run_root}")
+
+    rows = []
+    for key in sorted(groups):
+        runs = sorted(groups[key], key=lambda r: r["seed"])
+        dataset, arch, op, aug, remap, eta, lr, epochs, train_images, val_images = key
+        val = [r["val_top1"] for r in runs]
+        rows.append({
+            "dataset": dataset, "arch": arch, "op": op, "aug": aug, "remap": remap, "eta": eta,
+            "lr": lr, "epochs": epochs, "train_images": train_images, "val_images": val_images,
+            "seeds": [r["seed"] for r in runs], "val_top1": val,
+            "val_top1_mean": statistics.mean(val),
+            "val_history": [[h["val_top1"] for h in r["history"]] for r in runs],
+            "runs": [{"dir": r["_dir"], "seed": r["seed"],
+                      "command_line": r["context"]["command_line"],
+                      "git_commit": r["context"]["git_commit"]} for r in runs],
+        })
+    out = {"program": "scripts/val_sweep_table.py", "command_line": " ".join(sys.argv),
+           "note": args.note, "selection": "validation top-1 (final epoch), mean over seeds",
+           "rows": rows}
+    tmp = args.out_base + ".json.tmp"
+    with open(tmp, "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, args.out_base + ".json")
+
+    lines = ["# Validation sweep", ""]
+    if args.note:
+        lines += [args.note, ""]
+    lines += ["| data set | op | aug | eta | lr | epochs | train / val images | val top-1 % per seed "
+              "| mean | val per epoch |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        per_epoch = "; ".join(" ".join(f"{v:.1f}" for v in h) for h in row["val_history"])
+        lines.append(
+            f"| {row['dataset']} | {row['op']} | {row['aug']} | {row['eta']} | {row['lr']} | "
+            f"{row['epochs']} | {row['train_images']} / {row['val_images']} | "
+            f"{', '.join(f's{s}: {v:.2f}' for s, v in zip(row['seeds'], row['val_top1']))} | "
+            f"{row['val_top1_mean']:.2f} | {per_epoch} |")
+    lines += ["", "Runs (exact command lines):", ""]
+    for row in rows:
+        for run in row["runs"]:
+            lines.append(f"- `{run['command_line']}` (commit {run['git_commit'][:12]})")
+    with open(args.out_base + ".md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"val_sweep_table: wrote {args.out_base}.json, .md")
+
+
+if __name__ == "__main__":
+    main()
