@@ -48,7 +48,7 @@ struct Flags {
   double lr = 0.05, alpha = 1.0, warmup_epochs = -1, weight_decay = 4e-5, label_smoothing = 0.1;
   // eta = 1: chosen on the validation split (results/shiftaddaug/eta-sweep.md). AdderNet's 0.1-0.2
   // assumes hundreds of epochs; at a few epochs it leaves direct Add training near chance.
-  double aug_stop_fraction = 0.1, eta = 1.0, remap_kl_weight = 1e-3;
+  double aug_stop_fraction = 0.1, eta = 1.0, remap_eta = -1, remap_kl_weight = 1e-3;
   std::string expand_list = "1.0,1.6,2.2,2.8", width_list = "1.0,1.8,2.6";
   bool no_cross_term = false, no_sort = false, resume = false;
   int64_t bn_batches = 20, checkpoint_every = 0, shift_bits = 5;
@@ -97,6 +97,7 @@ int run(int argc, char** argv) {
       ("no-cross-term", po::bool_switch(&f.no_cross_term), "tiny outputs do not see the augmented inputs (pure channel split)")
       ("no-sort", po::bool_switch(&f.no_sort), "do not sort augmented channels by L1 importance each epoch")
       ("eta", po::value(&f.eta)->default_value(f.eta), "AdderNet adaptive gradient scaling eta: the adder weights' step is about lr * eta per element (0: off)")
+      ("remap-eta", po::value(&f.remap_eta)->default_value(f.remap_eta), "adaptive gradient scaling eta of the remap parameters of adder layers (-1: --eta)")
       ("shift-bits", po::value(&f.shift_bits)->default_value(f.shift_bits), "DeepShift-Q weight bits")
       ("remap-kl-weight", po::value(&f.remap_kl_weight)->default_value(f.remap_kl_weight), "weight of the piecewise remap's KL term")
       ("bn-batches", po::value(&f.bn_batches)->default_value(f.bn_batches), "training batches for BN re-estimation before each evaluation")
@@ -203,6 +204,7 @@ int run(int argc, char** argv) {
   net_options.remap = op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
   net_options.shift_bits = f.shift_bits;
   net_options.eta = f.eta;
+  net_options.remap_eta = f.remap_eta;
 
   nas::TrainerOptions topt;
   topt.epochs = f.epochs;

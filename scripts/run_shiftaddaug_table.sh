@@ -6,8 +6,8 @@
 # checkpoint, so the table can be filled across sessions.
 #
 #   scripts/run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags ...]
-# Environment: SEEDS ("1 2"), COLUMNS ("Mult Shift ShiftAug Add AddAug"), ABLATION_OP (add),
-#   ABLATION_REMAPS ("quantile piecewise"), PARALLEL (1: runs at a time), BIN (build/apps),
+# Environment: SEEDS ("1 2"), COLUMNS ("Mult Shift ShiftAug Add AddAug"; also e.g.
+#   AddAug-quantile-remap_eta0.1), ABLATION_OP (add), ABLATION_REMAPS ("quantile piecewise"), PARALLEL (1: runs at a time), BIN (build/apps),
 #   DEVICE (cpu).
 # Example (2-core CPU): scripts/run_shiftaddaug_table.sh fashion-mnist runs/fmnist --epochs 3
 set -euo pipefail
@@ -29,6 +29,10 @@ column_flags() {  # column -> nas_retrain flags
     ShiftAug) echo "--op shift --aug shiftaddaug" ;;
     Add) echo "--op add --aug none" ;;
     AddAug) echo "--op add --aug shiftaddaug" ;;
+    *Aug-*-remap_eta*)  # e.g. AddAug-quantile-remap_eta0.1: a remap with its own eta
+      local rest=${1#*Aug-} op=add
+      [[ $1 == ShiftAug-* ]] && op=shift
+      echo "--op $op --aug shiftaddaug --remap ${rest%%-*} --remap-eta ${rest##*-remap_eta}" ;;
     ShiftAug-*) echo "--op shift --aug shiftaddaug --remap ${1#ShiftAug-}" ;;
     AddAug-*) echo "--op add --aug shiftaddaug --remap ${1#AddAug-}" ;;
     *) echo "run_shiftaddaug_table: unknown column $1" >&2; return 1 ;;

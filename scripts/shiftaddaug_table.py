@@ -21,7 +21,12 @@ def column_of(result):
     base = {"mult": "Mult", "shift": "Shift", "add": "Add"}[op]
     if aug == "shiftaddaug":
         base += "Aug"
-    return base if remap == "none" else f"{base}-{remap}"
+    if remap == "none":
+        return base
+    net = result.get("net", {})
+    if "remap_eta" in net and net["remap_eta"] != net.get("eta"):
+        return f"{base}-{remap}-remap_eta{net['remap_eta']:g}"
+    return f"{base}-{remap}"
 
 
 def recipe_of(result):

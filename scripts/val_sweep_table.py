@@ -18,6 +18,7 @@ def main():
     ap.add_argument("run_root")
     ap.add_argument("out_base", help="output path without extension")
     ap.add_argument("--note", default="")
+    ap.add_argument("--title", default="Validation sweep")
     args = ap.parse_args()
 
     groups = {}
@@ -55,7 +56,7 @@ def main():
         f.write("\n")
     os.replace(tmp, args.out_base + ".json")
 
-    lines = ["# Validation sweep", ""]
+    lines = [f"# {args.title}", ""]
     if args.note:
         lines += [args.note, ""]
     lines += ["| data set | op | aug | eta | lr | epochs | train / val images | val top-1 % per seed "

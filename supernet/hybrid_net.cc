@@ -15,6 +15,7 @@ json HybridNetOptions::to_json() const {
           {"remap", remap_kind_name(remap)},
           {"shift_bits", shift_bits},
           {"eta", eta},
+          {"remap_eta", effective_remap_eta()},
           {"bn_momentum", bn_momentum},
           {"bn_eps", bn_eps}};
 }
@@ -195,12 +196,13 @@ void HybridNetImpl::scale_adder_remap_gradients() {
   torch::NoGradGuard no_grad;
   for (const LayerRef& layer : tiny_layers()) {
     const HybridConv2dOptions& o = layer.conv->options();
-    if (layer.op != OpKind::Add || o.eta <= 0 || !layer.conv->remap) continue;
+    const double eta = options_.effective_remap_eta();
+    if (layer.op != OpKind::Add || o.eta <= 0 || eta <= 0 || !layer.conv->remap) continue;
     for (torch::Tensor& p : layer.conv->remap->parameters()) {
       torch::Tensor g = p.mutable_grad();
       if (!g.defined()) continue;
       const double norm = g.norm().item<double>();
-      if (norm > 0) g.mul_(o.eta * std::sqrt(static_cast<double>(p.numel())) / norm);
+      if (norm > 0) g.mul_(eta * std::sqrt(static_cast<double>(p.numel())) / norm);
     }
   }
 }

@@ -41,6 +41,11 @@ struct HybridNetOptions {
   RemapKind remap = RemapKind::None;
   int64_t shift_bits = 5;
   double eta = 1.0;  // AdderNet adaptive gradient scaling (<= 0: off); see nas_retrain --eta
+  // eta of the remap parameters of adder layers (scale_adder_remap_gradients); < 0: eta. One
+  // remap parameter moves many weights at once (a channel's affine, a bin's slope), so it may
+  // want a smaller step than the weights themselves.
+  double remap_eta = -1.0;
+  double effective_remap_eta() const { return remap_eta < 0 ? eta : remap_eta; }
   double bn_momentum = 0.1;
   double bn_eps = 1e-5;
 
@@ -95,7 +100,7 @@ class HybridNetImpl : public torch::nn::Module {
   std::vector<LayerRef> tiny_layers() const;
 
   // AdderNet's adaptive gradient scaling for the remap parameters of adder layers: each remap
-  // tensor's gradient becomes eta * sqrt(numel) * g / ||g||_2, as the adder op does for the
+  // tensor's gradient becomes remap_eta * sqrt(numel) * g / ||g||_2, as the adder op does for the
   // weight it sees. Without it the per-channel affine (quantile) and the bin slopes (piecewise)
   // take sums of K raw adder gradients and diverge. Call after backward, before the step.
   void scale_adder_remap_gradients();

@@ -390,11 +390,14 @@ TEST_CASE("gradient flow: the tiny slice gets gradient from both losses, augment
 }
 
 TEST_CASE("remap parameters of adder layers get AdderNet's adaptive gradient scaling") {
+  for (const double remap_eta : {-1.0, 0.1})
   for (RemapKind remap : {RemapKind::Quantile, RemapKind::Piecewise}) {
+    CAPTURE(remap_eta);
     torch::manual_seed(11);
     HybridNetOptions options;
     options.aug = small_aug();
     options.remap = remap;
+    options.remap_eta = remap_eta;
     HybridNet net(small_arch(OpKind::Add), options);
     net->train();
     net->set_active(net->largest_aug());
@@ -408,7 +411,8 @@ TEST_CASE("remap parameters of adder layers get AdderNet's adaptive gradient sca
       for (const Tensor& p : l.conv->remap->parameters()) {
         if (!p.grad().defined() || p.grad().norm().item<double>() == 0) continue;
         CAPTURE(l.name);
-        const double expected = l.conv->options().eta * std::sqrt(static_cast<double>(p.numel()));
+        const double eta = remap_eta < 0 ? l.conv->options().eta : remap_eta;
+        const double expected = eta * std::sqrt(static_cast<double>(p.numel()));
         CHECK(p.grad().norm().item<double>() == doctest::Approx(expected).epsilon(1e-5));
         ++scaled;
       }
