@@ -151,22 +151,44 @@ def main():
     except ImportError:
         print("shiftaddaug_table: matplotlib missing, no plot", file=sys.stderr)
         return
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    # Left: top-1 vs energy for the five main columns (an Aug column sits on its base column's
+    # energy: the augmentation costs nothing at inference). Right: every row as a bar, so the
+    # ablation rows and near-equal columns stay readable.
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.1, 1]})
     colours = {"Mult": "tab:blue", "Shift": "tab:orange", "Add": "tab:green"}
-    for i, row in enumerate(rows):
+
+    def op_of(name):
+        return name.split("-")[0].replace("Aug", "")
+
+    main_rows = [row for row in rows if row["column"] in ORDER]
+    for row in main_rows:
         name = row["column"]
-        op_name = name.split("-")[0].replace("Aug", "")
-        aug = "Aug" in name
-        marker = "o" if not aug else ("^" if "-" not in name else "v")
-        ax.errorbar(row["energy_mj"], row["top1_mean"], yerr=row["top1_std"], fmt=marker,
-                    color=colours.get(op_name, "gray"), capsize=3, mfc="white" if aug else None)
-        # Aug columns share their base column's energy: put their labels on the other side.
-        ax.annotate(name, (row["energy_mj"], row["top1_mean"]), textcoords="offset points",
-                    xytext=(6, -12 - 8 * ("-" in name)) if aug else (6, 5), fontsize=8)
+        aug = name.endswith("Aug")
+        ax.errorbar(row["energy_mj"], row["top1_mean"], yerr=row["top1_std"],
+                    fmt="^" if aug else "o", color=colours.get(op_of(name), "gray"), capsize=3,
+                    mfc="white" if aug else None, ms=7)
+        ax.annotate(f"{name} {row['top1_mean']:.1f}", (row["energy_mj"], row["top1_mean"]),
+                    textcoords="offset points", xytext=(8, -10) if aug else (8, 4), fontsize=8)
     ax.set_xlabel("energy per image, mJ (Eyeriss-like model, 32-bit)")
-    ax.set_ylabel("test top-1 %")
+    ax.set_ylabel("test top-1 % (mean ± std over seeds)")
     ax.set_title(f"{arch} on {args.dataset}, {epochs} epochs")
     ax.grid(alpha=0.3)
+    ax.set_xlim(left=0)
+
+    labels = [f"{row['column']} ({row['energy_mj']:.2f} mJ)" for row in rows]
+    ypos = list(range(len(rows)))[::-1]
+    bars.barh(ypos, [row["top1_mean"] for row in rows], xerr=[row["top1_std"] for row in rows],
+              color=[colours.get(op_of(row["column"]), "gray") for row in rows],
+              alpha=0.8, capsize=3)
+    for y, row in zip(ypos, rows):
+        bars.text(row["top1_mean"] + row["top1_std"] + 1, y, f"{row['top1_mean']:.2f}",
+                  va="center", fontsize=8)
+    bars.set_yticks(ypos)
+    bars.set_yticklabels(labels, fontsize=8)
+    bars.set_xlabel("test top-1 %")
+    bars.set_xlim(0, 105)
+    bars.set_title("every row (seeds: " + ", ".join(str(s) for s in rows[0]["seeds"]) + ")")
+    bars.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(base + ".png", dpi=120)
     print(f"shiftaddaug_table: wrote {base}.json, .md, .png")
