@@ -154,14 +154,18 @@ def main():
     # Left: top-1 vs energy for the five main columns (an Aug column sits on its base column's
     # energy: the augmentation costs nothing at inference). Right: every row as a bar, so the
     # ablation rows and near-equal columns stay readable.
-    fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.1, 1]})
     colours = {"Mult": "tab:blue", "Shift": "tab:orange", "Add": "tab:green"}
 
     def op_of(name):
         return name.split("-")[0].replace("Aug", "")
 
     main_rows = [row for row in rows if row["column"] in ORDER]
-    for row in main_rows:
+    if len(main_rows) >= 2:
+        fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.1, 1]})
+    else:  # an ablation-only table: the scatter would hold one point
+        fig, bars = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.8))
+        ax = None
+    for row in main_rows if ax is not None else []:
         name = row["column"]
         aug = name.endswith("Aug")
         ax.errorbar(row["energy_mj"], row["top1_mean"], yerr=row["top1_std"],
@@ -169,11 +173,12 @@ def main():
                     mfc="white" if aug else None, ms=7)
         ax.annotate(f"{name} {row['top1_mean']:.1f}", (row["energy_mj"], row["top1_mean"]),
                     textcoords="offset points", xytext=(8, -10) if aug else (8, 4), fontsize=8)
-    ax.set_xlabel("energy per image, mJ (Eyeriss-like model, 32-bit)")
-    ax.set_ylabel("test top-1 % (mean ± std over seeds)")
-    ax.set_title(f"{arch} on {args.dataset}, {epochs} epochs")
-    ax.grid(alpha=0.3)
-    ax.set_xlim(left=0)
+    if ax is not None:
+        ax.set_xlabel("energy per image, mJ (Eyeriss-like model, 32-bit)")
+        ax.set_ylabel("test top-1 % (mean ± std over seeds)")
+        ax.set_title(f"{arch} on {args.dataset}, {epochs} epochs")
+        ax.grid(alpha=0.3)
+        ax.set_xlim(left=0)
 
     labels = [f"{row['column']} ({row['energy_mj']:.2f} mJ)" for row in rows]
     ypos = list(range(len(rows)))[::-1]
@@ -187,7 +192,9 @@ def main():
     bars.set_yticklabels(labels, fontsize=8)
     bars.set_xlabel("test top-1 %")
     bars.set_xlim(0, 105)
-    bars.set_title("every row (seeds: " + ", ".join(str(s) for s in rows[0]["seeds"]) + ")")
+    seeds = sorted({s for row in rows for s in row["seeds"]})
+    bars.set_title(("" if ax is not None else f"{arch} on {args.dataset}, {epochs} epochs: ")
+                   + "every row (seeds: " + ", ".join(str(s) for s in seeds) + ")", fontsize=10)
     bars.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(base + ".png", dpi=120)
