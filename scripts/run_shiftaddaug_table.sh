@@ -7,8 +7,8 @@
 #
 #   scripts/run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags ...]
 # Environment: SEEDS ("1 2"), COLUMNS ("Mult Shift ShiftAug Add AddAug"; also e.g.
-#   AddAug-quantile-remap_eta0.1), ABLATION_OP (add), ABLATION_REMAPS ("quantile piecewise"), PARALLEL (1: runs at a time), BIN (build/apps),
-#   DEVICE (cpu).
+#   AddAug-quantile-remap_eta0.1), ABLATION_OP (add), ABLATION_REMAPS ("quantile piecewise"),
+#   PARALLEL (1: runs at a time), BIN (build/apps), DEVICE (cpu).
 # Example (2-core CPU): scripts/run_shiftaddaug_table.sh fashion-mnist runs/fmnist --epochs 3
 set -euo pipefail
 dataset=${1:?usage: run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags]}

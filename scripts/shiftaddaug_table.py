@@ -6,12 +6,13 @@ results table of one data set: OUT_DIR/<dataset>.json (machine-readable), OUT_DI
 usage: scripts/shiftaddaug_table.py RUN_ROOT DATASET OUT_DIR [--note TEXT]
 """
 import argparse
-import glob
 import json
 import math
 import os
 import statistics
 import sys
+
+from run_results import command_lines_md, load_runs, run_record, write_atomic, write_json_atomic
 
 ORDER = ["Mult", "Shift", "ShiftAug", "Add", "AddAug"]
 
@@ -45,14 +46,7 @@ def main():
                     help="copy each run's result.json, config.json and log.txt to OUT_DIR/runs/DATASET/")
     args = ap.parse_args()
 
-    results = []
-    for path in sorted(glob.glob(os.path.join(args.run_root, "*", "result.json"))):
-        with open(path) as f:
-            r = json.load(f)
-        if r["dataset"] != args.dataset:
-            continue
-        r["_dir"] = os.path.dirname(path)
-        results.append(r)
+    results = [r for r in load_runs(args.run_root) if r["dataset"] == args.dataset]
     if not results:
         sys.exit(f"shiftaddaug_table: no result.json for {args.dataset} under {args.run_root}")
     recipes = {(r["arch"], r["epochs"], r["train_images"], r["test_images"]) for r in results}
@@ -91,10 +85,7 @@ def main():
             "energy_unit_mj": runs[0].get("energy", {}).get("unit_mj"),
             "train_seconds": statistics.mean(r["train_seconds"] for r in runs),
             "images_per_s": statistics.mean(r.get("images_per_s", 0.0) for r in runs),
-            "runs": [{"dir": os.path.basename(r["_dir"]), "seed": r["seed"],
-                      "command_line": r["context"]["command_line"],
-                      "git_commit": r["context"]["git_commit"],
-                      "device": r["context"]["device"]} for r in runs],
+            "runs": [run_record(r, device=True) for r in runs],
         })
     first = results[0]
     out = {
@@ -118,11 +109,7 @@ def main():
                 if os.path.exists(os.path.join(r["_dir"], name)):
                     shutil.copy(os.path.join(r["_dir"], name), dst)
     base = os.path.join(args.out_dir, args.dataset)
-    tmp = base + ".json.tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, base + ".json")
+    write_json_atomic(base + ".json", out)
 
     lines = [f"# ShiftAddAug on {args.dataset}: {arch}, {epochs} epochs, "
              f"{train_images} training / {test_images} test images", ""]
@@ -137,12 +124,8 @@ def main():
                      f"{', '.join(f'{t:.2f}' for t in row['top1'])} | {val} | "
                      f"{row['eta'] if uses_adder else '-'} | {row['params']} | "
                      f"{row['macs'] / 1e6:.2f} | {row['energy_mj']:.4f} | {row['train_seconds']:.0f} |")
-    lines += ["", "Runs (exact command lines):", ""]
-    for row in rows:
-        for run in row["runs"]:
-            lines.append(f"- `{run['command_line']}` (commit {run['git_commit'][:12]}, {run['device']})")
-    with open(base + ".md", "w") as f:
-        f.write("\n".join(lines) + "\n")
+    lines += command_lines_md(rows)
+    write_atomic(base + ".md", "\n".join(lines) + "\n")
 
     try:
         import matplotlib

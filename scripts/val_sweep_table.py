@@ -6,11 +6,10 @@ the validation top-1 of each seed and their mean. Writes OUT.json and OUT.md.
 usage: scripts/val_sweep_table.py RUN_ROOT OUT_BASE [--note TEXT]
 """
 import argparse
-import glob
-import json
-import os
 import statistics
 import sys
+
+from run_results import command_lines_md, load_runs, run_record, write_atomic, write_json_atomic
 
 
 def main():
@@ -22,10 +21,7 @@ def main():
     args = ap.parse_args()
 
     groups = {}
-    for path in sorted(glob.glob(os.path.join(args.run_root, "*", "result.json"))):
-        with open(path) as f:
-            r = json.load(f)
-        r["_dir"] = os.path.basename(os.path.dirname(path))
+    for r in load_runs(args.run_root):
         key = (r["dataset"], r["arch"], r["op"], r["aug"], r.get("remap", "none"),
                r["net"]["eta"], r["trainer"]["lr"], r["epochs"], r["train_images"], r["val_images"])
         groups.setdefault(key, []).append(r)
@@ -43,18 +39,12 @@ def main():
             "seeds": [r["seed"] for r in runs], "val_top1": val,
             "val_top1_mean": statistics.mean(val),
             "val_history": [[h["val_top1"] for h in r["history"]] for r in runs],
-            "runs": [{"dir": r["_dir"], "seed": r["seed"],
-                      "command_line": r["context"]["command_line"],
-                      "git_commit": r["context"]["git_commit"]} for r in runs],
+            "runs": [run_record(r) for r in runs],
         })
     out = {"program": "scripts/val_sweep_table.py", "command_line": " ".join(sys.argv),
            "note": args.note, "selection": "validation top-1 (final epoch), mean over seeds",
            "rows": rows}
-    tmp = args.out_base + ".json.tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, args.out_base + ".json")
+    write_json_atomic(args.out_base + ".json", out)
 
     lines = [f"# {args.title}", ""]
     if args.note:
@@ -69,12 +59,8 @@ def main():
             f"{row['epochs']} | {row['train_images']} / {row['val_images']} | "
             f"{', '.join(f's{s}: {v:.2f}' for s, v in zip(row['seeds'], row['val_top1']))} | "
             f"{row['val_top1_mean']:.2f} | {per_epoch} |")
-    lines += ["", "Runs (exact command lines):", ""]
-    for row in rows:
-        for run in row["runs"]:
-            lines.append(f"- `{run['command_line']}` (commit {run['git_commit'][:12]})")
-    with open(args.out_base + ".md", "w") as f:
-        f.write("\n".join(lines) + "\n")
+    lines += command_lines_md(rows)
+    write_atomic(args.out_base + ".md", "\n".join(lines) + "\n")
     print(f"val_sweep_table: wrote {args.out_base}.json, .md")
 
 

@@ -193,11 +193,12 @@ void HybridNetImpl::end_bn_reestimation() {
 }
 
 void HybridNetImpl::scale_adder_remap_gradients() {
+  // Every layer's conv takes its eta from options_ (make_conv), so one check covers them all.
+  const double eta = options_.effective_remap_eta();
+  if (options_.eta <= 0 || eta <= 0) return;
   torch::NoGradGuard no_grad;
   for (const LayerRef& layer : tiny_layers()) {
-    const HybridConv2dOptions& o = layer.conv->options();
-    const double eta = options_.effective_remap_eta();
-    if (layer.op != OpKind::Add || o.eta <= 0 || eta <= 0 || !layer.conv->remap) continue;
+    if (layer.op != OpKind::Add || !layer.conv->remap) continue;
     for (torch::Tensor& p : layer.conv->remap->parameters()) {
       torch::Tensor g = p.mutable_grad();
       if (!g.defined()) continue;
