@@ -40,19 +40,31 @@ namespace fs = std::filesystem;
 constexpr const char* kProgram = "nas_retrain";
 constexpr const char* kModelFile = "tiny_model.nasm";
 
+// Defaults of the training and network fields come from the options structs (one place); only
+// what exists at the CLI alone is defaulted here.
 struct Flags {
   std::string arch = "mbv2-tiny", op = "shift", aug = "shiftaddaug", remap = "none";
   std::string dataset = "fashion-mnist", data_dir, device = "cpu";
-  int64_t epochs = 10, batch_size = 128, eval_batch_size = 256;
+  int64_t batch_size = 128, eval_batch_size = 256;
   int64_t limit_train = 0, limit_test = 0, val_size = -1, resolution = 0;
-  double lr = 0.05, alpha = 1.0, warmup_epochs = -1, weight_decay = 4e-5, label_smoothing = 0.1;
-  // eta = 1: chosen on the validation split (results/shiftaddaug/eta-sweep.md). AdderNet's 0.1-0.2
-  // assumes hundreds of epochs; at a few epochs it leaves direct Add training near chance.
-  double aug_stop_fraction = 0.1, eta = 1.0, remap_eta = -1, remap_kl_weight = 1e-3;
-  std::string expand_list = "1.0,1.6,2.2,2.8", width_list = "1.0,1.8,2.6";
+  double warmup_epochs = -1;
+  double aug_stop_fraction = -1;  // the older single stop (both stops at 1 - x); -1: not given
+  std::string expand_list, width_list, sort_mode;
   bool no_cross_term = false, no_sort = false, resume = false;
-  int64_t bn_batches = 20, checkpoint_every = 0, shift_bits = 5;
+  int64_t checkpoint_every = 0;
+  nas::TrainerOptions trainer;
+  nas::HybridNetOptions net;
 };
+
+std::string join_multipliers(const std::vector<double>& values) {
+  std::string out;
+  for (const double v : values) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    out += (out.empty() ? "" : ",") + std::string(buf);
+  }
+  return out;
+}
 
 std::string fmt(double v, int precision = 2) {
   char buf[64];
@@ -75,32 +87,40 @@ int run(int argc, char** argv) {
   const auto wall_start = std::chrono::steady_clock::now();
   nas::cli::CommonFlags common;
   Flags f;
+  f.expand_list = join_multipliers(f.net.aug.expand_mults);
+  f.width_list = join_multipliers(f.net.aug.width_mults);
+  f.sort_mode = nas::channel_sort_name(f.trainer.sort_mode);
+  nas::TrainerOptions& t = f.trainer;
+  nas::HybridNetOptions& n = f.net;
   po::options_description desc("Options");
   desc.add_options()
       ("arch", po::value(&f.arch)->default_value(f.arch), "architecture: a name (mbv2-tiny, mbv2-micro) or an ArchConfig JSON file")
       ("op", po::value(&f.op)->default_value(f.op), "op of every block and the head conv: shift | add | mult (stem and classifier stay mult)")
       ("aug", po::value(&f.aug)->default_value(f.aug), "shiftaddaug (tiny + one sampled augmented hybrid net per step) | none (the tiny net alone)")
-      ("remap", po::value(&f.remap)->default_value(f.remap), "weight remap of the MF slice: none | quantile | piecewise")
+      ("remap", po::value(&f.remap)->default_value(f.remap), "weight remap of the MF slice: none | quantile | piecewise | fc")
       ("dataset", po::value(&f.dataset)->default_value(f.dataset), "fashion-mnist | mnist | cifar10 | cifar100")
       ("data-dir", po::value(&f.data_dir), "data set directory (default: the system location of (Fashion-)MNIST; required for CIFAR)")
-      ("epochs", po::value(&f.epochs)->default_value(f.epochs), "training epochs")
+      ("epochs", po::value(&t.epochs)->default_value(t.epochs), "training epochs")
       ("batch-size", po::value(&f.batch_size)->default_value(f.batch_size), "training batch size")
       ("eval-batch-size", po::value(&f.eval_batch_size)->default_value(f.eval_batch_size), "evaluation batch size")
-      ("lr", po::value(&f.lr)->default_value(f.lr), "peak learning rate (SGD, Nesterov momentum 0.9, cosine schedule)")
+      ("lr", po::value(&t.lr)->default_value(t.lr), "peak learning rate (SGD, Nesterov momentum 0.9, cosine schedule)")
       ("warmup-epochs", po::value(&f.warmup_epochs)->default_value(f.warmup_epochs), "linear warm-up epochs (-1: 5% of the epochs, at most 5)")
-      ("weight-decay", po::value(&f.weight_decay)->default_value(f.weight_decay), "weight decay of conv/linear weights (none on BN, biases, remap)")
-      ("label-smoothing", po::value(&f.label_smoothing)->default_value(f.label_smoothing), "label smoothing")
-      ("alpha", po::value(&f.alpha)->default_value(f.alpha), "weight of the augmented loss")
-      ("aug-stop-fraction", po::value(&f.aug_stop_fraction)->default_value(f.aug_stop_fraction), "no augmentation in the last fraction of the epochs")
+      ("weight-decay", po::value(&t.weight_decay)->default_value(t.weight_decay), "weight decay of conv/linear weights (none on BN, biases, remap)")
+      ("label-smoothing", po::value(&t.label_smoothing)->default_value(t.label_smoothing), "label smoothing")
+      ("alpha", po::value(&t.alpha)->default_value(t.alpha), "weight of the augmented loss")
+      ("stop-width-aug-fraction", po::value(&t.stop_width_aug_fraction)->default_value(t.stop_width_aug_fraction), "width augmentation runs for this fraction of the training steps (NetAug: the first half)")
+      ("stop-expand-aug-fraction", po::value(&t.stop_expand_aug_fraction)->default_value(t.stop_expand_aug_fraction), "expand augmentation runs for this fraction of the training steps (NetAug: 1, to the end)")
+      ("aug-stop-fraction", po::value(&f.aug_stop_fraction), "no augmentation at all in the last fraction of training (sets both stop fractions to 1 - x)")
       ("expand-list", po::value(&f.expand_list)->default_value(f.expand_list), "expand augmentation multipliers")
       ("width-list", po::value(&f.width_list)->default_value(f.width_list), "width augmentation multipliers")
       ("no-cross-term", po::bool_switch(&f.no_cross_term), "tiny outputs do not see the augmented inputs (pure channel split)")
-      ("no-sort", po::bool_switch(&f.no_sort), "do not sort augmented channels by L1 importance each epoch")
-      ("eta", po::value(&f.eta)->default_value(f.eta), "AdderNet adaptive gradient scaling eta: the adder weights' step is about lr * eta per element (0: off)")
-      ("remap-eta", po::value(&f.remap_eta)->default_value(f.remap_eta), "adaptive gradient scaling eta of the remap parameters of adder layers (-1: --eta)")
-      ("shift-bits", po::value(&f.shift_bits)->default_value(f.shift_bits), "DeepShift-Q weight bits")
-      ("remap-kl-weight", po::value(&f.remap_kl_weight)->default_value(f.remap_kl_weight), "weight of the piecewise remap's KL term")
-      ("bn-batches", po::value(&f.bn_batches)->default_value(f.bn_batches), "training batches for BN re-estimation before each evaluation")
+      ("sort-channels", po::value(&f.sort_mode)->default_value(f.sort_mode), "channel sorting by L1 importance while width augmentation runs: all (NetAug: tiny channels included, weights can tear) | augmented (tiny channels stay)")
+      ("no-sort", po::bool_switch(&f.no_sort), "do not sort channels")
+      ("eta", po::value(&n.eta)->default_value(n.eta), "AdderNet adaptive gradient scaling eta, once per step: the adder weights' step is about lr * eta per element (0: off)")
+      ("remap-eta", po::value(&n.remap_eta)->default_value(n.remap_eta), "adaptive gradient scaling eta of the remap parameters of adder layers (-1: --eta)")
+      ("shift-bits", po::value(&n.shift_bits)->default_value(n.shift_bits), "DeepShift-Q weight bits")
+      ("remap-kl-weight", po::value(&t.remap_kl_weight)->default_value(t.remap_kl_weight), "weight of the piecewise remap's KL term")
+      ("bn-batches", po::value(&t.bn_batches)->default_value(t.bn_batches), "training batches for BN re-estimation before each evaluation")
       ("limit-train", po::value(&f.limit_train)->default_value(0), "use only N training images (class-balanced; 0: all)")
       ("limit-test", po::value(&f.limit_test)->default_value(0), "use only N test images (class-balanced; 0: all)")
       ("val-size", po::value(&f.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000; 0: none)")
@@ -125,12 +145,19 @@ int run(int argc, char** argv) {
   NAS_CHECK(nas::datasets::is_known_dataset(f.dataset),
             "unknown --dataset '" << f.dataset << "' (accepted: fashion-mnist, mnist, cifar10, cifar100)");
   const std::string dataset = nas::datasets::canonical_dataset_name(f.dataset);
-  NAS_CHECK(f.epochs >= 1, "--epochs must be >= 1, got " << f.epochs);
+  NAS_CHECK(t.epochs >= 1, "--epochs must be >= 1, got " << t.epochs);
   NAS_CHECK(f.batch_size >= 1, "--batch-size must be >= 1, got " << f.batch_size);
   NAS_CHECK(f.eval_batch_size >= 1, "--eval-batch-size must be >= 1, got " << f.eval_batch_size);
   NAS_CHECK(f.limit_train >= 0 && f.limit_test >= 0, "--limit-train / --limit-test must be >= 0");
   NAS_CHECK(f.resolution >= 0, "--resolution must be >= 0, got " << f.resolution);
-  NAS_CHECK(f.shift_bits >= 2 && f.shift_bits <= 8, "--shift-bits must be in [2, 8], got " << f.shift_bits);
+  NAS_CHECK(n.shift_bits >= 2 && n.shift_bits <= 8, "--shift-bits must be in [2, 8], got " << n.shift_bits);
+  NAS_CHECK(vm.count("aug-stop-fraction") == 0 || (f.aug_stop_fraction >= 0 && f.aug_stop_fraction <= 1),
+            "--aug-stop-fraction must be in [0, 1], got " << f.aug_stop_fraction);
+  NAS_CHECK(vm.count("aug-stop-fraction") == 0 ||
+                (vm["stop-width-aug-fraction"].defaulted() && vm["stop-expand-aug-fraction"].defaulted()),
+            "--aug-stop-fraction sets both stop fractions: do not combine it with "
+            "--stop-width-aug-fraction / --stop-expand-aug-fraction");
+  const nas::ChannelSort sort_mode = nas::parse_channel_sort(f.sort_mode);
   NAS_CHECK(f.device == "cpu" || f.device == "cuda", "unknown --device '" << f.device << "' (accepted: cpu, cuda)");
   NAS_CHECK(f.device != "cuda" || torch::cuda::is_available(),
             "--device cuda: no CUDA device is available (this LibTorch build or machine has none)");
@@ -199,26 +226,18 @@ int run(int argc, char** argv) {
   const nas::datasets::DataLoader test_loader(test_data, eval_options);
 
   // ---- configuration --------------------------------------------------------------------------
-  nas::HybridNetOptions net_options;
+  nas::HybridNetOptions net_options = f.net;
   net_options.aug = aug;
   net_options.remap = op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
-  net_options.shift_bits = f.shift_bits;
-  net_options.eta = f.eta;
-  net_options.remap_eta = f.remap_eta;
 
-  nas::TrainerOptions topt;
-  topt.epochs = f.epochs;
-  topt.lr = f.lr;
-  topt.weight_decay = f.weight_decay;
-  topt.label_smoothing = f.label_smoothing;
+  nas::TrainerOptions topt = f.trainer;
   topt.warmup_epochs = f.warmup_epochs >= 0 ? f.warmup_epochs
-                                            : std::min(5.0, 0.05 * static_cast<double>(f.epochs));
+                                            : std::min(5.0, 0.05 * static_cast<double>(topt.epochs));
   topt.augment = augment;
-  topt.alpha = f.alpha;
-  topt.aug_stop_fraction = f.aug_stop_fraction;
+  if (vm.count("aug-stop-fraction"))
+    topt.stop_width_aug_fraction = topt.stop_expand_aug_fraction = 1.0 - f.aug_stop_fraction;
   topt.sort_channels = !f.no_sort;
-  topt.remap_kl_weight = f.remap_kl_weight;
-  topt.bn_batches = f.bn_batches;
+  topt.sort_mode = sort_mode;
   topt.seed = common.seed;
   topt.device = f.device;
   topt.checkpoint_path = checkpoint_path;
@@ -267,7 +286,7 @@ int run(int argc, char** argv) {
   log_line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
            (resumed ? " (at step " + std::to_string(trainer.global_step()) + ")" : ""));
   trainer.on_epoch = [&](const nas::EpochRecord& r) {
-    log_line("epoch " + std::to_string(r.epoch) + "/" + std::to_string(f.epochs) + (r.augmented ? " aug" : " tiny") +
+    log_line("epoch " + std::to_string(r.epoch) + "/" + std::to_string(topt.epochs) + (r.augmented ? " aug" : " tiny") +
              " loss " + fmt(r.train_loss, 4) + (r.augmented ? " aug_loss " + fmt(r.train_aug_loss, 4) : "") +
              " train_top1 " + fmt(r.train_top1) + "%" + (r.val_top1 >= 0 ? " val_top1 " + fmt(r.val_top1) + "%" : "") +
              " " + fmt(r.images_per_s, 1) + " img/s " + fmt(r.train_seconds, 1) + "s");
@@ -285,7 +304,7 @@ int run(int argc, char** argv) {
   nas::json meta = {{"arch_name", f.arch},           {"op", nas::op_kind_name(op)},
                     {"aug", f.aug},                  {"remap", nas::remap_kind_name(net_options.remap)},
                     {"limit_test", f.limit_test},    {"eval_batch_size", f.eval_batch_size},
-                    {"epochs", f.epochs},            {"seed", common.seed},
+                    {"epochs", topt.epochs},         {"seed", common.seed},
                     {"device", f.device},            {"val_top1", val_top1}};
   nas::TinyNet exported = nas::TinyNet::from_hybrid(*trained, pre, meta);
   exported.meta()["test_top1"] = hybrid_test_top1;
@@ -336,7 +355,7 @@ int run(int argc, char** argv) {
   result["aug"] = f.aug;
   result["remap"] = nas::remap_kind_name(net_options.remap);
   result["dataset"] = dataset;
-  result["epochs"] = f.epochs;
+  result["epochs"] = topt.epochs;
   result["seed"] = common.seed;
   result["test_top1"] = test_top1;
   result["hybrid_test_top1"] = hybrid_test_top1;
@@ -357,6 +376,8 @@ int run(int argc, char** argv) {
   result["model_file"] = kModelFile;
   result["model_bytes"] = exported.stored_bytes();
   result["trainer"] = topt.to_json();
+  // Weight tearing: the MF slices' distributions before and after the remap, per layer.
+  result["weight_statistics"] = trained->weight_statistics();
   result["net"] = net_options.to_json();
   nas::write_json_file((out / "result.json").string(), result);
 

@@ -1,5 +1,6 @@
 // bench_train_step: images/s of one ShiftAddAug training step (tiny forward+backward, one sampled
-// augmented forward+backward, SGD) on random data, split into its parts. Prints JSON.
+// augmented forward+backward, adder gradient scaling, SGD) on random data, split into its parts,
+// with the peak resident set of each configuration. Prints JSON.
 #include <torch/types.h>
 #include <torch/utils.h>
 
@@ -10,6 +11,7 @@
 
 #include "apps/cli_common.h"
 #include "core/json_util.h"
+#include "core/memory_usage.h"
 #include "core/rng.h"
 #include "search_space/named_archs.h"
 #include "supernet/hybrid_net.h"
@@ -25,11 +27,10 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 int run(int argc, char** argv) {
-  nas::tune_malloc_for_training();
   nas::cli::CommonFlags common;
   std::string arch_name, ops_list, aug_list;
   int64_t batch = 128, steps = 10, resolution = 28, channels = 1;
-  bool channels_last = false;
+  bool channels_last = false, largest = false, no_malloc_tuning = false;
   po::options_description desc("Options");
   desc.add_options()
       ("arch", po::value(&arch_name)->default_value("mbv2-micro"), "architecture name or file")
@@ -39,11 +40,14 @@ int run(int argc, char** argv) {
       ("steps", po::value(&steps)->default_value(10), "timed steps (after 2 warm-up steps)")
       ("resolution", po::value(&resolution)->default_value(28), "input size")
       ("channels", po::value(&channels)->default_value(1), "input channels")
-      ("channels-last", po::bool_switch(&channels_last), "channels-last inputs");
+      ("channels-last", po::bool_switch(&channels_last), "channels-last inputs")
+      ("largest", po::bool_switch(&largest), "run the largest augmented network every step (the memory worst case) instead of a sampled one")
+      ("no-malloc-tuning", po::bool_switch(&no_malloc_tuning), "keep glibc's default malloc settings (for comparison)");
   nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kJson);
   po::variables_map vm;
   if (!nas::cli::parse_flags(argc, argv, "bench_train_step", "time ShiftAddAug training steps", desc, vm))
     return 0;
+  if (!no_malloc_tuning) nas::tune_malloc_for_training();
   torch::set_num_threads(nas::cli::resolve_threads(common));
   auto split = [](const std::string& s) {
     std::vector<std::string> out;
@@ -64,6 +68,9 @@ int run(int argc, char** argv) {
       nas::set_all_ops(arch, nas::parse_op_kind(op_name));
       nas::HybridNetOptions options;
       if (aug == "none") options.aug.expand_mults = options.aug.width_mults = {1.0};
+      // Peak resident set of this configuration's steps (its net, activations and allocator).
+      nas::release_free_heap_memory();
+      const bool peak_reset = nas::reset_peak_rss();
       torch::manual_seed(common.seed);
       nas::HybridNet net(arch, options);
       net->train();
@@ -84,11 +91,12 @@ int run(int argc, char** argv) {
         if (timed) t_tiny += since(t0);
         if (aug != "none") {
           t0 = Clock::now();
-          net->set_active(net->sample_aug(rng));
+          net->set_active(largest ? net->largest_aug() : net->sample_aug(rng));
           nas::smoothed_cross_entropy(net->forward(x), y, 0.1).backward();
           if (timed) t_aug += since(t0);
         }
         t0 = Clock::now();
+        net->scale_adder_gradients();
         sgd.step(0.01);
         if (timed) t_opt += since(t0);
       }
@@ -100,17 +108,22 @@ int run(int argc, char** argv) {
                        {"images_per_s", images / total},
                        {"tiny_ms_per_step", 1e3 * t_tiny / steps},
                        {"aug_ms_per_step", 1e3 * t_aug / steps},
-                       {"sgd_ms_per_step", 1e3 * t_opt / steps}};
+                       {"sgd_ms_per_step", 1e3 * t_opt / steps},
+                       {"resolution", resolution},
+                       {"aug_networks", largest ? "largest" : "sampled"},
+                       {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())},
+                       {"peak_rss_reset", peak_reset}};
       std::cerr << arch_name << " " << op_name << " " << aug << ": " << row["images_per_s"].get<double>()
                 << " img/s (tiny " << row["tiny_ms_per_step"].get<double>() << " ms, aug "
                 << row["aug_ms_per_step"].get<double>() << " ms, sgd " << row["sgd_ms_per_step"].get<double>()
-                << " ms per step)\n";
+                << " ms per step), peak RSS " << row["peak_rss_mib"].get<double>() << " MiB\n";
       rows.push_back(row);
     }
   }
   nas::json out;
   out["context"] = nas::make_context(nas::cli::make_run_context("bench_train_step", argc, argv, common));
   out["batch"] = batch;
+  out["malloc_tuning"] = !no_malloc_tuning;
   out["rows"] = rows;
   std::cout << out.dump(2) << "\n";
   if (!common.json_path.empty()) nas::write_json_file(common.json_path, out);

@@ -13,7 +13,11 @@
 
 namespace nas::ops {
 
-constexpr double kAdderDefaultEta = 0.2;
+// AdderNet's adaptive gradient scaling eta: the one default of the project (HybridNetOptions and
+// nas_retrain take it from here). AdderNet's 0.1-0.2 assumes hundreds of epochs; at tens of
+// epochs it leaves direct Add training near chance, and 1.0 was chosen on the validation split
+// (results/shiftaddaug/eta-sweep.md).
+constexpr double kAdderDefaultEta = 1.0;
 
 // Which implementation runs. Auto picks the dedicated kernel for CPU float/double tensors and the
 // portable path (LibTorch tensor ops, chunked) everywhere else (CUDA, other dtypes).

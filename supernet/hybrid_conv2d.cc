@@ -1,8 +1,10 @@
 #include "supernet/hybrid_conv2d.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/init.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "ops/adder_conv2d.h"
@@ -19,24 +21,39 @@ HybridConv2dImpl::HybridConv2dImpl(const HybridConv2dOptions& options) : options
   NAS_CHECK(!options.depthwise || options.max_in == options.max_out,
             "HybridConv2d: a depthwise layer needs max_in == max_out");
   const int64_t in_per_group = options.depthwise ? 1 : options.max_in;
-  torch::Tensor w =
-      torch::empty({options.max_out, in_per_group, options.max_kernel, options.max_kernel});
+  const int64_t tiny_out = options.tiny_out > 0 ? std::min(options.tiny_out, options.max_out) : options.max_out;
+  const int64_t tiny_in = options.depthwise ? 1
+                          : options.tiny_in > 0 ? std::min(options.tiny_in, options.max_in)
+                                                : options.max_in;
+  const int64_t k = options.max_kernel;
+  // The tiny slice, exactly as a layer of the tiny size draws it from the global generator.
+  torch::Tensor tiny = torch::empty({tiny_out, tiny_in, k, k});
   if (options.linear_init)
-    torch::nn::init::normal_(w, 0.0, 0.01);
-  else
-    torch::nn::init::kaiming_normal_(w, 0.0, torch::kFanOut, torch::kReLU);
-  if (options.op == OpKind::Add && !options.linear_init) {
+    torch::nn::init::normal_(tiny, 0.0, 0.01);
+  else if (options.op == OpKind::Add)
     // AdderNet's initialisation, N(0, 1): adder weights must be on the scale of the activations.
     // With Kaiming-sized weights (~0.1) on non-negative (post-ReLU6) inputs, |x - w| ~ x - w and
     // every output channel is about -sum(x) plus a constant: after BN all channels coincide and
     // the network does not learn (measured: loss stuck at ln 10 for two epochs of Fashion-MNIST).
-    torch::NoGradGuard no_grad;
-    const int64_t out = options.adder_init_out > 0 ? std::min(options.adder_init_out, options.max_out)
-                                                   : options.max_out;
-    const int64_t in = options.depthwise ? 1
-                       : options.adder_init_in > 0 ? std::min(options.adder_init_in, options.max_in)
-                                                   : options.max_in;
-    w.narrow(0, 0, out).narrow(1, 0, in).normal_(0.0, 1.0);
+    torch::nn::init::normal_(tiny, 0.0, 1.0);
+  else
+    torch::nn::init::kaiming_normal_(tiny, 0.0, torch::kFanOut, torch::kReLU);
+  torch::Tensor w;
+  if (tiny_out == options.max_out && tiny_in == in_per_group) {
+    w = tiny;
+  } else {
+    // The augmented rest: multiplicative channels on the tiny slice's multiplicative scale, from
+    // a generator of its own (the global stream stays that of the tiny network).
+    const double std = options.linear_init
+                           ? 0.01
+                           : std::sqrt(2.0 / static_cast<double>(tiny_out * k * k));  // Kaiming, fan out
+    at::Generator gen = at::detail::createCPUGenerator(options.aug_init_seed);
+    w = torch::empty({options.max_out, in_per_group, k, k});
+    {
+      torch::NoGradGuard no_grad;
+      w.normal_(0.0, std, gen);
+      w.narrow(0, 0, tiny_out).narrow(1, 0, tiny_in).copy_(tiny);
+    }
   }
   weight = register_parameter("weight", w);
   if (options.bias) bias = register_parameter("bias", torch::zeros({options.max_out}));
@@ -73,7 +90,7 @@ torch::Tensor HybridConv2dImpl::remap_kl(int64_t in_t, int64_t out_t, int64_t ke
 torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidthsActive& a) {
   const OpKind op = options_.op;
   const int64_t k = a.kernel, pad = a.kernel / 2, stride = options_.stride;
-  const double eta = options_.eta;
+  const double eta = 0.0;  // scaled once per step by the net (see the header)
   TORCH_CHECK(a.in_t >= 1 && a.out_t >= 1 && a.in_t <= a.in_a && a.out_t <= a.out_a &&
                   a.in_a <= options_.max_in && a.out_a <= options_.max_out,
               "HybridConv2d: bad widths in ", a.in_t, "/", a.in_a, " out ", a.out_t, "/", a.out_a,

@@ -10,6 +10,10 @@
 // tiny channels use MF, augmented channels conv, no cross term. The kernel is elastic: a smaller
 // kernel is the centre crop of the stored one. A 1x1 layer with a bias on [N, C, 1, 1] inputs is
 // the classifier (a linear layer).
+//
+// Adder layers run their op without adaptive gradient scaling (eta 0): AdderNet's scaling is
+// applied once per optimiser step by HybridNetImpl::scale_adder_gradients() to the gradient
+// accumulated over every forward of the step, not once per backward call.
 #include <cstdint>
 
 #include <torch/nn/module.h>
@@ -30,13 +34,16 @@ struct HybridConv2dOptions {
   OpKind op = OpKind::Mult;  // op of the tiny channels
   RemapKind remap = RemapKind::None;  // applied to the tiny slice of shift/add layers only
   int64_t shift_bits = 5;
-  double eta = 1.0;          // AdderNet adaptive gradient scaling (HybridNetOptions::eta)
-  // Initialisation: N(0, 0.01) and zero bias for a classifier (linear_init), else Kaiming normal
-  // (fan out), except that adder layers get AdderNet's N(0, 1) on their MF slice
-  // [:adder_init_out, :adder_init_in] (0: the whole dimension); the multiplicative augmented
-  // channels keep the Kaiming scale.
+  // Initialisation. The tiny slice [:tiny_out, :tiny_in] (0: the whole dimension) is drawn from
+  // the global torch generator exactly as a layer allocated at the tiny size would be, so the
+  // tiny network starts exactly as the directly trained one of the same seed (DESIGN.md §5):
+  // N(0, 0.01) for a classifier (linear_init), AdderNet's N(0, 1) for adder layers, else Kaiming
+  // normal with the fan out of the tiny slice. The augmented rest is drawn from its own generator
+  // (seeded with aug_init_seed), so the global stream is the same with and without augmentation;
+  // it uses the tiny slice's multiplicative scale (Kaiming, or N(0, 0.01) for a classifier).
   bool linear_init = false;
-  int64_t adder_init_out = 0, adder_init_in = 0;
+  int64_t tiny_out = 0, tiny_in = 0;
+  uint64_t aug_init_seed = 0;
 };
 
 // The widths of one forward. tiny_only: x has in_t channels and only the tiny output is made.

@@ -1,5 +1,7 @@
 #include "supernet/hybrid_net.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 
 #include <algorithm>
@@ -71,12 +73,16 @@ HybridConv2d HybridNetImpl::make_conv(const std::string& name, int64_t max_in, i
   o.op = op;
   o.remap = options_.remap;
   o.shift_bits = options_.shift_bits;
-  o.eta = options_.eta;
   // An adder classifier is followed by BN (AdderNet), so it has no bias.
   o.bias = classifier && op != OpKind::Add;
   o.linear_init = classifier;
-  o.adder_init_in = tiny_in;
-  o.adder_init_out = tiny_out;
+  o.tiny_in = tiny_in;
+  o.tiny_out = tiny_out;
+  // The augmented rest of each layer gets its own generator, seeded from the global seed (which
+  // the draw does not advance) and the layer's name.
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (const char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  o.aug_init_seed = at::detail::getDefaultCPUGenerator().current_seed() ^ h;
   return register_module(name, HybridConv2d(o));
 }
 
@@ -192,19 +198,36 @@ void HybridNetImpl::end_bn_reestimation() {
   for (DynamicBatchNorm& bn : all_bns_) bn->end_reestimation();
 }
 
-void HybridNetImpl::scale_adder_remap_gradients() {
-  // Every layer's conv takes its eta from options_ (make_conv), so one check covers them all.
-  const double eta = options_.effective_remap_eta();
-  if (options_.eta <= 0 || eta <= 0) return;
+namespace {
+
+// g <- eta * sqrt(numel) * g / ||g||_2 in place (nothing when g is zero or undefined).
+void scale_to_norm(torch::Tensor g, double eta) {
+  if (!g.defined()) return;
+  // The norm of a contiguous copy: a strided view would reduce in another order, and the scale of
+  // a slice must not depend on the size of the tensor around it.
+  const double norm = g.contiguous().norm().item<double>();
+  if (norm > 0) g.mul_(eta * std::sqrt(static_cast<double>(g.numel())) / norm);
+}
+
+}  // namespace
+
+void HybridNetImpl::scale_adder_gradients() {
+  if (options_.eta <= 0) return;
   torch::NoGradGuard no_grad;
+  const double remap_eta = options_.effective_remap_eta();
   for (const LayerRef& layer : tiny_layers()) {
-    if (layer.op != OpKind::Add || !layer.conv->remap) continue;
-    for (torch::Tensor& p : layer.conv->remap->parameters()) {
-      torch::Tensor g = p.mutable_grad();
-      if (!g.defined()) continue;
-      const double norm = g.norm().item<double>();
-      if (norm > 0) g.mul_(eta * std::sqrt(static_cast<double>(p.numel())) / norm);
+    if (layer.op != OpKind::Add) continue;
+    torch::Tensor g = layer.conv->weight.mutable_grad();
+    if (g.defined()) {
+      // The MF slice of the gradient (a view: scaled in place); the multiplicative rest of the
+      // tensor keeps its plain gradient.
+      const int64_t k = layer.kernel, offset = (layer.conv->options().max_kernel - k) / 2;
+      torch::Tensor slice = g.narrow(0, 0, layer.out_t).narrow(2, offset, k).narrow(3, offset, k);
+      if (!layer.depthwise) slice = slice.narrow(1, 0, layer.in_t);
+      scale_to_norm(slice, options_.eta);
     }
+    if (layer.conv->remap && remap_eta > 0)
+      for (torch::Tensor& p : layer.conv->remap->parameters()) scale_to_norm(p.mutable_grad(), remap_eta);
   }
 }
 
@@ -244,7 +267,7 @@ struct ChannelSpace {
 
 }  // namespace
 
-std::vector<HybridNetImpl::ParamPermutation> HybridNetImpl::sort_channels() {
+HybridNetImpl::ChannelSortResult HybridNetImpl::sort_channels(ChannelSort mode) {
   torch::NoGradGuard no_grad;
   const NetWidths t = resolve_widths(resolved_, AugConfig::tiny(arch_));
   const NetWidths& m = max_widths_;
@@ -282,11 +305,12 @@ std::vector<HybridNetImpl::ParamPermutation> HybridNetImpl::sort_channels() {
   }
   spaces[cur].cols.push_back(classifier_);
 
-  std::vector<ParamPermutation> applied;
+  ChannelSortResult result;
   auto permute = [&](torch::Tensor& p, int64_t dim, const torch::Tensor& perm) {
     p.copy_(p.index_select(dim, perm.to(p.device())));
-    applied.push_back(ParamPermutation{p, dim, perm});
+    result.permutations.push_back(ParamPermutation{p, dim, perm});
   };
+  const bool include_tiny = mode == ChannelSort::All;
   for (ChannelSpace& s : spaces) {
     if (s.max <= s.tiny) continue;
     // Importance: L1 of the consumers' input columns and of the depthwise rows.
@@ -299,8 +323,10 @@ std::vector<HybridNetImpl::ParamPermutation> HybridNetImpl::sort_channels() {
     const auto acc = importance.accessor<double, 1>();
     std::vector<int64_t> order(static_cast<size_t>(s.max));
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin() + s.tiny, order.end(),
+    std::stable_sort(order.begin() + (include_tiny ? 0 : s.tiny), order.end(),
                      [&](int64_t a, int64_t b) { return acc[a] > acc[b]; });
+    result.tiny_channels += s.tiny;
+    for (int64_t i = 0; i < s.tiny; ++i) result.moved_into_tiny += order[static_cast<size_t>(i)] >= s.tiny;
     bool identity = true;
     for (int64_t i = 0; i < s.max; ++i) identity = identity && order[static_cast<size_t>(i)] == i;
     if (identity) continue;
@@ -325,7 +351,62 @@ std::vector<HybridNetImpl::ParamPermutation> HybridNetImpl::sort_channels() {
       permute(bn->running_var, 0, perm);
     }
   }
-  return applied;
+  return result;
+}
+
+const char* channel_sort_name(ChannelSort mode) {
+  return mode == ChannelSort::All ? "all" : "augmented";
+}
+
+ChannelSort parse_channel_sort(const std::string& name) {
+  if (name == "all") return ChannelSort::All;
+  if (name == "augmented") return ChannelSort::AugmentedOnly;
+  NAS_THROW("unknown channel sort '" << name << "' (accepted: all, augmented)");
+}
+
+// ---- weight statistics (tearing) -----------------------------------------------------------------
+
+namespace {
+
+constexpr int64_t kHistogramBins = 41;
+
+json distribution_json(const torch::Tensor& w) {
+  const torch::Tensor flat = w.detach().reshape({-1}).to(torch::kCPU, torch::kDouble);
+  const double mean = flat.mean().item<double>();
+  const torch::Tensor c = flat - mean;
+  const double var = c.pow(2).mean().item<double>();
+  const double kurtosis = var > 0 ? c.pow(4).mean().item<double>() / (var * var) : 0.0;
+  // Histogram over mean +- 4 std (the tails are counted in the end bins).
+  const double sd = std::sqrt(var), lo = mean - 4 * sd, hi = mean + 4 * sd;
+  std::vector<int64_t> counts(static_cast<size_t>(kHistogramBins), 0);
+  if (sd > 0) {
+    const auto a = flat.accessor<double, 1>();
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      const double t = (a[i] - lo) / (hi - lo) * static_cast<double>(kHistogramBins);
+      const auto b = static_cast<int64_t>(std::clamp(std::floor(t), 0.0, static_cast<double>(kHistogramBins - 1)));
+      ++counts[static_cast<size_t>(b)];
+    }
+  }
+  return {{"mean", mean}, {"std", sd}, {"kurtosis", kurtosis},
+          {"histogram", {{"lo", lo}, {"hi", hi}, {"counts", counts}}}};
+}
+
+}  // namespace
+
+json HybridNetImpl::weight_statistics() {
+  torch::NoGradGuard no_grad;
+  json layers = json::array();
+  for (LayerRef& l : tiny_layers()) {
+    if (l.op == OpKind::Mult) continue;
+    const torch::Tensor raw = l.conv->tiny_slice(l.in_t, l.out_t, l.kernel);
+    const torch::Tensor remapped = l.conv->remap ? l.conv->remap->forward(raw) : raw;
+    layers.push_back({{"layer", l.name},
+                      {"op", op_kind_name(l.op)},
+                      {"numel", raw.numel()},
+                      {"raw", distribution_json(raw)},
+                      {"remapped", distribution_json(remapped)}});
+  }
+  return layers;
 }
 
 }  // namespace nas

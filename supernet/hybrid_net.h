@@ -11,10 +11,13 @@
 //
 // Channel sorting (sort_channels): every channel space of the network (the stem output, each
 // block's hidden channels, each stage's output shared by its residual blocks, the head output)
-// has its augmented channels [tiny:max] reordered by L1 importance (the L1 norm of the consumers'
-// weights for that channel, OFA's criterion), most important first. The tiny channels never move,
-// so the tiny network is unchanged; producers' output rows, their BN parameters and statistics
-// and consumers' input columns get the same permutation.
+// is reordered by L1 importance (the L1 norm of the consumers' weights for that channel and of the
+// depthwise rows, OFA's and NetAug's criterion), most important first. ChannelSort::All ranks
+// every channel, tiny ones included (NetAug): a multiplicatively trained channel that became
+// more important than a tiny one moves into the MF slice, which is the "weight tearing" that the
+// remap exists for. ChannelSort::AugmentedOnly keeps the tiny channels in place (the tiny network
+// is unchanged) and sorts only [tiny:max]. Producers' output rows, their BN parameters and
+// statistics and consumers' input columns get the same permutation.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,6 +28,7 @@
 
 #include "core/json_util.h"
 #include "core/rng.h"
+#include "ops/adder_conv2d.h"
 #include "search_space/arch_config.h"
 #include "search_space/arch_layers.h"
 #include "supernet/aug_config.h"
@@ -34,16 +38,20 @@
 
 namespace nas {
 
+enum class ChannelSort { All, AugmentedOnly };
+const char* channel_sort_name(ChannelSort mode);   // "all" | "augmented"
+ChannelSort parse_channel_sort(const std::string& name);  // errors list the accepted names
+
 struct HybridNetOptions {
   // The augmentation lists; the layers are allocated for the largest network they allow. Lists
   // holding only 1.0 give a plain tiny network (the --aug none baseline).
   AugOptions aug;
   RemapKind remap = RemapKind::None;
   int64_t shift_bits = 5;
-  double eta = 1.0;  // AdderNet adaptive gradient scaling (<= 0: off); see nas_retrain --eta
-  // eta of the remap parameters of adder layers (scale_adder_remap_gradients); < 0: eta. One
-  // remap parameter moves many weights at once (a channel's affine, a bin's slope), so it may
-  // want a smaller step than the weights themselves.
+  double eta = ops::kAdderDefaultEta;  // AdderNet adaptive gradient scaling (<= 0: off)
+  // eta of the remap parameters of adder layers (scale_adder_gradients); < 0: eta. One remap
+  // parameter moves many weights at once (a channel's affine, a bin's slope), so it may want a
+  // smaller step than the weights themselves.
   double remap_eta = -1.0;
   double effective_remap_eta() const { return remap_eta < 0 ? eta : remap_eta; }
   double bn_momentum = 0.1;
@@ -79,9 +87,19 @@ class HybridNetImpl : public torch::nn::Module {
     int64_t dim;
     torch::Tensor perm;   // int64 index along dim
   };
-  // Sorts the augmented channels (see the top of the file). Returns every permutation applied to
-  // a parameter so that optimizer state (momentum) can follow.
-  std::vector<ParamPermutation> sort_channels();
+  struct ChannelSortResult {
+    // Every permutation applied to a parameter, so that optimizer state (momentum) can follow.
+    std::vector<ParamPermutation> permutations;
+    int64_t tiny_channels = 0;    // tiny channels over all channel spaces
+    int64_t moved_into_tiny = 0;  // of them, channels that were augmented before the sort
+  };
+  // Sorts channels by importance (see the top of the file).
+  ChannelSortResult sort_channels(ChannelSort mode = ChannelSort::All);
+
+  // Per MF layer of the tiny network: the distribution of its MF slice before and after the
+  // weight remap (mean, std, kurtosis: 3 for a Gaussian, 6 for a Laplacian; a histogram over
+  // mean +- 4 std). The measurement of weight tearing.
+  json weight_statistics();
 
   // BN re-estimation: between these calls, forwards in train mode re-estimate the running
   // statistics of the widths they run (cumulative average).
@@ -99,11 +117,13 @@ class HybridNetImpl : public torch::nn::Module {
   };
   std::vector<LayerRef> tiny_layers() const;
 
-  // AdderNet's adaptive gradient scaling for the remap parameters of adder layers: each remap
-  // tensor's gradient becomes remap_eta * sqrt(numel) * g / ||g||_2, as the adder op does for the
-  // weight it sees. Without it the per-channel affine (quantile) and the bin slopes (piecewise)
-  // take sums of K raw adder gradients and diverge. Call after backward, before the step.
-  void scale_adder_remap_gradients();
+  // AdderNet's adaptive gradient scaling, once per optimiser step (call after every backward of
+  // the step, before the optimiser): the gradient of each adder layer's MF slice, accumulated
+  // over all forwards of the step (tiny + alpha * augmented), becomes eta * sqrt(numel) * g /
+  // ||g||_2; each remap parameter tensor of an adder layer likewise with remap_eta (one remap
+  // parameter moves many weights, so it may want a smaller step). The multiplicative rest of the
+  // shared tensors keeps its plain gradient. Nothing when eta <= 0.
+  void scale_adder_gradients();
 
   // Parameters with and without weight decay (BN, biases and remap parameters have none).
   std::vector<torch::Tensor> decay_parameters() const;

@@ -16,4 +16,10 @@ void tune_malloc_for_training() {
 #endif
 }
 
+void release_free_heap_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 }  // namespace nas

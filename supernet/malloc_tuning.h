@@ -8,4 +8,8 @@ namespace nas {
 
 void tune_malloc_for_training();
 
+// Returns the heap's free memory to the system (glibc malloc_trim); between benchmark
+// configurations, so that each one's peak resident set is its own.
+void release_free_heap_memory();
+
 }  // namespace nas

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -19,7 +20,7 @@ namespace nas {
 namespace {
 
 constexpr int64_t kBnEpoch = 1000000;  // the pseudo-epoch whose batches re-estimate BN
-constexpr int kCheckpointVersion = 1;
+constexpr int kCheckpointVersion = 2;  // 2: per-step schedule, sort statistics
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -48,26 +49,41 @@ std::string first_difference(const json& a, const json& b, const std::string& pa
 
 }  // namespace
 
-int64_t TrainerOptions::aug_stop_epoch() const {
+namespace {
+
+int64_t stop_step(bool augment, double fraction, int64_t total_steps) {
   if (!augment) return 0;
-  return epochs - static_cast<int64_t>(std::llround(aug_stop_fraction * static_cast<double>(epochs)));
+  return std::llround(fraction * static_cast<double>(total_steps));
+}
+
+}  // namespace
+
+int64_t TrainerOptions::width_aug_stop_step(int64_t total_steps) const {
+  return stop_step(augment, stop_width_aug_fraction, total_steps);
+}
+
+int64_t TrainerOptions::expand_aug_stop_step(int64_t total_steps) const {
+  return stop_step(augment, stop_expand_aug_fraction, total_steps);
 }
 
 void TrainerOptions::validate() const {
-  NAS_CHECK(epochs >= 1, "--epochs must be >= 1, got " << epochs);
-  NAS_CHECK(lr > 0 && std::isfinite(lr), "--lr must be > 0, got " << lr);
-  NAS_CHECK(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), got " << momentum);
-  NAS_CHECK(weight_decay >= 0, "--weight-decay must be >= 0, got " << weight_decay);
+  NAS_CHECK(epochs >= 1, "trainer.epochs must be >= 1, got " << epochs);
+  NAS_CHECK(lr > 0 && std::isfinite(lr), "trainer.lr must be > 0, got " << lr);
+  NAS_CHECK(momentum >= 0 && momentum < 1, "trainer.momentum must be in [0, 1), got " << momentum);
+  NAS_CHECK(weight_decay >= 0 && std::isfinite(weight_decay),
+            "trainer.weight_decay must be >= 0, got " << weight_decay);
   NAS_CHECK(label_smoothing >= 0 && label_smoothing < 1,
-            "--label-smoothing must be in [0, 1), got " << label_smoothing);
+            "trainer.label_smoothing must be in [0, 1), got " << label_smoothing);
   NAS_CHECK(warmup_epochs >= 0 && warmup_epochs <= static_cast<double>(epochs),
-            "--warmup-epochs must be in [0, epochs], got " << warmup_epochs);
-  NAS_CHECK(alpha >= 0, "--alpha must be >= 0, got " << alpha);
-  NAS_CHECK(aug_stop_fraction >= 0 && aug_stop_fraction <= 1,
-            "--aug-stop-fraction must be in [0, 1], got " << aug_stop_fraction);
-  NAS_CHECK(remap_kl_weight >= 0, "--remap-kl-weight must be >= 0, got " << remap_kl_weight);
-  NAS_CHECK(bn_batches >= 0, "--bn-batches must be >= 0, got " << bn_batches);
-  NAS_CHECK(checkpoint_every_steps >= 0, "checkpoint_every_steps must be >= 0");
+            "trainer.warmup_epochs must be in [0, epochs], got " << warmup_epochs);
+  NAS_CHECK(alpha >= 0 && std::isfinite(alpha), "trainer.alpha must be >= 0, got " << alpha);
+  NAS_CHECK(stop_width_aug_fraction >= 0 && stop_width_aug_fraction <= 1,
+            "trainer.stop_width_aug_fraction must be in [0, 1], got " << stop_width_aug_fraction);
+  NAS_CHECK(stop_expand_aug_fraction >= 0 && stop_expand_aug_fraction <= 1,
+            "trainer.stop_expand_aug_fraction must be in [0, 1], got " << stop_expand_aug_fraction);
+  NAS_CHECK(remap_kl_weight >= 0, "trainer.remap_kl_weight must be >= 0, got " << remap_kl_weight);
+  NAS_CHECK(bn_batches >= 0, "trainer.bn_batches must be >= 0, got " << bn_batches);
+  NAS_CHECK(checkpoint_every_steps >= 0, "trainer.checkpoint_every_steps must be >= 0");
 }
 
 json TrainerOptions::to_json() const {
@@ -80,9 +96,12 @@ json TrainerOptions::to_json() const {
           {"warmup_epochs", warmup_epochs},
           {"augment", augment},
           {"alpha", alpha},
-          {"aug_stop_fraction", aug_stop_fraction},
-          {"aug_stop_epoch", aug_stop_epoch()},
+          {"stop_width_aug_fraction", stop_width_aug_fraction},
+          {"stop_expand_aug_fraction", stop_expand_aug_fraction},
+          // The fraction of training without any augmentation (the older single-stop field).
+          {"aug_stop_fraction", augment ? 1.0 - std::max(stop_width_aug_fraction, stop_expand_aug_fraction) : 1.0},
           {"sort_channels", sort_channels},
+          {"sort_mode", channel_sort_name(sort_mode)},
           {"remap_kl_weight", remap_kl_weight},
           {"bn_batches", bn_batches},
           {"seed", seed}};
@@ -91,6 +110,9 @@ json TrainerOptions::to_json() const {
 json EpochRecord::to_json() const {
   return {{"epoch", epoch},
           {"augmented", augmented},
+          {"width_augmented", width_augmented},
+          {"sorted_tiny_channels", sorted_tiny_channels},
+          {"channels_moved_into_tiny", channels_moved_into_tiny},
           {"train_loss", train_loss},
           {"train_aug_loss", train_aug_loss},
           {"train_top1", train_top1},
@@ -105,6 +127,9 @@ EpochRecord EpochRecord::from_json(const json& j) {
   EpochRecord r;
   r.epoch = j.at("epoch").get<int64_t>();
   r.augmented = j.at("augmented").get<bool>();
+  r.width_augmented = j.value("width_augmented", false);
+  r.sorted_tiny_channels = j.value("sorted_tiny_channels", int64_t{0});
+  r.channels_moved_into_tiny = j.value("channels_moved_into_tiny", int64_t{0});
   r.train_loss = j.at("train_loss").get<double>();
   r.train_aug_loss = j.at("train_aug_loss").get<double>();
   r.train_top1 = j.at("train_top1").get<double>();
@@ -199,15 +224,24 @@ double ShiftAddAugTrainer::evaluate(const datasets::DataLoader& loader, bool ree
 
 bool ShiftAddAugTrainer::train() {
   const int64_t spe = steps_per_epoch();
-  const int64_t aug_stop = options_.aug_stop_epoch();
+  const int64_t total_steps = options_.epochs * spe;
+  const int64_t width_stop = options_.width_aug_stop_step(total_steps);
+  const int64_t expand_stop = options_.expand_aug_stop_step(total_steps);
   while (epoch_ < options_.epochs) {
-    const bool augmented = options_.augment && epoch_ < aug_stop;
+    const int64_t first_step = epoch_ * spe;
+    const bool augmented = first_step < std::max(width_stop, expand_stop);
+    const bool width_augmented = first_step < width_stop;
     if (batch_ == 0) {
       sum_loss_ = sum_aug_loss_ = sum_seconds_ = 0;
       sum_correct_ = sum_images_ = sum_aug_images_ = 0;
-      if (augmented && options_.sort_channels) {
-        for (const HybridNetImpl::ParamPermutation& p : net_->sort_channels())
+      sort_tiny_channels_ = sort_moved_into_tiny_ = 0;
+      // NetAug sorts while width augmentation runs: afterwards the tiny network is what is trained.
+      if (width_augmented && options_.sort_channels) {
+        const HybridNetImpl::ChannelSortResult sorted = net_->sort_channels(options_.sort_mode);
+        for (const HybridNetImpl::ParamPermutation& p : sorted.permutations)
           optimizer_->permute(p.param, p.dim, p.perm);
+        sort_tiny_channels_ = sorted.tiny_channels;
+        sort_moved_into_tiny_ = sorted.moved_into_tiny;
       }
     }
     net_->train();
@@ -229,14 +263,27 @@ bool ShiftAddAugTrainer::train() {
       loss.backward();
       const int64_t correct = logits.argmax(1).eq(y).sum().item<int64_t>();
       double aug_loss_value = 0;
-      if (augmented && options_.alpha > 0) {
-        net_->set_active(net_->sample_aug(rng_));
-        const torch::Tensor aug_loss = loss_fn(net_->forward(x), y);
-        aug_loss_value = aug_loss.item<double>();
-        (options_.alpha * aug_loss).backward();
-        net_->set_tiny();
+      bool step_augmented = false;
+      if (step_ < std::max(width_stop, expand_stop) && options_.alpha > 0) {
+        // Sampled in full every step (the RNG stream does not depend on the schedule), then the
+        // stopped dimensions are set back to the tiny ones.
+        AugConfig config = net_->sample_aug(rng_);
+        if (step_ >= width_stop) {
+          config.stem_width = config.head_width = 1.0;
+          std::fill(config.stage_width.begin(), config.stage_width.end(), 1.0);
+        }
+        if (step_ >= expand_stop) std::fill(config.block_expand.begin(), config.block_expand.end(), 1.0);
+        if (!config.is_tiny()) {
+          step_augmented = true;
+          net_->set_active(config);
+          const torch::Tensor aug_loss = loss_fn(net_->forward(x), y);
+          aug_loss_value = aug_loss.item<double>();
+          (options_.alpha * aug_loss).backward();
+          net_->set_tiny();
+        }
       }
-      if (net_->options().remap != RemapKind::None) net_->scale_adder_remap_gradients();
+      // AdderNet's adaptive scaling, once, on the gradient accumulated over both passes.
+      net_->scale_adder_gradients();
       optimizer_->step(lr);
 
       const auto n = batch.size();
@@ -244,13 +291,14 @@ bool ShiftAddAugTrainer::train() {
       sum_aug_loss_ += aug_loss_value * static_cast<double>(n);
       sum_correct_ += correct;
       sum_images_ += n;
-      if (augmented) sum_aug_images_ += n;
+      if (step_augmented) sum_aug_images_ += n;
       sum_seconds_ += seconds_since(t0);
       ++step_;
       batch_ = batch.index + 1;
       if (options_.progress) {
         std::string extra = "loss " + fmt("%.4f", sum_loss_ / static_cast<double>(sum_images_));
-        if (augmented) extra += " aug " + fmt("%.4f", sum_aug_loss_ / static_cast<double>(sum_images_));
+        if (sum_aug_images_ > 0)
+          extra += " aug " + fmt("%.4f", sum_aug_loss_ / static_cast<double>(sum_aug_images_));
         extra += " acc " + fmt("%.2f%%", 100.0 * static_cast<double>(sum_correct_) / static_cast<double>(sum_images_)) +
                  " lr " + fmt("%.4g", lr);
         progress.update(batch_ * train_.options().batch_size, extra);
@@ -264,9 +312,13 @@ bool ShiftAddAugTrainer::train() {
     EpochRecord r;
     r.epoch = epoch_ + 1;
     r.augmented = augmented;
+    r.width_augmented = width_augmented;
+    r.sorted_tiny_channels = sort_tiny_channels_;
+    r.channels_moved_into_tiny = sort_moved_into_tiny_;
     const double images = static_cast<double>(std::max<int64_t>(1, sum_images_));
     r.train_loss = sum_loss_ / images;
-    r.train_aug_loss = sum_aug_loss_ / images;
+    // Mean over the images that ran an augmented network.
+    r.train_aug_loss = sum_aug_images_ > 0 ? sum_aug_loss_ / static_cast<double>(sum_aug_images_) : 0.0;
     r.train_top1 = 100.0 * static_cast<double>(sum_correct_) / images;
     r.lr_last = lr;
     r.train_seconds = sum_seconds_;
@@ -307,7 +359,8 @@ void ShiftAddAugTrainer::save_checkpoint() const {
   state["batch"] = batch_;
   state["step"] = step_;
   state["sums"] = {{"loss", sum_loss_},       {"aug_loss", sum_aug_loss_}, {"seconds", sum_seconds_},
-                   {"correct", sum_correct_}, {"images", sum_images_},     {"aug_images", sum_aug_images_}};
+                   {"correct", sum_correct_}, {"images", sum_images_},     {"aug_images", sum_aug_images_},
+                   {"sort_tiny", sort_tiny_channels_}, {"sort_moved", sort_moved_into_tiny_}};
   state["rng"] = rng_.state();
   json history = json::array();
   for (const EpochRecord& r : history_) history.push_back(r.to_json());
@@ -359,6 +412,8 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
   sum_correct_ = sums.at("correct").get<int64_t>();
   sum_images_ = sums.at("images").get<int64_t>();
   sum_aug_images_ = sums.at("aug_images").get<int64_t>();
+  sort_tiny_channels_ = sums.at("sort_tiny").get<int64_t>();
+  sort_moved_into_tiny_ = sums.at("sort_moved").get<int64_t>();
   rng_.restore(state.at("rng").get<std::string>());
   history_.clear();
   for (const json& r : state.at("history")) history_.push_back(EpochRecord::from_json(r));

@@ -2,12 +2,19 @@
 // ShiftAddAugTrainer: trains the tiny MF network inside a HybridNet (DESIGN.md §5).
 //
 // Each step: loss = CE_ls(tiny) [+ kl_weight * remap KL] + alpha * CE_ls(one sampled augmented
-// network) (the augmented term only while augmentation is on; --aug none trains the tiny network
-// alone). Two backward passes accumulate into the shared weights. SGD with Nesterov momentum,
-// cosine learning rate with linear warm-up (per step), label smoothing, weight decay on conv
-// weights only. Channels are sorted by L1 importance at the start of every augmented epoch; width
-// augmentation stops for the last aug_stop_fraction of the epochs. Before every evaluation (and at
-// the end of training) the tiny network's BN statistics are re-estimated.
+// network) (the augmented term only while augmentation is on; augment = false trains the tiny
+// network alone). Two backward passes accumulate into the shared weights; AdderNet's adaptive
+// gradient scaling is then applied once to the accumulated gradient
+// (HybridNetImpl::scale_adder_gradients). SGD with Nesterov momentum, cosine learning rate with
+// linear warm-up (per step), label smoothing, weight decay on conv weights only.
+//
+// NetAug's schedule: width augmentation (stem, stage and head widths) runs for the first
+// stop_width_aug_fraction of the steps, expand augmentation (block expand ratios) for the first
+// stop_expand_aug_fraction (1: to the end); the augmented network of a step is sampled in full
+// and the stopped dimensions are then set to 1, so the RNG stream does not depend on the schedule.
+// While width augmentation runs, channels are sorted by L1 importance at the start of every epoch
+// (sort_mode; NetAug ranks all channels, tiny ones included). Before every evaluation (and at the
+// end of training) the tiny network's BN statistics are re-estimated.
 //
 // Checkpoints (atomic) after every epoch and every checkpoint_every_steps steps hold the model,
 // the optimizer, the position (epoch, batch, step), the epoch's running sums, the history and the
@@ -38,8 +45,10 @@ struct TrainerOptions {
   double warmup_epochs = 0.0;
   bool augment = true;             // false: the tiny network alone (baseline)
   double alpha = 1.0;              // weight of the augmented loss
-  double aug_stop_fraction = 0.1;  // no width augmentation in the last fraction of the epochs
+  double stop_width_aug_fraction = 0.5;   // width augmentation for this fraction of the steps
+  double stop_expand_aug_fraction = 1.0;  // expand augmentation for this fraction of the steps
   bool sort_channels = true;
+  ChannelSort sort_mode = ChannelSort::All;
   double remap_kl_weight = 1e-3;   // weight of the piecewise remap's KL term
   int64_t bn_batches = 20;         // batches for BN re-estimation (0: none)
   uint64_t seed = 0;
@@ -49,17 +58,22 @@ struct TrainerOptions {
   int64_t stop_after_steps = 0;    // > 0: stop (without a checkpoint) after this global step
   bool progress = true;            // progress lines on stderr
 
-  // First epoch without augmentation (epochs when augmentation never stops).
-  int64_t aug_stop_epoch() const;
+  // The first step without width (expand) augmentation, of total_steps; 0 when !augment.
+  int64_t width_aug_stop_step(int64_t total_steps) const;
+  int64_t expand_aug_stop_step(int64_t total_steps) const;
+  // Errors name the field ("trainer.epochs must be >= 1, got 0").
   void validate() const;
   json to_json() const;
 };
 
 struct EpochRecord {
   int64_t epoch = 0;             // 1-based
-  bool augmented = false;
+  bool augmented = false;        // some step of the epoch ran an augmented network
+  bool width_augmented = false;  // some step of the epoch ran width augmentation
+  int64_t sorted_tiny_channels = 0;     // channel sort at the start of the epoch (0: none):
+  int64_t channels_moved_into_tiny = 0;  // tiny channels, and those that were augmented before
   double train_loss = 0;         // tiny CE (label-smoothed), mean over images
-  double train_aug_loss = 0;     // augmented CE, mean over images (0 when not augmented)
+  double train_aug_loss = 0;     // augmented CE, mean over the augmented steps' images (0: none)
   double train_top1 = 0;         // tiny network, on the training batches (train-mode BN), %
   double val_top1 = -1;          // tiny network after BN re-estimation, % (-1: no validation)
   double lr_last = 0;
@@ -120,6 +134,7 @@ class ShiftAddAugTrainer {
   // Running sums of the current epoch.
   double sum_loss_ = 0, sum_aug_loss_ = 0, sum_seconds_ = 0;
   int64_t sum_correct_ = 0, sum_images_ = 0, sum_aug_images_ = 0;
+  int64_t sort_tiny_channels_ = 0, sort_moved_into_tiny_ = 0;  // the sort at the epoch's start
   std::vector<EpochRecord> history_;
 };
 

@@ -41,6 +41,7 @@ const char* remap_kind_name(RemapKind kind) {
     case RemapKind::None: return "none";
     case RemapKind::Quantile: return "quantile";
     case RemapKind::Piecewise: return "piecewise";
+    case RemapKind::Fc: return "fc";
   }
   return "?";
 }
@@ -49,7 +50,8 @@ RemapKind parse_remap_kind(const std::string& name) {
   if (name == "none") return RemapKind::None;
   if (name == "quantile") return RemapKind::Quantile;
   if (name == "piecewise") return RemapKind::Piecewise;
-  NAS_THROW("unknown remap '" << name << "' (accepted: none, quantile, piecewise)");
+  if (name == "fc") return RemapKind::Fc;
+  NAS_THROW("unknown remap '" << name << "' (accepted: none, quantile, piecewise, fc)");
 }
 
 WeightRemapImpl::WeightRemapImpl(RemapKind kind, int64_t max_out) : kind_(kind), max_out_(max_out) {
@@ -59,6 +61,13 @@ WeightRemapImpl::WeightRemapImpl(RemapKind kind, int64_t max_out) : kind_(kind),
     shift = register_parameter("shift", torch::zeros({max_out}));
   } else if (kind == RemapKind::Piecewise) {
     slopes = register_parameter("slopes", torch::ones({kPiecewiseBins}));
+  } else if (kind == RemapKind::Fc) {
+    // Unit j: tanh(2 (u - c_j)) with centres c_j evenly over [-3, 3] (u = w / s); deterministic.
+    const torch::Tensor centres = torch::linspace(-3.0, 3.0, kFcRemapHidden);
+    fc1_weight = register_parameter("fc1_weight", torch::full({kFcRemapHidden}, 2.0));
+    fc1_bias = register_parameter("fc1_bias", -2.0 * centres);
+    fc2_weight = register_parameter("fc2_weight", torch::zeros({kFcRemapHidden}));
+    fc2_bias = register_parameter("fc2_bias", torch::zeros({1}));
   }
 }
 
@@ -67,8 +76,18 @@ torch::Tensor WeightRemapImpl::forward(const torch::Tensor& w) {
     case RemapKind::None: return w;
     case RemapKind::Quantile: return quantile(w);
     case RemapKind::Piecewise: return piecewise(w);
+    case RemapKind::Fc: return fc(w);
   }
   return w;
+}
+
+torch::Tensor WeightRemapImpl::fc(const torch::Tensor& w) {
+  const torch::Tensor wd = w.detach();
+  const torch::Tensor s = (wd - wd.mean()).pow(2).mean().clamp_min(1e-24).sqrt();
+  const torch::Tensor u = (w / s).unsqueeze(-1);  // [..., 1]
+  const torch::Tensor hidden = torch::tanh(u * fc1_weight + fc1_bias);  // [..., H]
+  const torch::Tensor delta = (hidden * fc2_weight).sum(-1) + fc2_bias;
+  return w + s * delta;
 }
 
 torch::Tensor WeightRemapImpl::quantile(const torch::Tensor& w) {

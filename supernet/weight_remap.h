@@ -15,6 +15,13 @@
 //              remapped weights' distribution (piecewise uniform: bin mass p_i spread over the
 //              mapped bin) to Laplace(0, b) with b = sigma / sqrt 2 (the variance of the raw
 //              slice), added to the loss with a small weight.
+//   fc         a learnable per-layer map of each weight value, in the spirit of ShiftAddAug's
+//              Eq. 5 (a learnable FC layer in the heterogeneous weight sharing): with s the
+//              detached std of the slice, R(w) = w + s * fc2(tanh(fc1(w / s))), fc1: 1 -> 16,
+//              fc2: 16 -> 1. fc1 is initialised to spread its units over [-3 s, 3 s], fc2 to
+//              zero, so R starts as the identity and learns any smooth reshaping of the weight
+//              distribution (heavier tails, a sharper peak) shared by the whole layer; being
+//              elementwise, it works for every slice of the shared tensor.
 #include <cstdint>
 #include <string>
 
@@ -24,13 +31,14 @@
 
 namespace nas {
 
-enum class RemapKind { None, Quantile, Piecewise };
+enum class RemapKind { None, Quantile, Piecewise, Fc };
 
 const char* remap_kind_name(RemapKind kind);
-// "none" | "quantile" | "piecewise"; anything else is a nas::Error listing them.
+// "none" | "quantile" | "piecewise" | "fc"; anything else is a nas::Error listing them.
 RemapKind parse_remap_kind(const std::string& name);
 
 constexpr int64_t kPiecewiseBins = 100;
+constexpr int64_t kFcRemapHidden = 16;
 
 class WeightRemapImpl : public torch::nn::Module {
  public:
@@ -46,10 +54,12 @@ class WeightRemapImpl : public torch::nn::Module {
 
   torch::Tensor scale, shift;  // quantile: per-output-channel affine [max_out]
   torch::Tensor slopes;        // piecewise: [kPiecewiseBins]
+  torch::Tensor fc1_weight, fc1_bias, fc2_weight, fc2_bias;  // fc: [H], [H], [H], [1]
 
  private:
   torch::Tensor quantile(const torch::Tensor& w);
   torch::Tensor piecewise(const torch::Tensor& w);
+  torch::Tensor fc(const torch::Tensor& w);
 
   RemapKind kind_;
   int64_t max_out_;

@@ -24,96 +24,12 @@
 #include "supernet/shiftaddaug_trainer.h"
 #include "supernet/tiny_net.h"
 #include "supernet/weight_remap.h"
+#include "tests/supernet_fixtures.h"
 
 using namespace nas;
 using torch::Tensor;
 
-namespace {
-
-// A small network of the space: 8x8 inputs, every kind of block (no expand, expand, residual,
-// stride 2), a head conv.
-ArchConfig small_arch(OpKind op, int in_channels = 1, int classes = 4, bool head = true) {
-  ArchConfig a;
-  a.resolution = 8;
-  a.in_channels = in_channels;
-  a.num_classes = classes;
-  a.width_mult = 1.0;
-  a.stem = StemConfig{OpKind::Mult, 8, 3, 1};
-  StageConfig s0;
-  s0.stride = 1;
-  s0.out_channels = 8;
-  s0.blocks = {BlockConfig{OpKind::Mult, 3, 1}};
-  StageConfig s1;
-  s1.stride = 2;
-  s1.out_channels = 16;
-  s1.blocks = {BlockConfig{OpKind::Mult, 3, 2}, BlockConfig{OpKind::Mult, 5, 2}};
-  a.stages = {s0, s1};
-  a.head = HeadConfig{OpKind::Mult, head ? 24 : 0, OpKind::Mult};
-  set_all_ops(a, op);
-  a.validate();
-  return a;
-}
-
-AugOptions small_aug() {
-  AugOptions o;
-  o.expand_mults = {1.0, 2.0};
-  o.width_mults = {1.0, 2.0};
-  return o;
-}
-
-// Random BN parameters and statistics, so that eval-mode BN is not the identity.
-void randomise_bn(torch::nn::Module& net, uint64_t seed) {
-  torch::NoGradGuard no_grad;
-  torch::manual_seed(seed);
-  for (auto& item : net.named_buffers()) {
-    if (item.key().find("running_mean") != std::string::npos) item.value().normal_(0, 0.2);
-    if (item.key().find("running_var") != std::string::npos) item.value().uniform_(0.5, 2.0);
-  }
-  for (auto& item : net.named_parameters()) {
-    if (item.key().find("_bn.weight") != std::string::npos) item.value().uniform_(0.5, 1.5);
-    if (item.key().find("_bn.bias") != std::string::npos) item.value().normal_(0, 0.1);
-  }
-}
-
-double moment(const Tensor& x, int k) {
-  const Tensor c = x.to(torch::kDouble) - x.to(torch::kDouble).mean();
-  return c.pow(k).mean().item<double>();
-}
-
-std::string temp_path(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / "nas_test_supernet";
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
-
-// A learnable synthetic data set: the class is the quadrant holding the bright blob.
-datasets::Dataset synthetic_dataset(int64_t n, uint64_t seed) {
-  Rng rng(seed);
-  const int64_t H = 8, W = 8;
-  std::vector<uint8_t> pixels(static_cast<size_t>(n * H * W));
-  std::vector<int64_t> labels(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t label = i % 4;
-    labels[static_cast<size_t>(i)] = label;
-    for (int64_t y = 0; y < H; ++y)
-      for (int64_t x = 0; x < W; ++x) {
-        const bool inside = (y < 4) == (label < 2) && (x < 4) == (label % 2 == 0);
-        const double v = (inside ? 180.0 : 40.0) + rng.normal(0, 30);
-        pixels[static_cast<size_t>((i * H + y) * W + x)] =
-            static_cast<uint8_t>(std::min(255.0, std::max(0.0, v)));
-      }
-  }
-  return datasets::Dataset("synthetic", 1, H, W, 4, std::move(pixels), std::move(labels));
-}
-
-std::vector<Tensor> state_tensors(torch::nn::Module& m) {
-  std::vector<Tensor> out;
-  for (auto& p : m.named_parameters()) out.push_back(p.value().detach().clone());
-  for (auto& b : m.named_buffers()) out.push_back(b.value().detach().clone());
-  return out;
-}
-
-}  // namespace
+using namespace nas::test;
 
 // ---- augmentation widths ------------------------------------------------------------------------
 
@@ -404,14 +320,14 @@ TEST_CASE("remap parameters of adder layers get AdderNet's adaptive gradient sca
     smoothed_cross_entropy(net->forward(torch::randn({4, 1, 8, 8})),
                            torch::tensor({0, 1, 2, 3}, torch::kLong), 0.1)
         .backward();
-    net->scale_adder_remap_gradients();
+    net->scale_adder_gradients();
     int scaled = 0;
     for (const auto& l : net->tiny_layers()) {
       if (l.op != OpKind::Add || !l.conv->remap) continue;
       for (const Tensor& p : l.conv->remap->parameters()) {
         if (!p.grad().defined() || p.grad().norm().item<double>() == 0) continue;
         CAPTURE(l.name);
-        const double eta = remap_eta < 0 ? l.conv->options().eta : remap_eta;
+        const double eta = remap_eta < 0 ? options.eta : remap_eta;
         const double expected = eta * std::sqrt(static_cast<double>(p.numel()));
         CHECK(p.grad().norm().item<double>() == doctest::Approx(expected).epsilon(1e-5));
         ++scaled;
@@ -421,7 +337,7 @@ TEST_CASE("remap parameters of adder layers get AdderNet's adaptive gradient sca
   }
 }
 
-TEST_CASE("channel sorting keeps the tiny network and permutes the augmented one") {
+TEST_CASE("channel sorting of the augmented channels keeps the tiny network and permutes the augmented one") {
   torch::manual_seed(10);
   for (OpKind op : {OpKind::Shift, OpKind::Add}) {
     HybridNetOptions options;
@@ -439,15 +355,16 @@ TEST_CASE("channel sorting keeps the tiny network and permutes the augmented one
     const Tensor tiny_before = net->forward(x);
     net->set_active(net->largest_aug());
     const Tensor aug_before = net->forward(x);
-    const auto perms = net->sort_channels();
-    CHECK(!perms.empty());
+    const auto sorted = net->sort_channels(ChannelSort::AugmentedOnly);
+    CHECK(!sorted.permutations.empty());
+    CHECK(sorted.moved_into_tiny == 0);
     net->set_tiny();
     CHECK(torch::equal(net->forward(x), tiny_before));
     net->set_active(net->largest_aug());
     const Tensor aug_after = net->forward(x);
     CHECK(torch::allclose(aug_after, aug_before, 1e-4, 1e-4));
     // Sorted: a second sort changes nothing.
-    CHECK(net->sort_channels().empty());
+    CHECK(net->sort_channels(ChannelSort::AugmentedOnly).permutations.empty());
   }
 }
 
@@ -556,7 +473,7 @@ TEST_CASE("trainer: a killed run resumed from its checkpoint ends with identical
     options.epochs = 3;
     options.lr = 0.05;
     options.warmup_epochs = 1;
-    options.aug_stop_fraction = 0.34;  // the last epoch is tiny-only
+    options.stop_width_aug_fraction = options.stop_expand_aug_fraction = 0.66;  // the last epoch is tiny-only
     options.bn_batches = 2;
     options.seed = 21;
     options.progress = false;

@@ -1,0 +1,104 @@
+#pragma once
+// Shared fixtures of the supernet tests (test_supernet*.cc): a small architecture with every
+// kind of block, small augmentation lists, a learnable synthetic data set, temp paths.
+// Include after <torch/torch.h> and before <doctest/doctest.h> (toolchain.md, gotcha 1).
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "datasets/dataset.h"
+#include "search_space/arch_config.h"
+#include "supernet/aug_config.h"
+
+namespace nas::test {
+
+// A small network of the space: 8x8 inputs, every kind of block (no expand, expand, residual,
+// stride 2), a head conv.
+inline ArchConfig small_arch(OpKind op, int in_channels = 1, int classes = 4, bool head = true) {
+  ArchConfig a;
+  a.resolution = 8;
+  a.in_channels = in_channels;
+  a.num_classes = classes;
+  a.width_mult = 1.0;
+  a.stem = StemConfig{OpKind::Mult, 8, 3, 1};
+  StageConfig s0;
+  s0.stride = 1;
+  s0.out_channels = 8;
+  s0.blocks = {BlockConfig{OpKind::Mult, 3, 1}};
+  StageConfig s1;
+  s1.stride = 2;
+  s1.out_channels = 16;
+  s1.blocks = {BlockConfig{OpKind::Mult, 3, 2}, BlockConfig{OpKind::Mult, 5, 2}};
+  a.stages = {s0, s1};
+  a.head = HeadConfig{OpKind::Mult, head ? 24 : 0, OpKind::Mult};
+  set_all_ops(a, op);
+  a.validate();
+  return a;
+}
+
+inline AugOptions small_aug() {
+  AugOptions o;
+  o.expand_mults = {1.0, 2.0};
+  o.width_mults = {1.0, 2.0};
+  return o;
+}
+
+// Random BN parameters and statistics, so that eval-mode BN is not the identity.
+inline void randomise_bn(torch::nn::Module& net, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(seed);
+  for (auto& item : net.named_buffers()) {
+    if (item.key().find("running_mean") != std::string::npos) item.value().normal_(0, 0.2);
+    if (item.key().find("running_var") != std::string::npos) item.value().uniform_(0.5, 2.0);
+  }
+  for (auto& item : net.named_parameters()) {
+    if (item.key().find("_bn.weight") != std::string::npos) item.value().uniform_(0.5, 1.5);
+    if (item.key().find("_bn.bias") != std::string::npos) item.value().normal_(0, 0.1);
+  }
+}
+
+inline double moment(const torch::Tensor& x, int k) {
+  const torch::Tensor c = x.to(torch::kDouble) - x.to(torch::kDouble).mean();
+  return c.pow(k).mean().item<double>();
+}
+
+inline std::string temp_path(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / "nas_test_supernet";
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+// A learnable synthetic data set: the class is the quadrant holding the bright blob.
+inline datasets::Dataset synthetic_dataset(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  const int64_t H = 8, W = 8;
+  std::vector<uint8_t> pixels(static_cast<size_t>(n * H * W));
+  std::vector<int64_t> labels(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t label = i % 4;
+    labels[static_cast<size_t>(i)] = label;
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t x = 0; x < W; ++x) {
+        const bool inside = (y < 4) == (label < 2) && (x < 4) == (label % 2 == 0);
+        const double v = (inside ? 180.0 : 40.0) + rng.normal(0, 30);
+        pixels[static_cast<size_t>((i * H + y) * W + x)] =
+            static_cast<uint8_t>(std::min(255.0, std::max(0.0, v)));
+      }
+  }
+  return datasets::Dataset("synthetic", 1, H, W, 4, std::move(pixels), std::move(labels));
+}
+
+inline std::vector<torch::Tensor> state_tensors(torch::nn::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : m.named_parameters()) out.push_back(p.value().detach().clone());
+  for (auto& b : m.named_buffers()) out.push_back(b.value().detach().clone());
+  return out;
+}
+
+
+}  // namespace nas::test

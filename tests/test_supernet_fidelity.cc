@@ -1,0 +1,314 @@
+// Tests of ShiftAddAug training as the paper means it: one adaptive-scaling step per optimiser
+// step, the same start for augmented and direct training, NetAug's schedule, channel sorting over
+// all channels (weight tearing) and its measurement, the FC remap.
+// <torch/...> must come before <doctest/doctest.h> (toolchain.md, gotcha 1).
+#include <torch/torch.h>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "core/error.h"
+#include "datasets/data_loader.h"
+#include "supernet/hybrid_net.h"
+#include "supernet/sgd_nesterov.h"
+#include "supernet/shiftaddaug_trainer.h"
+#include "supernet/weight_remap.h"
+#include "tests/supernet_fixtures.h"
+
+using namespace nas;
+using namespace nas::test;
+using torch::Tensor;
+
+namespace {
+
+HybridNetOptions no_aug() {
+  HybridNetOptions o;
+  o.aug.expand_mults = {1.0};
+  o.aug.width_mults = {1.0};
+  return o;
+}
+
+HybridNetOptions with_aug() {
+  HybridNetOptions o;
+  o.aug = small_aug();
+  return o;
+}
+
+// The MF slice of a layer's gradient (as scale_adder_gradients sees it).
+Tensor slice_of(const Tensor& t, const HybridNetImpl::LayerRef& l) {
+  Tensor s = t.narrow(0, 0, l.out_t);
+  return l.depthwise ? s : s.narrow(1, 0, l.in_t);
+}
+
+std::vector<Tensor> tiny_slices(HybridNet& net) {
+  std::vector<Tensor> out;
+  for (const auto& l : net->tiny_layers())
+    out.push_back(l.conv->tiny_slice(l.in_t, l.out_t, l.kernel).detach().clone());
+  return out;
+}
+
+// A short quiet run on the synthetic task.
+TrainerOptions quick_options(int64_t epochs, int64_t bn_batches) {
+  TrainerOptions o;
+  o.epochs = epochs;
+  o.lr = 0.05;
+  o.bn_batches = bn_batches;
+  o.progress = false;
+  return o;
+}
+
+SgdNesterov make_sgd(HybridNet& net) {
+  std::vector<SgdParamGroup> groups(1);
+  groups[0].params = net->parameters();
+  return SgdNesterov(groups, 0.9);
+}
+
+}  // namespace
+
+TEST_CASE("same start: the tiny weights of an augmented net equal those of the direct net, for every op") {
+  for (OpKind op : {OpKind::Mult, OpKind::Shift, OpKind::Add}) {
+    CAPTURE(op_kind_name(op));
+    const ArchConfig arch = small_arch(op);
+    torch::manual_seed(42);
+    HybridNet direct(arch, no_aug());
+    const Tensor after_direct = torch::rand({4});
+    torch::manual_seed(42);
+    HybridNet augmented(arch, with_aug());
+    const Tensor after_augmented = torch::rand({4});
+    // The global generator advanced identically: the augmented rest has a stream of its own.
+    CHECK(torch::equal(after_direct, after_augmented));
+    const auto a = tiny_slices(direct), b = tiny_slices(augmented);
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      CAPTURE(direct->tiny_layers()[i].name);
+      CHECK(torch::equal(a[i], b[i]));
+    }
+    // The augmented rest is drawn (not zero) on the tiny slice's multiplicative scale.
+    for (const auto& l : augmented->tiny_layers()) {
+      if (l.name == "classifier") continue;
+      const Tensor w = l.conv->weight.detach();
+      const Tensor rows = w.narrow(0, l.out_t, w.size(0) - l.out_t);
+      if (rows.numel() == 0) continue;
+      CAPTURE(l.name);
+      const double expected_std = std::sqrt(2.0 / static_cast<double>(l.out_t * l.kernel * l.kernel));
+      CHECK(rows.std().item<double>() == doctest::Approx(expected_std).epsilon(0.35));
+    }
+    // The direct tiny forward and the augmented net's tiny forward agree bit for bit.
+    direct->eval();
+    augmented->eval();
+    const Tensor x = torch::randn({2, 1, 8, 8});
+    CHECK(torch::equal(direct->forward(x), augmented->forward(x)));
+  }
+}
+
+TEST_CASE("adaptive scaling once per step: alpha 0 moves adder weights like a direct Add step; alpha 1 gives norm eta*sqrt(k)") {
+  const ArchConfig arch = small_arch(OpKind::Add);
+  const Tensor x = torch::randn({4, 1, 8, 8});
+  const Tensor y = torch::tensor({0, 1, 2, 3}, torch::kLong);
+  for (const double alpha : {0.0, 1.0}) {
+    CAPTURE(alpha);
+    torch::manual_seed(7);
+    HybridNet direct(arch, no_aug());
+    torch::manual_seed(7);
+    HybridNet augmented(arch, with_aug());
+    direct->train();
+    augmented->train();
+    SgdNesterov sgd_direct = make_sgd(direct), sgd_aug = make_sgd(augmented);
+    // Direct Add step.
+    sgd_direct.zero_grad();
+    smoothed_cross_entropy(direct->forward(x), y, 0.1).backward();
+    direct->scale_adder_gradients();
+    // AddAug step: tiny + alpha * augmented, one scaling.
+    sgd_aug.zero_grad();
+    augmented->set_tiny();
+    smoothed_cross_entropy(augmented->forward(x), y, 0.1).backward();
+    std::vector<Tensor> tiny_only;
+    for (const auto& l : augmented->tiny_layers()) tiny_only.push_back(slice_of(l.conv->weight.grad(), l).clone());
+    augmented->set_active(augmented->largest_aug());
+    (alpha * smoothed_cross_entropy(augmented->forward(x), y, 0.1)).backward();
+    augmented->set_tiny();
+    std::vector<Tensor> before_scaling;
+    for (const auto& l : augmented->tiny_layers()) before_scaling.push_back(l.conv->weight.grad().clone());
+    augmented->scale_adder_gradients();
+
+    const auto dl = direct->tiny_layers(), al = augmented->tiny_layers();
+    int adder_layers = 0;
+    for (size_t i = 0; i < al.size(); ++i) {
+      CAPTURE(al[i].name);
+      if (al[i].op != OpKind::Add) continue;
+      ++adder_layers;
+      const Tensor g = slice_of(al[i].conv->weight.grad(), al[i]);
+      const double expected = direct->options().eta * std::sqrt(static_cast<double>(g.numel()));
+      CHECK(g.norm().item<double>() == doctest::Approx(expected).epsilon(1e-5));
+      // The multiplicative rest of the shared tensor keeps its plain gradient.
+      Tensor mask = torch::ones_like(before_scaling[i]);
+      slice_of(mask, al[i]).zero_();
+      CHECK(torch::equal(al[i].conv->weight.grad() * mask, before_scaling[i] * mask));
+      if (alpha == 0.0) {
+        CHECK(torch::equal(g, slice_of(dl[i].conv->weight.grad(), dl[i])));
+      } else {
+        // The op no longer scales per backward: the accumulated raw gradient differs from the
+        // tiny one, and the scaled direction is that of the sum.
+        const Tensor raw = slice_of(before_scaling[i], al[i]);
+        CHECK(!torch::allclose(raw, tiny_only[i]));
+        CHECK(torch::allclose(g, raw * (expected / raw.norm().item<double>()), 1e-5, 1e-6));
+      }
+    }
+    CHECK(adder_layers > 0);
+    sgd_direct.step(0.05);
+    sgd_aug.step(0.05);
+    if (alpha == 0.0) {
+      const auto a = tiny_slices(direct), b = tiny_slices(augmented);
+      for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
+    }
+  }
+}
+
+TEST_CASE("trainer: AddAug with alpha 0 and no sorting trains exactly like direct Add") {
+  const auto data = std::make_shared<const datasets::Dataset>(synthetic_dataset(64, 3));
+  const datasets::DataLoader loader(data, datasets::DataLoaderOptions::training("synthetic", 16, 2));
+  TrainerOptions options = quick_options(2, 2);
+  options.sort_channels = false;
+  options.alpha = 0.0;
+  const ArchConfig arch = small_arch(OpKind::Add);
+  torch::manual_seed(5);
+  HybridNet direct(arch, no_aug());
+  TrainerOptions od = options;
+  od.augment = false;
+  ShiftAddAugTrainer td(direct, od, loader, nullptr);
+  td.train();
+  torch::manual_seed(5);
+  HybridNet augmented(arch, with_aug());
+  ShiftAddAugTrainer ta(augmented, options, loader, nullptr);
+  ta.train();
+  const auto a = tiny_slices(direct), b = tiny_slices(augmented);
+  for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
+}
+
+TEST_CASE("NetAug schedule: width augmentation stops at its fraction, expand augmentation runs on") {
+  TrainerOptions o;
+  o.epochs = 4;
+  CHECK(o.stop_width_aug_fraction == 0.5);
+  CHECK(o.stop_expand_aug_fraction == 1.0);
+  CHECK(o.width_aug_stop_step(40) == 20);
+  CHECK(o.expand_aug_stop_step(40) == 40);
+  o.augment = false;
+  CHECK(o.width_aug_stop_step(40) == 0);
+  CHECK(o.expand_aug_stop_step(40) == 0);
+  o.stop_width_aug_fraction = 1.5;
+  CHECK_THROWS_WITH_AS(o.validate(), doctest::Contains("trainer.stop_width_aug_fraction"), nas::Error);
+
+  const auto data = std::make_shared<const datasets::Dataset>(synthetic_dataset(64, 4));
+  const datasets::DataLoader loader(data, datasets::DataLoaderOptions::training("synthetic", 16, 3));
+  TrainerOptions options = quick_options(4, 1);
+  torch::manual_seed(6);
+  HybridNet net(small_arch(OpKind::Shift), with_aug());
+  ShiftAddAugTrainer trainer(net, options, loader, nullptr);
+  trainer.train();
+  const auto& h = trainer.history();
+  REQUIRE(h.size() == 4);
+  CHECK(h[0].width_augmented);
+  CHECK(h[1].width_augmented);
+  CHECK(!h[2].width_augmented);
+  CHECK(!h[3].width_augmented);
+  for (const EpochRecord& r : h) {
+    CHECK(r.augmented);  // expand augmentation to the end
+    CHECK(r.train_aug_loss > 0);
+  }
+  // Sorting runs while width augmentation does, over all channels (tiny ones included).
+  CHECK(h[0].sorted_tiny_channels > 0);
+  CHECK(h[2].sorted_tiny_channels == 0);
+  const json j = options.to_json();
+  CHECK(j.at("stop_width_aug_fraction") == 0.5);
+  CHECK(j.at("stop_expand_aug_fraction") == 1.0);
+  CHECK(j.at("sort_mode") == "all");
+}
+
+TEST_CASE("channel sorting over all channels: important augmented channels move into the MF slice") {
+  for (OpKind op : {OpKind::Mult, OpKind::Shift}) {
+    CAPTURE(op_kind_name(op));
+    torch::manual_seed(12);
+    HybridNet net(small_arch(op), with_aug());
+    randomise_bn(*net, 13);
+    {
+      // Make the augmented channels the important ones.
+      torch::NoGradGuard no_grad;
+      for (const auto& l : net->tiny_layers()) {
+        Tensor w = l.conv->weight;
+        if (w.size(1) > l.in_t && !l.depthwise) w.narrow(1, l.in_t, w.size(1) - l.in_t).mul_(5.0);
+        if (l.depthwise && w.size(0) > l.out_t) w.narrow(0, l.out_t, w.size(0) - l.out_t).mul_(5.0);
+      }
+    }
+    net->eval();
+    const Tensor x = torch::randn({3, 1, 8, 8});
+    net->set_tiny();
+    const Tensor tiny_before = net->forward(x);
+    net->set_active(net->largest_aug());
+    const Tensor aug_before = net->forward(x);
+    const auto sorted = net->sort_channels(ChannelSort::All);
+    CHECK(sorted.tiny_channels > 0);
+    CHECK(sorted.moved_into_tiny > 0);
+    net->set_tiny();
+    // Channels moved into the tiny network: it is a different network now.
+    CHECK(!torch::allclose(net->forward(x), tiny_before, 1e-3, 1e-3));
+    net->set_active(net->largest_aug());
+    if (op == OpKind::Mult)  // a pure permutation of a multiplicative network keeps its function
+      CHECK(torch::allclose(net->forward(x), aug_before, 1e-4, 1e-4));
+    CHECK(net->sort_channels(ChannelSort::All).permutations.empty());
+  }
+  CHECK(parse_channel_sort("all") == ChannelSort::All);
+  CHECK(parse_channel_sort("augmented") == ChannelSort::AugmentedOnly);
+  CHECK_THROWS_WITH_AS(parse_channel_sort("tiny"), doctest::Contains("accepted: all, augmented"), nas::Error);
+}
+
+TEST_CASE("weight statistics: kurtosis of the MF slices before and after the remap") {
+  torch::manual_seed(14);
+  HybridNetOptions o = with_aug();
+  o.remap = RemapKind::Quantile;
+  HybridNet net(small_arch(OpKind::Add), o);
+  const json stats = net->weight_statistics();
+  REQUIRE(stats.is_array());
+  int big = 0;
+  for (const json& layer : stats) {
+    CHECK(layer.at("op") == "add");
+    const int64_t numel = layer.at("numel").get<int64_t>();
+    const auto& counts = layer.at("raw").at("histogram").at("counts");
+    int64_t total = 0;
+    for (const json& c : counts) total += c.get<int64_t>();
+    CHECK(total == numel);
+    if (numel < 300) continue;
+    ++big;
+    CAPTURE(layer.at("layer").get<std::string>());
+    // N(0, 1) adder weights: Gaussian kurtosis 3; the quantile remap makes them Laplacian (6).
+    CHECK(layer.at("raw").at("kurtosis").get<double>() == doctest::Approx(3.0).epsilon(0.25));
+    CHECK(layer.at("remapped").at("kurtosis").get<double>() > 4.5);
+  }
+  CHECK(big > 0);
+}
+
+TEST_CASE("fc remap: identity at init, learns a heavier-tailed distribution") {
+  torch::manual_seed(15);
+  WeightRemap remap(RemapKind::Fc, 8);
+  const Tensor w = torch::randn({8, 16, 3, 3}) * 0.1;
+  CHECK(torch::allclose(remap->forward(w), w, 0, 1e-7));
+  CHECK(parse_remap_kind("fc") == RemapKind::Fc);
+  // Fit the sorted remapped weights to Laplacian quantiles of the same variance.
+  const int64_t n = w.numel();
+  const Tensor p = (torch::arange(n, torch::kDouble) + 0.5) / static_cast<double>(n);
+  const double b = w.std().item<double>() / std::sqrt(2.0);
+  const Tensor target =
+      (-b * torch::sign(p - 0.5) * torch::log(1 - 2 * (p - 0.5).abs())).to(torch::kFloat);
+  torch::optim::Adam adam(remap->parameters(), torch::optim::AdamOptions(0.02));
+  for (int step = 0; step < 300; ++step) {
+    adam.zero_grad();
+    const Tensor sorted = std::get<0>(remap->forward(w).reshape({-1}).sort());
+    (sorted - target).pow(2).mean().backward();
+    adam.step();
+  }
+  const Tensor r = remap->forward(w).detach();
+  CHECK(moment(w, 4) / std::pow(moment(w, 2), 2) == doctest::Approx(3.0).epsilon(0.2));
+  CHECK(moment(r, 4) / std::pow(moment(r, 2), 2) > 4.5);
+}
