@@ -18,6 +18,7 @@
 #include "apps/cli_common.h"
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/memory_usage.h"
 #include "datasets/data_loader.h"
 #include "datasets/dataset_info.h"
 #include "datasets/load_dataset.h"
@@ -371,6 +372,9 @@ int run(int argc, char** argv) {
   result["energy"] = energy;
   result["train_seconds"] = seconds;
   result["images_per_s"] = seconds > 0 ? images / seconds : 0.0;
+  // Peak resident set of the whole process (this invocation; a resumed run counts from its resume).
+  result["peak_rss_mib"] = nas::bytes_to_mib(nas::peak_rss_bytes());
+  result["allocator"] = nas::malloc_implementation();
   result["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   result["history"] = history_json;
   result["model_file"] = kModelFile;

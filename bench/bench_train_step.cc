@@ -42,7 +42,7 @@ int run(int argc, char** argv) {
       ("channels", po::value(&channels)->default_value(1), "input channels")
       ("channels-last", po::bool_switch(&channels_last), "channels-last inputs")
       ("largest", po::bool_switch(&largest), "run the largest augmented network every step (the memory worst case) instead of a sampled one")
-      ("no-malloc-tuning", po::bool_switch(&no_malloc_tuning), "keep glibc's default malloc settings (for comparison)");
+      ("no-malloc-tuning", po::bool_switch(&no_malloc_tuning), "keep glibc's default malloc settings where glibc's malloc is in use (for comparison)");
   nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kJson);
   po::variables_map vm;
   if (!nas::cli::parse_flags(argc, argv, "bench_train_step", "time ShiftAddAug training steps", desc, vm))
@@ -123,7 +123,7 @@ int run(int argc, char** argv) {
   nas::json out;
   out["context"] = nas::make_context(nas::cli::make_run_context("bench_train_step", argc, argv, common));
   out["batch"] = batch;
-  out["malloc_tuning"] = !no_malloc_tuning;
+  out["allocator"] = nas::malloc_implementation();
   out["rows"] = rows;
   std::cout << out.dump(2) << "\n";
   if (!common.json_path.empty()) nas::write_json_file(common.json_path, out);

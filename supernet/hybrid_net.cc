@@ -124,7 +124,7 @@ torch::Tensor HybridNetImpl::forward(const torch::Tensor& input) {
     return ConvWidthsActive{in_t, out_t, in_a, out_a, kernel, tiny, cross};
   };
   const int64_t in = resolved_.in_channels;
-  torch::Tensor x = relu6_act(
+  torch::Tensor x = relu6_act_(
       stem_bn_->forward(stem_->forward(input, active(in, w.stem_t, in, w.stem_a, arch_.stem.kernel))));
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const ResolvedBlock& rb = resolved_.blocks[i];
@@ -132,9 +132,9 @@ torch::Tensor HybridNetImpl::forward(const torch::Tensor& input) {
     Block& b = blocks_[i];
     torch::Tensor h = x;
     if (rb.has_expand_conv())
-      h = relu6_act(b.expand_bn->forward(
+      h = relu6_act_(b.expand_bn->forward(
           b.expand->forward(h, active(bw.in_t, bw.mid_t, bw.in_a, bw.mid_a, 1))));
-    h = relu6_act(b.dw_bn->forward(
+    h = relu6_act_(b.dw_bn->forward(
         b.dw->forward(h, active(bw.mid_t, bw.mid_t, bw.mid_a, bw.mid_a, rb.kernel))));
     h = b.project_bn->forward(
         b.project->forward(h, active(bw.mid_t, bw.out_t, bw.mid_a, bw.out_a, 1)));
@@ -142,7 +142,7 @@ torch::Tensor HybridNetImpl::forward(const torch::Tensor& input) {
   }
   if (head_) {
     const int64_t head_in_a = w.blocks.empty() ? w.stem_a : w.blocks.back().out_a;
-    x = relu6_act(head_bn_->forward(
+    x = relu6_act_(head_bn_->forward(
         head_->forward(x, active(resolved_.head_in, w.head_t, head_in_a, w.head_a, 1))));
   }
   x = global_avg_pool(x);

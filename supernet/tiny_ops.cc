@@ -1,5 +1,8 @@
 #include "supernet/tiny_ops.h"
 
+#include <ATen/core/LegacyTypeDispatch.h>
+#include <torch/csrc/autograd/custom_function.h>
+
 #include "ops/adder_conv2d.h"
 
 namespace nas {
@@ -23,6 +26,35 @@ torch::Tensor batch_norm_eval(const torch::Tensor& x, const torch::Tensor& weigh
 }
 
 torch::Tensor relu6_act(const torch::Tensor& x) { return torch::hardtanh(x, 0.0, 6.0); }
+
+namespace {
+
+// In-place ReLU6 whose backward reads the result (0 < y < 6 iff 0 < x < 6, so the gradient equals
+// hardtanh's). LibTorch's own hardtanh_ saves a clone of its input for the backward, which would
+// cost more memory than the out-of-place op.
+struct Relu6InPlace : public torch::autograd::Function<Relu6InPlace> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x) {
+    {
+      at::AutoDispatchBelowADInplaceOrView guard;
+      torch::hardtanh_(x, 0.0, 6.0);
+    }
+    ctx->mark_dirty({x});
+    ctx->save_for_backward({x});
+    return x;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad) {
+    const torch::Tensor y = ctx->get_saved_variables()[0];
+    return {grad[0] * ((y > 0) & (y < 6)).to(grad[0].scalar_type())};
+  }
+};
+
+}  // namespace
+
+torch::Tensor relu6_act_(torch::Tensor x) {
+  if (!x.requires_grad()) return torch::hardtanh_(x, 0.0, 6.0);
+  return Relu6InPlace::apply(x);
+}
 
 torch::Tensor global_avg_pool(const torch::Tensor& x) {
   return x.mean(std::vector<int64_t>{2, 3}, /*keepdim=*/true);
