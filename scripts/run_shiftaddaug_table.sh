@@ -7,8 +7,11 @@
 #
 #   scripts/run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags ...]
 # Environment: SEEDS ("1 2"), COLUMNS ("Mult Shift ShiftAug Add AddAug"; also e.g.
-#   AddAug-quantile-remap_eta0.1), ABLATION_OP (add), ABLATION_REMAPS ("quantile piecewise"),
-#   PARALLEL (1: runs at a time), BIN (build/apps), DEVICE (cpu).
+#   AddAug-quantile-remap_eta0.1, AddAug-fc, ShiftAug-sortaug), ABLATION_OP (add), ABLATION_REMAPS
+#   ("quantile piecewise"), PARALLEL (1: runs at a time), BIN (build/apps), DEVICE (cpu).
+# Column suffixes, in this order, each optional: -lrX (learning rate X, e.g. Shift-lr0.1) and
+#   -epN (N epochs instead of the --epochs given, e.g. Shift-lr0.1-ep40 for an equal-wall-time
+#   baseline).
 # Example (2-core CPU): scripts/run_shiftaddaug_table.sh fashion-mnist runs/fmnist --epochs 3
 set -euo pipefail
 dataset=${1:?usage: run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags]}
@@ -22,7 +25,14 @@ ablation_remaps=${ABLATION_REMAPS-"quantile piecewise"}
 parallel=${PARALLEL:-1}
 mkdir -p "$root"
 
-column_flags() {  # column -> nas_retrain flags
+column_flags() {  # column -> nas_retrain flags (suffixes: see the top)
+  local col=$1 extra=""
+  if [[ $col =~ ^(.*)-ep([0-9]+)$ ]]; then col=${BASH_REMATCH[1]}; extra+=" --epochs ${BASH_REMATCH[2]}"; fi
+  if [[ $col =~ ^(.*)-lr([0-9.e-]+)$ ]]; then col=${BASH_REMATCH[1]}; extra+=" --lr ${BASH_REMATCH[2]}"; fi
+  echo "$(base_column_flags "$col")$extra"
+}
+
+base_column_flags() {  # column without suffixes -> nas_retrain flags
   case $1 in
     Mult) echo "--op mult --aug none" ;;
     Shift) echo "--op shift --aug none" ;;
@@ -33,6 +43,8 @@ column_flags() {  # column -> nas_retrain flags
       local rest=${1#*Aug-} op=add
       [[ $1 == ShiftAug-* ]] && op=shift
       echo "--op $op --aug shiftaddaug --remap ${rest%%-*} --remap-eta ${rest##*-remap_eta}" ;;
+    ShiftAug-sortaug) echo "--op shift --aug shiftaddaug --sort-channels augmented" ;;
+    AddAug-sortaug) echo "--op add --aug shiftaddaug --sort-channels augmented" ;;
     ShiftAug-*) echo "--op shift --aug shiftaddaug --remap ${1#ShiftAug-}" ;;
     AddAug-*) echo "--op add --aug shiftaddaug --remap ${1#AddAug-}" ;;
     *) echo "run_shiftaddaug_table: unknown column $1" >&2; return 1 ;;
@@ -40,8 +52,14 @@ column_flags() {  # column -> nas_retrain flags
 }
 
 run_one() {  # column seed [nas_retrain flags]
-  local column=$1 seed=$2 dir="$root/$1-s$2" resume=()
+  local column=$1 seed=$2 dir="$root/$1-s$2" resume=() common=()
   shift 2
+  # A column with its own epochs (-epN) drops the common --epochs.
+  while (($#)); do
+    if [[ $column =~ -ep[0-9]+$ && $1 == --epochs ]]; then shift 2; continue; fi
+    common+=("$1"); shift
+  done
+  set -- "${common[@]}"
   if [[ -f $dir/result.json ]]; then echo "skip $dir (done)"; return 0; fi
   [[ -f $dir/checkpoint.pt ]] && resume=(--resume)
   mkdir -p "$dir"

@@ -9,6 +9,7 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -18,6 +19,12 @@ ORDER = ["Mult", "Shift", "ShiftAug", "Add", "AddAug"]
 
 
 def column_of(result):
+    """The run folder's column (RUN_ROOT/<column>-s<seed>, as run_shiftaddaug_table.sh names
+    them), else one derived from the run's settings."""
+    folder = os.path.basename(result.get("_dir", ""))
+    m = re.match(r"^(.+)-s\d+$", folder)
+    if m and m.group(1).split("-")[0] in ORDER:
+        return m.group(1)
     op, aug, remap = result["op"], result["aug"], result.get("remap", "none")
     base = {"mult": "Mult", "shift": "Shift", "add": "Add"}[op]
     if aug == "shiftaddaug":
@@ -49,10 +56,16 @@ def main():
     results = [r for r in load_runs(args.run_root) if r["dataset"] == args.dataset]
     if not results:
         sys.exit(f"shiftaddaug_table: no result.json for {args.dataset} under {args.run_root}")
-    recipes = {(r["arch"], r["epochs"], r["train_images"], r["test_images"]) for r in results}
+    recipes = {(r["arch"], r["train_images"], r["test_images"]) for r in results}
     if len(recipes) != 1:
-        sys.exit(f"shiftaddaug_table: runs differ in arch/epochs/data sizes: {sorted(recipes)}")
-    arch, epochs, train_images, test_images = recipes.pop()
+        sys.exit(f"shiftaddaug_table: runs differ in arch/data sizes: {sorted(recipes)}")
+    arch, train_images, test_images = recipes.pop()
+    # One number of epochs for the table; a column of its own epochs says so (-epN: the
+    # equal-wall-time baselines).
+    main_epochs = {r["epochs"] for r in results if not re.search(r"-ep\d+$", column_of(r))}
+    if len(main_epochs) != 1:
+        sys.exit(f"shiftaddaug_table: runs differ in epochs: {sorted(main_epochs)}")
+    epochs = main_epochs.pop()
 
     groups = {}
     for r in results:
@@ -64,7 +77,11 @@ def main():
         if len(recipes) != 1:
             sys.exit(f"shiftaddaug_table: the {name} runs differ in more than the seed: "
                      + " vs ".join(sorted(recipes)))
-    names = [c for c in ORDER if c in groups] + sorted(c for c in groups if c not in ORDER)
+    def order_key(name):  # the main columns first (in ORDER), then their variants by name
+        base = name.split("-")[0]
+        return (ORDER.index(base) if base in ORDER else len(ORDER), name != base, name)
+
+    names = sorted(groups, key=order_key)
     rows = []
     for name in names:
         runs = sorted(groups[name], key=lambda r: r["seed"])
@@ -79,6 +96,8 @@ def main():
             "val_top1": [r.get("val_top1") for r in runs],
             "eta": runs[0].get("net", {}).get("eta"),
             "lr": runs[0].get("trainer", {}).get("lr"),
+            "epochs": runs[0]["epochs"],
+            "peak_rss_mib": max((r.get("peak_rss_mib", 0.0) for r in runs), default=0.0),
             "params": runs[0]["params"],
             "macs": runs[0]["macs"],
             "energy_mj": runs[0]["energy_mj"],
@@ -115,14 +134,14 @@ def main():
              f"{train_images} training / {test_images} test images", ""]
     if args.note:
         lines += [args.note, ""]
-    lines += ["| column | test top-1 % (mean ± std) | seeds | val top-1 % | eta | params | MMAC | energy mJ (eyeriss) | train s |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| column | test top-1 % (mean ± std) | seeds | val top-1 % | lr | eta | epochs | params | MMAC | energy mJ (eyeriss) | train s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         uses_adder = row["column"].startswith("Add")
         val = ", ".join(f"{v:.2f}" for v in row["val_top1"] if v is not None)
         lines.append(f"| {row['column']} | {row['top1_mean']:.2f} ± {row['top1_std']:.2f} | "
                      f"{', '.join(f'{t:.2f}' for t in row['top1'])} | {val} | "
-                     f"{row['eta'] if uses_adder else '-'} | {row['params']} | "
+                     f"{row['lr']} | {row['eta'] if uses_adder else '-'} | {row['epochs']} | {row['params']} | "
                      f"{row['macs'] / 1e6:.2f} | {row['energy_mj']:.4f} | {row['train_seconds']:.0f} |")
     lines += command_lines_md(rows)
     write_atomic(base + ".md", "\n".join(lines) + "\n")
@@ -142,7 +161,7 @@ def main():
     def op_of(name):
         return name.split("-")[0].replace("Aug", "")
 
-    main_rows = [row for row in rows if row["column"] in ORDER]
+    main_rows = [row for row in rows if row["column"].split("-lr")[0] in ORDER and "-ep" not in row["column"]]
     if len(main_rows) >= 2:
         fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.1, 1]})
     else:  # an ablation-only table: the scatter would hold one point
