@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <regex>
 #include <string>
 
 #include "apps/cli_common.h"
@@ -172,10 +173,36 @@ int run(int argc, char** argv) {
   aug.cross_term = !f.no_cross_term;
   if (!augment) aug.expand_mults = aug.width_mults = {1.0};  // the layers are the tiny ones
 
+  nas::HybridNetOptions net_options = f.net;
+  net_options.aug = aug;
+  net_options.remap = op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
+
+  nas::TrainerOptions topt = f.trainer;
+  topt.warmup_epochs = f.warmup_epochs >= 0 ? f.warmup_epochs
+                                            : std::min(5.0, 0.05 * static_cast<double>(topt.epochs));
+  topt.augment = augment;
+  if (vm.count("aug-stop-fraction"))
+    topt.stop_width_aug_fraction = topt.stop_expand_aug_fraction = 1.0 - f.aug_stop_fraction;
+  topt.sort_channels = !f.no_sort;
+  topt.sort_mode = sort_mode;
+  topt.seed = common.seed;
+  topt.device = f.device;
+  topt.checkpoint_every_steps = f.checkpoint_every;
+  try {
+    topt.validate();
+  } catch (const nas::Error& e) {
+    // The library names fields (trainer.stop_width_aug_fraction); the CLI names its flags.
+    std::string message = std::regex_replace(e.message(), std::regex("trainer\\.([a-z_]+)"), "--$1");
+    for (size_t i = message.find("--"); i < message.size() && message[i] != ' '; ++i)
+      if (message[i] == '_') message[i] = '-';
+    throw nas::Error(message, e.file().c_str(), e.line());
+  }
+
   const int threads = nas::cli::resolve_threads(common);
   torch::set_num_threads(threads);
   const fs::path out(common.out_dir);
   const std::string checkpoint_path = (out / "checkpoint.pt").string();
+  topt.checkpoint_path = checkpoint_path;
   {
     std::error_code ec;
     NAS_CHECK(f.resume || !fs::exists(checkpoint_path, ec),
@@ -227,23 +254,6 @@ int run(int argc, char** argv) {
   const nas::datasets::DataLoader test_loader(test_data, eval_options);
 
   // ---- configuration --------------------------------------------------------------------------
-  nas::HybridNetOptions net_options = f.net;
-  net_options.aug = aug;
-  net_options.remap = op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
-
-  nas::TrainerOptions topt = f.trainer;
-  topt.warmup_epochs = f.warmup_epochs >= 0 ? f.warmup_epochs
-                                            : std::min(5.0, 0.05 * static_cast<double>(topt.epochs));
-  topt.augment = augment;
-  if (vm.count("aug-stop-fraction"))
-    topt.stop_width_aug_fraction = topt.stop_expand_aug_fraction = 1.0 - f.aug_stop_fraction;
-  topt.sort_channels = !f.no_sort;
-  topt.sort_mode = sort_mode;
-  topt.seed = common.seed;
-  topt.device = f.device;
-  topt.checkpoint_path = checkpoint_path;
-  topt.checkpoint_every_steps = f.checkpoint_every;
-  topt.validate();
 
   const nas::RunContext run_context = nas::cli::make_run_context(kProgram, argc, argv, common, f.device);
   // What must match for --resume: everything that changes the trained weights.

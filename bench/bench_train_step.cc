@@ -30,7 +30,7 @@ int run(int argc, char** argv) {
   nas::cli::CommonFlags common;
   std::string arch_name, ops_list, aug_list;
   int64_t batch = 128, steps = 10, resolution = 28, channels = 1;
-  bool channels_last = false, largest = false, no_malloc_tuning = false;
+  bool channels_last = false, largest = false, no_malloc_tuning = false, forward_only = false;
   po::options_description desc("Options");
   desc.add_options()
       ("arch", po::value(&arch_name)->default_value("mbv2-micro"), "architecture name or file")
@@ -42,6 +42,7 @@ int run(int argc, char** argv) {
       ("channels", po::value(&channels)->default_value(1), "input channels")
       ("channels-last", po::bool_switch(&channels_last), "channels-last inputs")
       ("largest", po::bool_switch(&largest), "run the largest augmented network every step (the memory worst case) instead of a sampled one")
+      ("forward-only", po::bool_switch(&forward_only), "memory probe: the augmented forward keeps its autograd graph but runs no backward (peak = saved activations + forward temporaries)")
       ("no-malloc-tuning", po::bool_switch(&no_malloc_tuning), "keep glibc's default malloc settings where glibc's malloc is in use (for comparison)");
   nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kJson);
   po::variables_map vm;
@@ -92,7 +93,8 @@ int run(int argc, char** argv) {
         if (aug != "none") {
           t0 = Clock::now();
           net->set_active(largest ? net->largest_aug() : net->sample_aug(rng));
-          nas::smoothed_cross_entropy(net->forward(x), y, 0.1).backward();
+          const torch::Tensor aug_loss = nas::smoothed_cross_entropy(net->forward(x), y, 0.1);
+          if (!forward_only) aug_loss.backward();
           if (timed) t_aug += since(t0);
         }
         t0 = Clock::now();
@@ -111,6 +113,7 @@ int run(int argc, char** argv) {
                        {"sgd_ms_per_step", 1e3 * t_opt / steps},
                        {"resolution", resolution},
                        {"aug_networks", largest ? "largest" : "sampled"},
+                       {"forward_only", forward_only},
                        {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())},
                        {"peak_rss_reset", peak_reset}};
       std::cerr << arch_name << " " << op_name << " " << aug << ": " << row["images_per_s"].get<double>()

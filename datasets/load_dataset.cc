@@ -19,12 +19,12 @@ std::string resolve_data_dir(const std::string& name, const std::string& data_di
     return data_dir;
   }
   NAS_CHECK(!info.default_dir.empty(),
-            info.name << " has no default location: pass its directory (--data-dir)");
+            info.name << " has no default location: give its directory (data_dir)");
   NAS_CHECK(fs::is_directory(info.default_dir, ec),
             info.name << ": default data directory " << info.default_dir << " does not exist: "
                       << (info.name == "fashion-mnist" ? "install it (apt-get install dataset-fashion-mnist) or "
                                                        : "")
-                      << "pass --data-dir");
+                      << "give its directory (data_dir)");
   return info.default_dir;
 }
 

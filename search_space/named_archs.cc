@@ -104,7 +104,7 @@ ArchConfig named_arch(const std::string& name, int resolution, int in_channels, 
 ArchConfig resolve_arch(const std::string& name_or_file, int resolution, int in_channels,
                         int num_classes) {
   NAS_CHECK(!name_or_file.empty(),
-            "--arch is empty (known: " << known_names() << "; or give a .json architecture file)");
+            "the architecture name is empty (known: " << known_names() << "; or give a .json architecture file)");
   std::error_code ec;
   const bool is_file = ends_with(name_or_file, ".json") ||
                        std::filesystem::is_regular_file(name_or_file, ec);

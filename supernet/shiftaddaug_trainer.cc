@@ -236,7 +236,9 @@ bool ShiftAddAugTrainer::train() {
       sum_correct_ = sum_images_ = sum_aug_images_ = 0;
       sort_tiny_channels_ = sort_moved_into_tiny_ = 0;
       // NetAug sorts while width augmentation runs: afterwards the tiny network is what is trained.
-      if (width_augmented && options_.sort_channels) {
+      // Not before the first epoch: at initialisation the importance order is noise, and a sort
+      // would only undo the tiny network's same start as the directly trained one.
+      if (width_augmented && options_.sort_channels && epoch_ > 0) {
         const HybridNetImpl::ChannelSortResult sorted = net_->sort_channels(options_.sort_mode);
         for (const HybridNetImpl::ParamPermutation& p : sorted.permutations)
           optimizer_->permute(p.param, p.dim, p.perm);
@@ -397,7 +399,7 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
             "checkpoint '" << path << "' has an unsupported version");
   const std::string diff = first_difference(state.at("fingerprint"), fingerprint, "settings");
   NAS_CHECK(diff.empty(), "checkpoint '" << path << "' was made with different settings (" << diff
-                                         << " differs); use another --out or the same flags");
+                                         << " differs); use another output directory or the same settings");
   torch::serialize::InputArchive model_archive;
   archive.read("model", model_archive);
   net_->load(model_archive);

@@ -13,7 +13,7 @@
 // stop_expand_aug_fraction (1: to the end); the augmented network of a step is sampled in full
 // and the stopped dimensions are then set to 1, so the RNG stream does not depend on the schedule.
 // While width augmentation runs, channels are sorted by L1 importance at the start of every epoch
-// (sort_mode; NetAug ranks all channels, tiny ones included). Before every evaluation (and at the
+// but the first (sort_mode; NetAug ranks all channels, tiny ones included). Before every evaluation (and at the
 // end of training) the tiny network's BN statistics are re-estimated.
 //
 // Checkpoints (atomic) after every epoch and every checkpoint_every_steps steps hold the model,

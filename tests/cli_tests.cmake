@@ -77,7 +77,7 @@ if(TARGET nas_retrain AND TARGET nas_eval)
   set(retrain_out ${CMAKE_CURRENT_BINARY_DIR}/retrain_cli)
 
   nas_cli_test(retrain_cli.help
-    "--arch.*--op.*--aug.*--remap.*--dataset.*--data-dir.*--epochs.*--batch-size.*--lr.*--alpha.*--aug-stop-fraction.*--expand-list.*--width-list.*--no-cross-term.*--eta.*--limit-train.*--limit-test.*--val-size.*--device.*--resume.*--seed.*--threads.*--out"
+    "--arch.*--op.*--aug.*--remap.*--dataset.*--data-dir.*--epochs.*--batch-size.*--lr.*--alpha.*--stop-width-aug-fraction.*--stop-expand-aug-fraction.*--aug-stop-fraction.*--expand-list.*--width-list.*--no-cross-term.*--sort-channels.*--eta.*--limit-train.*--limit-test.*--val-size.*--device.*--resume.*--seed.*--threads.*--out"
     ${retrain} --help)
   nas_cli_test(eval_cli.help "--model.*--dataset.*--data-dir.*--limit-test.*--device.*--json" ${neval} --help)
 
@@ -90,6 +90,12 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     ${retrain} --dataset imagenet --out ${retrain_out}/bad)
   nas_cli_fail_test(retrain_cli.bad_epochs "nas_retrain: error: --epochs must be >= 1, got 0"
     ${retrain} --epochs 0 --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.bad_sort "nas_retrain: error: unknown channel sort 'tiny' \\(accepted: all, augmented\\)"
+    ${retrain} --sort-channels tiny --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.bad_stop_fraction "nas_retrain: error: --stop-width-aug-fraction must be in \\[0, 1\\], got 2"
+    ${retrain} --stop-width-aug-fraction 2 --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.aug_stop_conflict "nas_retrain: error: --aug-stop-fraction sets both stop fractions"
+    ${retrain} --aug-stop-fraction 0.1 --stop-expand-aug-fraction 0.5 --out ${retrain_out}/bad)
   nas_cli_fail_test(retrain_cli.bad_remap "nas_retrain: error: unknown remap 'cubic'"
     ${retrain} --remap cubic --out ${retrain_out}/bad)
   nas_cli_fail_test(retrain_cli.bad_list "nas_retrain: error: --width-list: '1,two' is not a comma-separated list"

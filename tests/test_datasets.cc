@@ -390,11 +390,11 @@ TEST_CASE("load_dataset: names, directories, limits") {
 
   check_error([&] { load_dataset("imagenet", dir.path.string(), Split::Train); },
               {"unknown data set 'imagenet'", "fashion-mnist, mnist, cifar10, cifar100"});
-  check_error([&] { load_dataset("cifar10", "", Split::Train); }, {"cifar10", "--data-dir"});
+  check_error([&] { load_dataset("cifar10", "", Split::Train); }, {"cifar10", "data_dir"});
   check_error([&] { load_dataset("mnist", dir / "missing", Split::Train); }, {dir / "missing", "not found"});
   if (!fs::exists(dataset_info("mnist").default_dir)) {
     check_error([&] { load_dataset("mnist", "", Split::Train); },
-                {dataset_info("mnist").default_dir, "--data-dir"});
+                {dataset_info("mnist").default_dir, "data_dir"});
   }
   check_error([&] { parse_split("val"); }, {"'val'", "train, test"});
   CHECK(parse_split("test") == Split::Test);
