@@ -34,7 +34,8 @@ def summary(r):
     return {
         "run": os.path.basename(r["_dir"]),
         "op": r["op"], "aug": r["aug"], "remap": r.get("remap", "none"),
-        "sort_mode": r.get("trainer", {}).get("sort_mode", "augmented"),
+        "sort_mode": (r.get("trainer", {}).get("sort_mode", "augmented")
+                      if r["aug"] != "none" and r.get("trainer", {}).get("sort_channels", True) else "-"),
         "test_top1": r["test_top1"], "val_top1": r.get("val_top1"),
         "mf_layers": len(layers),
         "kurtosis_raw_median": statistics.median(raw) if raw else None,

@@ -23,6 +23,7 @@ def main():
     groups = {}
     for r in load_runs(args.run_root):
         key = (r["dataset"], r["arch"], r["op"], r["aug"], r.get("remap", "none"),
+               r["trainer"].get("sort_mode", "augmented"),
                r["net"]["eta"], r["trainer"]["lr"], r["epochs"], r["train_images"], r["val_images"])
         groups.setdefault(key, []).append(r)
     if not groups:
@@ -31,10 +32,11 @@ def main():
     rows = []
     for key in sorted(groups):
         runs = sorted(groups[key], key=lambda r: r["seed"])
-        dataset, arch, op, aug, remap, eta, lr, epochs, train_images, val_images = key
+        dataset, arch, op, aug, remap, sort_mode, eta, lr, epochs, train_images, val_images = key
         val = [r["val_top1"] for r in runs]
         rows.append({
-            "dataset": dataset, "arch": arch, "op": op, "aug": aug, "remap": remap, "eta": eta,
+            "dataset": dataset, "arch": arch, "op": op, "aug": aug, "remap": remap,
+            "sort_mode": sort_mode, "eta": eta,
             "lr": lr, "epochs": epochs, "train_images": train_images, "val_images": val_images,
             "seeds": [r["seed"] for r in runs], "val_top1": val,
             "val_top1_mean": statistics.mean(val),
@@ -49,13 +51,14 @@ def main():
     lines = [f"# {args.title}", ""]
     if args.note:
         lines += [args.note, ""]
-    lines += ["| data set | op | aug | eta | lr | epochs | train / val images | val top-1 % per seed "
-              "| mean | val per epoch |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["| data set | arch | op | aug | remap | sort | eta | lr | epochs | train / val images | "
+              "val top-1 % per seed | mean | val per epoch |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         per_epoch = "; ".join(" ".join(f"{v:.1f}" for v in h) for h in row["val_history"])
         lines.append(
-            f"| {row['dataset']} | {row['op']} | {row['aug']} | {row['eta']} | {row['lr']} | "
+            f"| {row['dataset']} | {row['arch']} | {row['op']} | {row['aug']} | {row['remap']} | "
+            f"{row['sort_mode'] if row['aug'] != 'none' else '-'} | {row['eta']} | {row['lr']} | "
             f"{row['epochs']} | {row['train_images']} / {row['val_images']} | "
             f"{', '.join(f's{s}: {v:.2f}' for s, v in zip(row['seeds'], row['val_top1']))} | "
             f"{row['val_top1_mean']:.2f} | {per_epoch} |")
