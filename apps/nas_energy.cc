@@ -1,5 +1,4 @@
 // nas_energy: cost a network with the energy model and print a per-layer table and totals.
-#include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -8,6 +7,7 @@
 #include "core/energy_units.h"
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/string_format.h"
 #include "predictors/energy_model.h"
 #include "predictors/energy_table.h"
 #include "search_space/arch_config.h"
@@ -101,11 +101,8 @@ int run(int argc, char** argv) {
     const bool fits = used_j <= budget_j;
     std::cout << "budget: " << nas::format_energy(budget_j) << " per image: "
               << (fits ? "fits" : "EXCEEDED") << " (uses " << nas::format_energy(used_j);
-    if (budget_j > 0) {
-      char share[32];
-      std::snprintf(share, sizeof share, ", %.1f%% of the budget", 100.0 * used_j / budget_j);
-      std::cout << share;
-    }
+    if (budget_j > 0)
+      std::cout << ", " << nas::format_double(100.0 * used_j / budget_j, 1) << "% of the budget";
     std::cout << ")\n";
     out["budget"] = {{"budget_j", budget_j}, {"energy_per_image_j", used_j}, {"fits", fits}};
   }

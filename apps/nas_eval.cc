@@ -5,7 +5,6 @@
 #include <torch/utils.h>
 
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -13,6 +12,7 @@
 #include "apps/cli_common.h"
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/string_format.h"
 #include "datasets/data_loader.h"
 #include "datasets/dataset_info.h"
 #include "datasets/load_dataset.h"
@@ -81,11 +81,11 @@ int run(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double top1 = total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
 
-  char line[256];
-  std::snprintf(line, sizeof line, "%s: %s test top-1 %.2f%% (%lld/%lld images, %.0f img/s)", kProgram,
-                dataset.c_str(), top1, static_cast<long long>(correct), static_cast<long long>(total),
-                seconds > 0 ? static_cast<double>(total) / seconds : 0.0);
-  std::cout << line << "\n";
+  std::cout << nas::string_printf("%s: %s test top-1 %.2f%% (%lld/%lld images, %.0f img/s)",
+                                  kProgram, dataset.c_str(), top1, static_cast<long long>(correct),
+                                  static_cast<long long>(total),
+                                  seconds > 0 ? static_cast<double>(total) / seconds : 0.0)
+            << "\n";
   if (meta.contains("test_top1") && meta["test_top1"].is_number()) {
     const double recorded = meta["test_top1"].get<double>();
     std::cout << kProgram << ": recorded in training: " << recorded << "% -> "

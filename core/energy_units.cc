@@ -1,10 +1,10 @@
 #include "core/energy_units.h"
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/string_format.h"
 
 namespace nas {
 namespace {
@@ -69,9 +69,7 @@ std::string format_energy(double joules) {
     }
   }
   if (joules == 0.0) chosen = &scales[1];
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.4g %s", joules / chosen->factor, chosen->unit);
-  return buffer;
+  return string_printf("%.4g %s", joules / chosen->factor, chosen->unit);
 }
 
 }  // namespace nas

@@ -56,16 +56,76 @@ json make_context(const RunContext& run) {
   return ctx;
 }
 
-json read_json_file(const std::string& path) {
-  const std::string text = read_file(path);
+json parse_json_text(const std::string& text, const std::string& where) {
+  // nlohmann's parser itself is iterative; the callback sees each container as it opens, with
+  // `depth` = the number of containers around it, and stops the parse at the first too deep.
+  const json::parser_callback_t limit_depth = [&](int depth, json::parse_event_t event, json&) {
+    const bool opens =
+        event == json::parse_event_t::array_start || event == json::parse_event_t::object_start;
+    NAS_CHECK(!opens || depth < kMaxJsonDepth,
+              where << ": JSON nested deeper than " << kMaxJsonDepth
+                    << " levels (arrays/objects); the accepted maximum is " << kMaxJsonDepth);
+    return true;
+  };
   try {
-    return json::parse(text);
+    return json::parse(text, limit_depth);
   } catch (const json::parse_error& e) {
     // nlohmann's message carries "line L, column C"; keep just that part after the prefix.
     std::string what = e.what();
     const auto pos = what.find("parse error at ");
-    NAS_THROW(path << ": invalid JSON: " << (pos == std::string::npos ? what : what.substr(pos)));
+    NAS_THROW(where << ": invalid JSON: " << (pos == std::string::npos ? what : what.substr(pos)));
   }
+}
+
+json read_json_file(const std::string& path) { return parse_json_text(read_file(path), path); }
+
+namespace {
+
+// Containers deeper than this print as [...] / {...}; bounds the recursion of the excerpt.
+constexpr int kExcerptDepth = 4;
+
+// Scalar text; invalid UTF-8 in a string is replaced rather than thrown on.
+std::string scalar_text(const json& value) {
+  if (value.is_string() && value.get_ref<const std::string&>().size() > kJsonExcerptChars)
+    return json(value.get_ref<const std::string&>().substr(0, kJsonExcerptChars))
+        .dump(-1, ' ', false, json::error_handler_t::replace);
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Appends the JSON text of `value`, stopping once `out` is past the excerpt length.
+void append_excerpt(const json& value, int depth, std::string& out) {
+  if (!value.is_structured()) {
+    out += scalar_text(value);
+    return;
+  }
+  const bool array = value.is_array();
+  if (depth >= kExcerptDepth && !value.empty()) {
+    out += array ? "[...]" : "{...}";
+    return;
+  }
+  out += array ? '[' : '{';
+  bool first = true;
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    if (out.size() > kJsonExcerptChars) break;
+    if (!first) out += ',';
+    first = false;
+    if (!array) out += scalar_text(json(it.key())) + ':';
+    append_excerpt(it.value(), depth + 1, out);
+  }
+  out += array ? ']' : '}';
+}
+
+}  // namespace
+
+std::string json_excerpt(const json& value) {
+  std::string out;
+  append_excerpt(value, 0, out);
+  if (out.size() > kJsonExcerptChars) {
+    size_t cut = kJsonExcerptChars - 3;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+    out = out.substr(0, cut) + "...";
+  }
+  return out;
 }
 
 void write_json_file(const std::string& path, const json& value) {
@@ -88,18 +148,20 @@ int64_t json_int(const json& object, const std::string& name, const std::string&
     const double d = v.get<double>();
     if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
   }
-  NAS_THROW(where << ": field '" << name << "' must be an integer, got " << v.dump());
+  NAS_THROW(where << ": field '" << name << "' must be an integer, got " << json_excerpt(v));
 }
 
 double json_number(const json& object, const std::string& name, const std::string& where) {
   const json& v = field(object, name, where);
-  NAS_CHECK(v.is_number(), where << ": field '" << name << "' must be a number, got " << v.dump());
+  NAS_CHECK(v.is_number(),
+            where << ": field '" << name << "' must be a number, got " << json_excerpt(v));
   return v.get<double>();
 }
 
 std::string json_string(const json& object, const std::string& name, const std::string& where) {
   const json& v = field(object, name, where);
-  NAS_CHECK(v.is_string(), where << ": field '" << name << "' must be a string, got " << v.dump());
+  NAS_CHECK(v.is_string(),
+            where << ": field '" << name << "' must be a string, got " << json_excerpt(v));
   return v.get<std::string>();
 }
 

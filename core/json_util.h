@@ -33,8 +33,23 @@ std::string utc_now_iso8601();
 // Joins argv with shell quoting where needed, so the command line can be pasted back.
 std::string join_command_line(const std::vector<std::string>& argv);
 
-// Parses a JSON file; errors name the file (and line/column for syntax errors).
+// Deepest nesting of arrays/objects a JSON input may have; our formats need at most 4 levels.
+// Deeper input is refused while parsing, before any code walks it recursively (json::dump, the
+// readers' validation): 100,000 nested brackets would overflow the stack.
+constexpr int kMaxJsonDepth = 64;
+
+// Parses JSON text named `where` (e.g. the file) in messages; errors give line/column for syntax
+// errors and refuse nesting deeper than kMaxJsonDepth.
+json parse_json_text(const std::string& text, const std::string& where);
+
+// Parses a JSON file with parse_json_text; errors name the file.
 json read_json_file(const std::string& path);
+
+// At most kJsonExcerptChars characters of a value's JSON text ("..." marks a cut), for error
+// messages: a value from a file may be megabytes long or deeply nested, and the excerpt never
+// walks more than a few levels into it.
+constexpr size_t kJsonExcerptChars = 80;
+std::string json_excerpt(const json& value);
 
 // Writes pretty JSON (2-space indent, trailing newline) atomically.
 void write_json_file(const std::string& path, const json& value);

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "core/string_format.h"
+
 namespace nas {
 
 Progress::Progress(std::string label, int64_t total, std::string unit, double min_interval_s)
@@ -25,37 +27,32 @@ double Progress::rate_per_s() const {
 }
 
 std::string Progress::format_duration(double seconds) {
-  char buffer[32];
   if (seconds < 0) seconds = 0;
-  if (seconds < 60) {
-    std::snprintf(buffer, sizeof(buffer), "%.1fs", seconds);
-  } else if (seconds < 3600) {
-    std::snprintf(buffer, sizeof(buffer), "%dm%02ds", static_cast<int>(seconds) / 60,
-                  static_cast<int>(seconds) % 60);
-  } else {
-    std::snprintf(buffer, sizeof(buffer), "%dh%02dm", static_cast<int>(seconds) / 3600,
-                  (static_cast<int>(seconds) / 60) % 60);
-  }
-  return buffer;
+  if (seconds < 60) return string_printf("%.1fs", seconds);
+  if (seconds < 3600)
+    return string_printf("%dm%02ds", static_cast<int>(seconds) / 60,
+                         static_cast<int>(seconds) % 60);
+  return string_printf("%dh%02dm", static_cast<int>(seconds) / 3600,
+                       (static_cast<int>(seconds) / 60) % 60);
 }
 
 std::string Progress::line(const std::string& extra) const {
-  char buffer[256];
   const double rate = rate_per_s();
   std::string eta;
   if (total_ > 0 && rate > 0 && done_ < total_) {
     eta = "  ETA " + format_duration(static_cast<double>(total_ - done_) / rate);
   }
+  std::string out;
   if (total_ > 0) {
-    std::snprintf(buffer, sizeof(buffer), "%s  %lld/%lld %s  %.1f %s/s  %s%s", label_.c_str(),
-                  static_cast<long long>(done_), static_cast<long long>(total_), unit_.c_str(), rate,
-                  unit_.c_str(), format_duration(elapsed_s()).c_str(), eta.c_str());
+    out = string_printf("%s  %lld/%lld %s  %.1f %s/s  %s%s", label_.c_str(),
+                        static_cast<long long>(done_), static_cast<long long>(total_),
+                        unit_.c_str(), rate, unit_.c_str(), format_duration(elapsed_s()).c_str(),
+                        eta.c_str());
   } else {
-    std::snprintf(buffer, sizeof(buffer), "%s  %lld %s  %.1f %s/s  %s", label_.c_str(),
-                  static_cast<long long>(done_), unit_.c_str(), rate, unit_.c_str(),
-                  format_duration(elapsed_s()).c_str());
+    out = string_printf("%s  %lld %s  %.1f %s/s  %s", label_.c_str(),
+                        static_cast<long long>(done_), unit_.c_str(), rate, unit_.c_str(),
+                        format_duration(elapsed_s()).c_str());
   }
-  std::string out = buffer;
   if (!extra.empty()) out += "  " + extra;
   return out;
 }

@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include <tbb/concurrent_unordered_map.h>
 
+#include "core/checked_math.h"
 #include "core/error.h"
 #include "predictors/eyeriss_model.h"
 #include "predictors/unit_model.h"
@@ -73,7 +75,8 @@ struct EnergyModel::Impl {
 
 EnergyModel::EnergyModel(EnergyTable table, EnergyModelOptions options)
     : impl_(std::make_unique<Impl>(std::move(table), options)) {
-  NAS_CHECK(options.batch > 0, "batch must be >= 1, got " << options.batch);
+  NAS_CHECK(options.batch > 0 && options.batch <= kMaxEnergyBatch,
+            "batch must be in 1.." << kMaxEnergyBatch << ", got " << options.batch);
   NAS_CHECK(options.bits >= 0, "bits must be positive, got " << options.bits);
   if (options.bits != 0) impl_->table.precision(options.bits);  // throws listing supported bits
 }
@@ -129,7 +132,12 @@ EnergyReport EnergyModel::report(const std::vector<LayerSpec>& layers) const {
     r.layers.push_back({layer, effective_bits(layer), e});
     r.total_energy_mj += e.energy_mj;
     r.total_latency_ms += e.latency_ms;
-    r.total_macs += e.macs;
+    // Per-op sums are at most the total, so checking it covers them.
+    const std::optional<int64_t> total_macs = checked_add(r.total_macs, e.macs);
+    NAS_CHECK(total_macs, "layer '" << layer.name << "': the network's MACs (x batch "
+                                    << m.options.batch << ") up to this layer overflow 64-bit "
+                                       "integers");
+    r.total_macs = *total_macs;
     r.breakdown += e.breakdown;
     OpTotals& op = r.per_op[op_totals_key(layer)];
     op.energy_mj += e.energy_mj;

@@ -24,15 +24,20 @@ const char* energy_tier_name(EnergyTier tier);
 // Throws nas::Error listing the accepted tiers.
 EnergyTier parse_energy_tier(const std::string& name);
 
+// Largest batch the model accepts: far above a real inference batch, and small enough that
+// batch x groups and batch x MACs stay exact.
+constexpr int64_t kMaxEnergyBatch = int64_t{1} << 20;
+
 struct EnergyModelOptions {
   EnergyTier tier = EnergyTier::Eyeriss;
   int bits = 0;       // 0: each layer's own LayerSpec::bits; else every layer at this precision
-  int64_t batch = 1;  // energies are for the whole batch
+  int64_t batch = 1;  // energies are for the whole batch; 1..kMaxEnergyBatch
 };
 
 class EnergyModel {
  public:
-  // Throws nas::Error if the options do not fit the table (bits it lacks, batch < 1).
+  // Throws nas::Error if the options do not fit the table (bits it lacks) or batch is outside
+  // 1..kMaxEnergyBatch.
   EnergyModel(EnergyTable table, EnergyModelOptions options = {});
   ~EnergyModel();
   EnergyModel(const EnergyModel&) = delete;

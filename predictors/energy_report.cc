@@ -1,9 +1,10 @@
 #include "predictors/energy_report.h"
 
-#include <cstdio>
 #include <ostream>
 
 #include <nlohmann/json.hpp>
+
+#include "core/string_format.h"
 
 namespace nas {
 
@@ -17,10 +18,8 @@ EnergyBreakdown& EnergyBreakdown::operator+=(const EnergyBreakdown& o) {
 }
 
 std::string Tiling::str() const {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "N0=%d N3=%d M0=%d M1=%d M2=%d M3=%d C0=%d C1=%d C2=%d C3=%d E1=%d E3=%d",
-                n0, n3, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3);
-  return buf;
+  return string_printf("N0=%d N3=%d M0=%d M1=%d M2=%d M3=%d C0=%d C1=%d C2=%d C3=%d E1=%d E3=%d",
+                       n0, n3, m0, m1, m2, m3, c0, c1, c2, c3, e1, e3);
 }
 
 bool Tiling::operator==(const Tiling& o) const {
@@ -81,73 +80,58 @@ nlohmann::json report_to_json(const EnergyReport& r) {
 
 namespace {
 
-std::string number(double value) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", value);
-  return buf;
-}
+std::string number(double value) { return string_printf("%.6g", value); }
 
 std::string percent(double part, double total) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", total > 0 ? 100.0 * part / total : 0.0);
-  return buf;
+  return string_printf("%.1f%%", total > 0 ? 100.0 * part / total : 0.0);
 }
 
 }  // namespace
 
 void print_report_table(std::ostream& os, const EnergyReport& r) {
-  char line[320];
-  std::snprintf(line, sizeof line, "energy model: %s, table %s v%s, %s, batch %lld\n",
-                r.model.c_str(), r.table_name.c_str(), r.table_version.c_str(),
-                r.bits == 0 ? "per-layer bits" : (std::to_string(r.bits) + "-bit").c_str(),
-                static_cast<long long>(r.batch));
-  os << line;
-  std::snprintf(line, sizeof line, "%4s  %-22s %-7s %11s %9s %3s %2s %5s %4s %13s %12s %12s %7s\n",
-                "#", "layer", "op", "c_in>c_out", "input", "k", "s", "g", "bits", "MACs",
-                "energy_mJ", "latency_ms", "share");
-  os << line;
+  os << string_printf("energy model: %s, table %s v%s, %s, batch %lld\n", r.model.c_str(),
+                      r.table_name.c_str(), r.table_version.c_str(),
+                      r.bits == 0 ? "per-layer bits" : (std::to_string(r.bits) + "-bit").c_str(),
+                      static_cast<long long>(r.batch));
+  os << string_printf("%4s  %-22s %-7s %11s %9s %3s %2s %5s %4s %13s %12s %12s %7s\n", "#", "layer",
+                      "op", "c_in>c_out", "input", "k", "s", "g", "bits", "MACs", "energy_mJ",
+                      "latency_ms", "share");
   for (size_t i = 0; i < r.layers.size(); ++i) {
     const LayerReport& l = r.layers[i];
     const LayerSpec& s = l.layer;
     const std::string channels = std::to_string(s.c_in) + ">" + std::to_string(s.c_out);
     const std::string input = std::to_string(s.h_in) + "x" + std::to_string(s.w_in);
     std::string op = layer_op_name(s);
-    if (s.type == LayerType::FC && s.op != OpKind::Mult) op += std::string("/") + op_kind_name(s.op);
-    std::snprintf(line, sizeof line,
-                  "%4zu  %-22.22s %-7s %11s %9s %3lld %2lld %5lld %4d %13lld %12.6g %12s %7s\n", i,
-                  s.name.c_str(), op.c_str(), channels.c_str(), input.c_str(),
-                  static_cast<long long>(s.kernel), static_cast<long long>(s.stride),
-                  static_cast<long long>(s.groups), l.bits,
-                  static_cast<long long>(l.energy.macs), l.energy.energy_mj,
-                  r.latency_modelled ? number(l.energy.latency_ms).c_str() : "-",
-                  percent(l.energy.energy_mj, r.total_energy_mj).c_str());
-    os << line;
+    if (s.type == LayerType::FC && s.op != OpKind::Mult)
+      op += std::string("/") + op_kind_name(s.op);
+    os << string_printf(
+        "%4zu  %-22.22s %-7s %11s %9s %3lld %2lld %5lld %4d %13lld %12.6g %12s %7s\n", i,
+        s.name.c_str(), op.c_str(), channels.c_str(), input.c_str(),
+        static_cast<long long>(s.kernel), static_cast<long long>(s.stride),
+        static_cast<long long>(s.groups), l.bits, static_cast<long long>(l.energy.macs),
+        l.energy.energy_mj, r.latency_modelled ? number(l.energy.latency_ms).c_str() : "-",
+        percent(l.energy.energy_mj, r.total_energy_mj).c_str());
   }
-  std::snprintf(line, sizeof line, "total: %.6g mJ (%.6g mJ per image), %lld MACs", r.total_energy_mj,
-                r.energy_per_image_mj(), static_cast<long long>(r.total_macs));
-  os << line;
-  if (r.latency_modelled) {
-    std::snprintf(line, sizeof line, ", latency %.6g ms", r.total_latency_ms);
-    os << line;
-  }
+  os << string_printf("total: %.6g mJ (%.6g mJ per image), %lld MACs", r.total_energy_mj,
+                      r.energy_per_image_mj(), static_cast<long long>(r.total_macs));
+  if (r.latency_modelled) os << string_printf(", latency %.6g ms", r.total_latency_ms);
   os << "\n";
   os << "per op:";
   for (const auto& [key, t] : r.per_op) {
-    std::snprintf(line, sizeof line, " %s %.6g mJ (%lld layers, %s)", key.c_str(), t.energy_mj,
-                  static_cast<long long>(t.layers), percent(t.energy_mj, r.total_energy_mj).c_str());
-    os << line;
+    os << string_printf(" %s %.6g mJ (%lld layers, %s)", key.c_str(), t.energy_mj,
+                        static_cast<long long>(t.layers),
+                        percent(t.energy_mj, r.total_energy_mj).c_str());
   }
   os << "\n";
   const EnergyBreakdown& b = r.breakdown;
-  std::snprintf(line, sizeof line,
-                "breakdown: DRAM %.6g mJ (%s), GB %.6g mJ (%s), NoC %.6g mJ (%s), RF %.6g mJ (%s), "
-                "compute %.6g mJ (%s)\n",
-                b.dram_mj, percent(b.dram_mj, r.total_energy_mj).c_str(), b.gb_mj,
-                percent(b.gb_mj, r.total_energy_mj).c_str(), b.noc_mj,
-                percent(b.noc_mj, r.total_energy_mj).c_str(), b.rf_mj,
-                percent(b.rf_mj, r.total_energy_mj).c_str(), b.compute_mj,
-                percent(b.compute_mj, r.total_energy_mj).c_str());
-  os << line;
+  os << string_printf(
+      "breakdown: DRAM %.6g mJ (%s), GB %.6g mJ (%s), NoC %.6g mJ (%s), RF %.6g mJ (%s), "
+      "compute %.6g mJ (%s)\n",
+      b.dram_mj, percent(b.dram_mj, r.total_energy_mj).c_str(), b.gb_mj,
+      percent(b.gb_mj, r.total_energy_mj).c_str(), b.noc_mj,
+      percent(b.noc_mj, r.total_energy_mj).c_str(), b.rf_mj,
+      percent(b.rf_mj, r.total_energy_mj).c_str(), b.compute_mj,
+      percent(b.compute_mj, r.total_energy_mj).c_str());
 }
 
 }  // namespace nas

@@ -21,7 +21,7 @@ constexpr const char* kFormatName = "nas-energy-table";
 
 void check_keys(const json& object, std::initializer_list<const char*> allowed,
                 const std::string& where) {
-  NAS_CHECK(object.is_object(), where << ": expected a JSON object, got " << object.dump());
+  NAS_CHECK(object.is_object(), where << ": expected a JSON object, got " << json_excerpt(object));
   for (auto it = object.begin(); it != object.end(); ++it) {
     const bool known = std::any_of(allowed.begin(), allowed.end(),
                                    [&](const char* k) { return it.key() == k; });
@@ -36,7 +36,7 @@ const json& object_field(const json& object, const char* name, const std::string
   auto it = object.find(name);
   NAS_CHECK(it != object.end(), where << ": field '" << name << "' is missing");
   NAS_CHECK(it->is_object(), where << ": field '" << name << "' must be an object, got "
-                                   << it->dump());
+                                   << json_excerpt(*it));
   return *it;
 }
 
@@ -197,7 +197,8 @@ EnergyTable EnergyTable::load(const std::string& path) {
 }
 
 EnergyTable EnergyTable::builtin() {
-  EnergyTable t = from_json(json::parse(builtin_json_text()), "built-in energy table");
+  EnergyTable t = from_json(parse_json_text(builtin_json_text(), "built-in energy table"),
+                                "built-in energy table");
   t.source = "built-in";
   return t;
 }

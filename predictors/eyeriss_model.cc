@@ -1,10 +1,13 @@
 #include "predictors/eyeriss_model.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "core/checked_math.h"
 #include "core/error.h"
 
 namespace nas {
@@ -37,7 +40,14 @@ Dims model_dims(const LayerSpec& layer, int64_t batch) {
   // Depthwise (and, generalising it, grouped) layers and pools fold their groups into N.
   int64_t groups = layer.groups;
   if (is_pool(layer)) groups = layer.c_in;
-  d.N = batch * groups;
+  // The tiling search stores factors of N, M, C, E as int32 (M, C, E are bounded by the layer
+  // limits; N is batch x groups).
+  constexpr int64_t kMaxN = std::numeric_limits<int32_t>::max();
+  const std::optional<int64_t> n = checked_mul(batch, groups);
+  NAS_CHECK(n && *n <= kMaxN, "layer '" << layer.name << "': batch x groups = " << batch << "x"
+                                        << groups << " exceeds the Eyeriss model's maximum "
+                                        << kMaxN);
+  d.N = *n;
   d.C = layer.c_in / groups;
   d.M = layer.c_out / groups;
   d.H = layer.h_in;
@@ -50,10 +60,22 @@ Dims model_dims(const LayerSpec& layer, int64_t batch) {
   // (E == 1) the rule "E1 != 1" cannot hold, so such layers are treated the same way; this
   // includes the spec's H = W = E = F = 1.
   d.fc = layer.type == LayerType::FC || d.E == 1;
-  d.ifmap = static_cast<double>(d.N * d.H * d.W * d.C);
-  d.weights = static_cast<double>(d.R * d.S * d.C * d.M);
-  d.ofmap = static_cast<double>(d.N * d.E * d.F * d.M);
-  d.macs = static_cast<double>(d.N * d.E * d.F * d.M) * static_cast<double>(d.R * d.S * d.C);
+  const std::optional<int64_t> ifmap = checked_product({d.N, d.H, d.W, d.C});
+  const std::optional<int64_t> weights = checked_product({d.R, d.S, d.C, d.M});
+  const std::optional<int64_t> ofmap = checked_product({d.N, d.E, d.F, d.M});
+  // Every integer the tiling search forms is at most one of these two products, as each tile
+  // factor divides its dimension and e1 <= E: MACs x batch, cycles, the PE and RF tests and the
+  // ofmap / psum counts are <= 2*N*M*C*E*F*R*S; the global-buffer test is <= 2*N*C*in_cols*in_rows.
+  const int64_t in_cols = (d.F - 1) * d.stride + d.S, in_rows = (d.E - 1) * d.stride + d.R;
+  const std::optional<int64_t> search = checked_product({2, d.N, d.M, d.C, d.E, d.F, d.R, d.S});
+  const std::optional<int64_t> buffer = checked_product({2, d.N, d.C, in_cols, in_rows});
+  NAS_CHECK(ifmap && weights && ofmap && search && buffer,
+            "layer '" << layer.name << "' (" << layer.key() << "): the Eyeriss model's access "
+                      << "counts at batch " << batch << " overflow 64-bit integers");
+  d.ifmap = static_cast<double>(*ifmap);
+  d.weights = static_cast<double>(*weights);
+  d.ofmap = static_cast<double>(*ofmap);
+  d.macs = static_cast<double>(*ofmap) * static_cast<double>(d.R * d.S * d.C);
   return d;
 }
 
@@ -157,12 +179,19 @@ LayerEnergy EyerissModel::cost(const LayerSpec& layer, int bits, int64_t batch) 
   double t_unit_s = 1.0 / (table_.clock_mhz * 1e6);
   if (op == OpKind::Shift) t_unit_s /= table_.shift_speedup;
 
-  // Capacities (energy-model.md, "Tilings").
-  const int64_t max_m0 = table_.max_m0 * prec.mem_scale;
-  const int64_t pe_limit = table_.pe_count * prec.cmp_scale;
-  const int64_t ifmap_rf = table_.ifmap_rf_words * prec.mem_scale;
-  const int64_t weight_rf = table_.weight_rf_words * prec.mem_scale;
-  const int64_t gb_limit = table_.gb_words * prec.mem_scale;
+  // Capacities (energy-model.md, "Tilings"); both factors come from the table file.
+  auto capacity = [&](int64_t words, int64_t scale, const char* field) {
+    const std::optional<int64_t> c = checked_mul(words, scale);
+    NAS_CHECK(c, "energy table '" << table_.name << "': " << field << " " << words << " x the "
+                                  << bits << "-bit scale " << scale
+                                  << " overflows 64-bit integers");
+    return *c;
+  };
+  const int64_t max_m0 = capacity(table_.max_m0, prec.mem_scale, "max_m0");
+  const int64_t pe_limit = capacity(table_.pe_count, prec.cmp_scale, "pe_count");
+  const int64_t ifmap_rf = capacity(table_.ifmap_rf_words, prec.mem_scale, "ifmap_rf_words");
+  const int64_t weight_rf = capacity(table_.weight_rf_words, prec.mem_scale, "weight_rf_words");
+  const int64_t gb_limit = capacity(table_.gb_words, prec.mem_scale, "gb_words");
 
   thread_local Scratch s;
   factor_tuples(d.N, 2, s.n_tuples);
@@ -262,7 +291,7 @@ LayerEnergy EyerissModel::cost(const LayerSpec& layer, int bits, int64_t batch) 
   out.breakdown = tiling_energy(d, u, chosen);
   out.energy_mj = best->energy;
   out.latency_ms = static_cast<double>(tiling_cycles(d, chosen)) * t_unit_s * 1e3;
-  out.macs = layer.macs() * batch;
+  out.macs = layer.macs() * batch;  // == N*M*C*E*F*R*S, checked in model_dims
   out.has_tiling = true;
   out.tiling = chosen;
   out.valid_tilings = static_cast<int64_t>(s.candidates.size());

@@ -1,7 +1,9 @@
 #include "search_space/arch_layers.h"
 
 #include <cmath>
+#include <optional>
 
+#include "core/checked_math.h"
 #include "core/error.h"
 
 namespace nas {
@@ -110,14 +112,22 @@ std::vector<LayerSpec> to_layer_specs(const ArchConfig& arch, int bits) {
 
 LayerCounts count_layers(const std::vector<LayerSpec>& layers) {
   LayerCounts counts;
+  // Per-op sums are at most the totals, so checking the totals covers them.
+  auto add = [](int64_t total, int64_t part, const LayerSpec& layer, const char* what) {
+    const std::optional<int64_t> sum = checked_add(total, part);
+    NAS_CHECK(sum, "layer '" << layer.name << "': the network's " << what
+                             << " up to this layer overflow 64-bit integers");
+    return *sum;
+  };
   for (const LayerSpec& layer : layers) {
     if (layer.type == LayerType::AvgPool || layer.type == LayerType::MaxPool) continue;
     OpCount& c = counts.by_op[layer.op];
+    const int64_t macs = layer.macs(), params = layer.params();
+    counts.macs = add(counts.macs, macs, layer, "MACs");
+    counts.params = add(counts.params, params, layer, "weights");
     c.layers += 1;
-    c.macs += layer.macs();
-    c.params += layer.params();
-    counts.macs += layer.macs();
-    counts.params += layer.params();
+    c.macs += macs;
+    c.params += params;
   }
   return counts;
 }

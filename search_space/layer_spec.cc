@@ -1,10 +1,12 @@
 #include "search_space/layer_spec.h"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/checked_math.h"
 #include "core/error.h"
 #include "core/json_util.h"
 
@@ -12,8 +14,13 @@ namespace nas {
 
 namespace {
 
-// Sizes above this are certainly a mistake and would overflow the MAC count.
-constexpr int64_t kMaxSize = int64_t{1} << 24;
+// What validate() accepts, for its "exceeds the maximum" errors.
+struct AcceptedSizes {};
+std::ostream& operator<<(std::ostream& os, AcceptedSizes) {
+  return os << "accepted: channels and groups 1.." << kMaxLayerChannels
+            << ", h_in/w_in/stride/padding/pool kernel up to " << kMaxLayerSpatial
+            << ", conv and fc kernel 1.." << kMaxConvKernel << ", bits 1.." << kMaxLayerBits;
+}
 
 // Streams "layer 'NAME'" lazily, so validate() allocates nothing unless it throws.
 struct Who {
@@ -57,26 +64,46 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 
 int64_t LayerSpec::macs() const {
   if (is_pool(type)) return 0;
-  return h_out * w_out * c_out * kernel * kernel * (c_in / groups);
+  const std::optional<int64_t> macs =
+      checked_product({h_out, w_out, c_out, kernel, kernel, groups ? c_in / groups : 0});
+  NAS_CHECK(macs, Who{*this} << ": MACs h_out x w_out x c_out x kernel^2 x c_in/groups = "
+                             << h_out << "x" << w_out << "x" << c_out << "x" << kernel << "^2x"
+                             << c_in << "/" << groups << " overflow 64-bit integers");
+  return *macs;
 }
 
 int64_t LayerSpec::params() const {
   if (is_pool(type)) return 0;
-  return c_out * kernel * kernel * (c_in / groups);
+  const std::optional<int64_t> params =
+      checked_product({c_out, kernel, kernel, groups ? c_in / groups : 0});
+  NAS_CHECK(params, Who{*this} << ": weights c_out x kernel^2 x c_in/groups = " << c_out << "x"
+                               << kernel << "^2x" << c_in << "/" << groups
+                               << " overflow 64-bit integers");
+  return *params;
 }
 
 void LayerSpec::validate() const {
   const Who who{*this};
-  const std::pair<const char*, int64_t> positive[] = {
-      {"c_in", c_in},     {"c_out", c_out},   {"h_in", h_in},     {"w_in", w_in},
-      {"kernel", kernel}, {"stride", stride}, {"groups", groups}, {"bits", bits}};
-  for (const auto& [field, value] : positive) {
-    NAS_CHECK(value > 0, who << ": field '" << field << "' must be positive, got " << value);
-    NAS_CHECK(value <= kMaxSize,
-              who << ": field '" << field << "' = " << value << " exceeds the maximum " << kMaxSize);
+  struct Bounded {
+    const char* field;
+    int64_t value, max;
+  };
+  const int64_t max_kernel = is_pool(type) ? kMaxLayerSpatial : kMaxConvKernel;
+  const Bounded positive[] = {
+      {"c_in", c_in, kMaxLayerChannels},   {"c_out", c_out, kMaxLayerChannels},
+      {"h_in", h_in, kMaxLayerSpatial},    {"w_in", w_in, kMaxLayerSpatial},
+      {"kernel", kernel, max_kernel},      {"stride", stride, kMaxLayerSpatial},
+      {"groups", groups, kMaxLayerChannels}, {"bits", bits, kMaxLayerBits}};
+  for (const Bounded& b : positive) {
+    NAS_CHECK(b.value > 0, who << ": field '" << b.field << "' must be positive, got " << b.value);
+    NAS_CHECK(b.value <= b.max, who << ": field '" << b.field << "' = " << b.value
+                                    << " exceeds the maximum " << b.max << " (" << AcceptedSizes{}
+                                    << ")");
   }
   NAS_CHECK(padding >= 0, who << ": field 'padding' must be >= 0, got " << padding);
-  NAS_CHECK(padding <= kMaxSize, who << ": field 'padding' = " << padding << " is too large");
+  NAS_CHECK(padding <= kMaxLayerSpatial, who << ": field 'padding' = " << padding
+                                             << " exceeds the maximum " << kMaxLayerSpatial << " ("
+                                             << AcceptedSizes{} << ")");
   NAS_CHECK(kernel <= h_in + 2 * padding && kernel <= w_in + 2 * padding,
             who << ": field 'kernel' = " << kernel << " is larger than the padded input "
                 << h_in + 2 * padding << "x" << w_in + 2 * padding << " (h_in " << h_in << ", w_in "
@@ -113,6 +140,14 @@ void LayerSpec::validate() const {
                 << ", padding " << padding << " (expected "
                 << conv_output_size(h_in, kernel, stride, padding) << "x"
                 << conv_output_size(w_in, kernel, stride, padding) << ")");
+  // Every size is bounded now, but their product still can overflow: check it exactly.
+  const std::optional<int64_t> macs_per_image =
+      is_pool(type) ? std::optional<int64_t>(0)
+                    : checked_product({h_out, w_out, c_out, kernel, kernel, c_in / groups});
+  NAS_CHECK(macs_per_image && *macs_per_image <= kMaxLayerMacs,
+            who << ": MACs per image h_out x w_out x c_out x kernel^2 x c_in/groups = " << h_out
+                << "x" << w_out << "x" << c_out << "x" << kernel << "^2x" << c_in << "/" << groups
+                << " exceed the maximum " << kMaxLayerMacs << " (2^44)");
 }
 
 std::string LayerSpec::key() const {
@@ -149,7 +184,7 @@ LayerSpec make_layer(std::string name, LayerType type, OpKind op, int64_t c_in, 
 }
 
 LayerSpec layer_from_json(const nlohmann::json& j, const std::string& where) {
-  NAS_CHECK(j.is_object(), where << ": a layer must be a JSON object, got " << j.dump());
+  NAS_CHECK(j.is_object(), where << ": a layer must be a JSON object, got " << json_excerpt(j));
   static const char* const kKnown[] = {"name",   "op",     "arith",   "c_in",  "c_out",
                                        "h_in",   "w_in",   "kernel",  "stride", "padding",
                                        "groups", "bits",   "h_out",   "w_out", "macs"};
@@ -252,12 +287,18 @@ nlohmann::json layer_to_json(const LayerSpec& layer) {
 
 std::vector<LayerSpec> layers_from_json(const nlohmann::json& array, const std::string& where) {
   NAS_CHECK(array.is_array(), where << ": expected a JSON array of layers, got "
-                                    << (array.is_object() ? "an object" : array.dump()));
+                                    << (array.is_object() ? "an object" : json_excerpt(array)));
   NAS_CHECK(!array.empty(), where << ": the layer list is empty");
   std::vector<LayerSpec> layers;
   layers.reserve(array.size());
-  for (size_t i = 0; i < array.size(); ++i)
+  int64_t total_macs = 0;  // each layer is <= 2^44, so the sum stays exact until it is refused
+  for (size_t i = 0; i < array.size(); ++i) {
     layers.push_back(layer_from_json(array[i], where + ": layers[" + std::to_string(i) + "]"));
+    total_macs += layers.back().macs();
+    NAS_CHECK(total_macs <= kMaxNetworkMacs,
+              where << ": layers[0.." << i << "] have more than " << kMaxNetworkMacs
+                    << " (2^50) MACs per image, the accepted maximum for a network");
+  }
   return layers;
 }
 

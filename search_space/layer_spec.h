@@ -11,6 +11,19 @@
 
 namespace nas {
 
+// Largest sizes a layer may have: well above any real network (ImageNet models stay under 4096
+// channels, 1024 pixels and 11x11 kernels), and small enough that the MAC count and the energy
+// model's access counts cannot overflow 64 bits. Pools may use a window up to the spatial limit
+// (a global pool covers the whole feature map).
+constexpr int64_t kMaxLayerChannels = 65536;  // c_in, c_out, groups
+constexpr int64_t kMaxLayerSpatial = 16384;   // h_in, w_in, stride, padding, pool kernel
+constexpr int64_t kMaxConvKernel = 31;        // kernel of conv and fc layers
+constexpr int64_t kMaxLayerBits = 64;
+// MACs per image of one layer (~1.8e13, over 100x the largest conv layer of a 1024px ResNet) and
+// of a whole layer list.
+constexpr int64_t kMaxLayerMacs = int64_t{1} << 44;
+constexpr int64_t kMaxNetworkMacs = int64_t{1} << 50;
+
 // Conv covers every convolution (1x1, kxk, depthwise when groups == c_in == c_out);
 // FC is a fully connected layer (1x1 on a 1x1 input); pools have no weights.
 enum class LayerType { Conv, FC, AvgPool, MaxPool };
@@ -25,14 +38,16 @@ struct LayerSpec {
   int64_t kernel = 1, stride = 1, padding = 0, groups = 1;
   int bits = 32;
 
-  // MACs per image: h_out * w_out * c_out * kernel^2 * c_in / groups (pools: 0).
+  // MACs per image: h_out * w_out * c_out * kernel^2 * c_in / groups (pools: 0). Throws
+  // nas::Error naming the layer when the product overflows (only for a layer validate() rejects).
   int64_t macs() const;
-  // Weight count (pools: 0).
+  // Weight count (pools: 0); throws like macs().
   int64_t params() const;
   bool depthwise() const { return groups > 1 && groups == c_in && groups == c_out; }
 
-  // Throws nas::Error naming the layer and the bad field: non-positive sizes, kernel larger than
-  // the padded input, groups not dividing the channels, output size inconsistent with the input.
+  // Throws nas::Error naming the layer and the bad field: non-positive sizes, sizes above the
+  // kMax* limits, kernel larger than the padded input, groups not dividing the channels, output
+  // size inconsistent with the input, more than kMaxLayerMacs MACs.
   void validate() const;
 
   // Stable text key of the full description (cache key of the energy model).
@@ -58,6 +73,7 @@ LayerSpec make_layer(std::string name, LayerType type, OpKind op, int64_t c_in, 
 // plus optional "bits" and (output only) "h_out", "w_out", "macs".
 LayerSpec layer_from_json(const nlohmann::json& j, const std::string& where);
 nlohmann::json layer_to_json(const LayerSpec& layer);
+// Also refuses a list of more than kMaxNetworkMacs MACs per image.
 std::vector<LayerSpec> layers_from_json(const nlohmann::json& array, const std::string& where);
 
 }  // namespace nas

@@ -23,16 +23,17 @@ std::string join(std::initializer_list<const char*> names) {
 }
 
 int int_from_value(const json& v, const std::string& where, const std::string& name) {
-  NAS_CHECK(v.is_number_integer(), where << ": " << name << " must be an integer, got " << v.dump());
+  NAS_CHECK(v.is_number_integer(),
+            where << ": " << name << " must be an integer, got " << json_excerpt(v));
   const bool fits = v.is_number_unsigned()
                         ? v.get<uint64_t>() <= static_cast<uint64_t>(INT_MAX)
                         : (v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX);
-  NAS_CHECK(fits, where << ": " << name << " is out of range, got " << v.dump());
+  NAS_CHECK(fits, where << ": " << name << " is out of range, got " << json_excerpt(v));
   return static_cast<int>(v.get<int64_t>());
 }
 
 double number_from_value(const json& v, const std::string& where, const std::string& name) {
-  NAS_CHECK(v.is_number(), where << ": " << name << " must be a number, got " << v.dump());
+  NAS_CHECK(v.is_number(), where << ": " << name << " must be a number, got " << json_excerpt(v));
   return v.get<double>();
 }
 
@@ -60,7 +61,8 @@ std::string element(const std::string& path, size_t index) {
 
 void check_fields(const json& j, const std::string& where, const std::string& path,
                   std::initializer_list<const char*> fields) {
-  NAS_CHECK(j.is_object(), subject(where, path) << " must be a JSON object, got " << j.dump());
+  NAS_CHECK(j.is_object(),
+            subject(where, path) << " must be a JSON object, got " << json_excerpt(j));
   for (auto it = j.begin(); it != j.end(); ++it) {
     const bool known = std::any_of(fields.begin(), fields.end(),
                                    [&](const char* name) { return it.key() == name; });
@@ -84,7 +86,7 @@ OpKind op_from_value(const json& v, const std::string& where, const std::string&
   const bool ok = v.is_string() && (v.get<std::string>() == "mult" ||
                                     v.get<std::string>() == "shift" || v.get<std::string>() == "add");
   NAS_CHECK(ok, where << ": " << name << " must be one of \"mult\", \"shift\", \"add\", got "
-                      << v.dump());
+                      << json_excerpt(v));
   return parse_op_kind(v.get<std::string>());
 }
 
@@ -96,7 +98,7 @@ const json& get_array(const json& j, const char* field, const std::string& where
                       const std::string& path) {
   const json& v = j.at(field);
   NAS_CHECK(v.is_array(), where << ": " << child(path, field) << " must be an array, got "
-                                << (v.is_object() ? std::string("an object") : v.dump()));
+                                << (v.is_object() ? std::string("an object") : json_excerpt(v)));
   return v;
 }
 

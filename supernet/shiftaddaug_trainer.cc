@@ -394,7 +394,7 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
   }
   c10::IValue state_value;
   archive.read("state", state_value);
-  const json state = json::parse(state_value.toStringRef());
+  const json state = parse_json_text(state_value.toStringRef(), "checkpoint '" + path + "' (state)");
   NAS_CHECK(state.value("checkpoint_version", 0) == kCheckpointVersion,
             "checkpoint '" << path << "' has an unsupported version");
   const std::string diff = first_difference(state.at("fingerprint"), fingerprint, "settings");

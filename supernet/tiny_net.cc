@@ -296,7 +296,9 @@ TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
   NAS_CHECK(header_len <= bytes.size() - 24, where << ": header length out of range");
   json header;
   try {
-    header = json::parse(bytes.substr(16, header_len));
+    header = parse_json_text(bytes.substr(16, header_len), where + " (header)");
+  } catch (const nas::Error&) {
+    throw;
   } catch (const std::exception& e) {
     NAS_THROW(where << ": header is not valid JSON");
   }

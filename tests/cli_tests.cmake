@@ -66,6 +66,25 @@ if(TARGET nas_energy)
     ${energy} --layers ${small} --budget 10kJ)
   nas_cli_fail_test(energy_cli.no_input "nas_energy: error: give exactly one of --arch or --layers"
     ${energy})
+  # Issue 13: sizes whose MAC count wrapped to a negative number that "fit" the budget.
+  nas_cli_fail_test(energy_cli.huge_layer
+    "nas_energy: error: [^\n]*energy_huge_layers\\.json: layers\\[0\\]: layer 'big': field 'c_in' = 16777215 exceeds the maximum 65536 \\(accepted: "
+    ${energy} --layers ${NAS_TEST_DATA}/energy_huge_layers.json --model unit --budget 10mJ)
+  # Deep nesting crashed both readers with SIGSEGV; the file is written at configure time.
+  set(deep_json ${CMAKE_CURRENT_BINARY_DIR}/deep_nesting.json)
+  string(REPEAT "[" 100000 deep_open)
+  string(REPEAT "]" 100000 deep_close)
+  file(WRITE ${deep_json} "${deep_open}${deep_close}\n")
+  nas_cli_fail_test(energy_cli.deep_layers
+    "nas_energy: error: [^\n]*deep_nesting\\.json: JSON nested deeper than 64 levels"
+    ${energy} --layers ${deep_json})
+  nas_cli_fail_test(energy_cli.deep_arch
+    "nas_energy: error: [^\n]*deep_nesting\\.json: JSON nested deeper than 64 levels"
+    ${energy} --arch ${deep_json})
+  # A tiny budget makes the share a 30-digit number; a fixed buffer cut the line before ")".
+  nas_cli_test(energy_cli.budget_tiny
+    "budget: 1e-18 pJ per image: EXCEEDED \\(uses 1\\.872 mJ, [0-9]+\\.[0-9]% of the budget\\)"
+    ${energy} --layers ${small} --budget 1e-30J)
   nas_cli_fail_test(energy_cli.unknown_arch "nas_energy: error: unknown architecture 'resnet-1000'"
     ${energy} --arch resnet-1000)
 endif()

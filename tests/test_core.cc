@@ -1,16 +1,19 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <set>
 
 #include "apps/cli_common.h"
 #include "core/atomic_file.h"
+#include "core/checked_math.h"
 #include "core/energy_units.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/string_format.h"
 
 using nas::parse_energy_j;
 
@@ -151,6 +154,95 @@ TEST_CASE("json typed access names the field") {
   CHECK_THROWS_WITH_AS(nas::json_int(j, "f", "layer 0"), doctest::Contains("must be an integer"),
                        nas::Error);
   CHECK_THROWS_AS(nas::json_string(j, "n", "layer 0"), nas::Error);
+}
+
+TEST_CASE("checked arithmetic detects every int64 overflow") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  CHECK(nas::checked_mul(3, 4) == 12);
+  CHECK(nas::checked_mul(-3, 4) == -12);
+  CHECK(nas::checked_mul(int64_t{1} << 31, int64_t{1} << 31) == int64_t{1} << 62);
+  CHECK_FALSE(nas::checked_mul(int64_t{1} << 32, int64_t{1} << 31).has_value());
+  CHECK_FALSE(nas::checked_mul(kMax, -2).has_value());
+  CHECK(nas::checked_add(kMax - 1, 1) == kMax);
+  CHECK_FALSE(nas::checked_add(kMax, 1).has_value());
+  CHECK(nas::checked_product({}) == 1);
+  CHECK(nas::checked_product({7, 11, 13}) == 1001);
+  // The wrapped product of these is negative (what nas_energy reported as MACs before).
+  CHECK_FALSE(nas::checked_product({65535, 65535, 16777215, 16777215}).has_value());
+  // 2^96 wraps to exactly 0: the "0 mJ" of an all-2^24 layer.
+  CHECK_FALSE(nas::checked_product({1 << 24, 1 << 24, 1 << 24, 1 << 24}).has_value());
+}
+
+TEST_CASE("JSON readers refuse deep nesting before anything recurses") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("nas_core_json_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto nested = [](int depth, char open, char close) {
+    return std::string(static_cast<size_t>(depth), open) +
+           std::string(static_cast<size_t>(depth), close);
+  };
+  // 100,000 levels overflowed the stack (SIGSEGV) in json::dump of an error message.
+  const std::string deep = (dir / "deep.json").string();
+  nas::write_file_atomic(deep, nested(100000, '[', ']'));
+  CHECK_THROWS_WITH_AS(nas::read_json_file(deep),
+                       doctest::Contains("deep.json: JSON nested deeper than 64 levels"),
+                       nas::Error);
+  CHECK(nas::parse_json_text(nested(nas::kMaxJsonDepth, '[', ']'), "t").is_array());
+  CHECK_THROWS_WITH_AS(nas::parse_json_text(nested(nas::kMaxJsonDepth + 1, '[', ']'), "in.json"),
+                       doctest::Contains("in.json: JSON nested deeper than 64"), nas::Error);
+  std::string objects;
+  for (int i = 0; i < 1000; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(1000, '}');
+  CHECK_THROWS_WITH_AS(nas::parse_json_text(objects, "obj.json"),
+                       doctest::Contains("obj.json: JSON nested deeper"), nas::Error);
+  // Syntax errors keep their line/column.
+  CHECK_THROWS_WITH_AS(nas::parse_json_text("[1,\n 2", "s.json"),
+                       doctest::Contains("s.json: invalid JSON: parse error at line 2"),
+                       nas::Error);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("json_excerpt bounds what an error message prints") {
+  CHECK(nas::json_excerpt(nas::json(3)) == "3");
+  CHECK(nas::json_excerpt(nas::json{{"a", {1, 2}}}) == "{\"a\":[1,2]}");
+  nas::json wide = nas::json::array();
+  for (int i = 0; i < 100000; ++i) wide.push_back(i);
+  const std::string w = nas::json_excerpt(wide);
+  CHECK(w.size() <= nas::kJsonExcerptChars);
+  CHECK(w.rfind("[0,1,2,", 0) == 0);
+  CHECK(w.substr(w.size() - 3) == "...");
+  CHECK(nas::json_excerpt(nas::json(std::string(1000000, 'x'))).size() <= nas::kJsonExcerptChars);
+  // A value built in memory can be deeper than any file we read; the excerpt stops early.
+  nas::json deep = nas::json::array();
+  for (int i = 0; i < 100000; ++i) deep = nas::json::array({std::move(deep)});
+  CHECK(nas::json_excerpt(deep) == "[[[[[...]]]]]");
+  // Typed access prints excerpts too.
+  const nas::json holder = {{"n", wide}};
+  try {
+    nas::json_int(holder, "n", "layer 0");
+    FAIL("accepted an array");
+  } catch (const nas::Error& e) {
+    CHECK(e.message().size() < 200);
+  }
+  // A cut never splits a UTF-8 character (dump() throws on invalid UTF-8).
+  std::string accents = "a";
+  for (int i = 0; i < 200; ++i) accents += "\xC3\xA9";
+  const std::string cut = nas::json_excerpt(nas::json(accents));
+  CHECK(cut.size() <= nas::kJsonExcerptChars);
+  CHECK_NOTHROW(nas::json(cut).dump());
+}
+
+TEST_CASE("string_printf and format_double never cut the text") {
+  CHECK(nas::string_printf("%d-%s", 7, "x") == "7-x");
+  CHECK(nas::string_printf("%s", "") == "");
+  const std::string long_text(5000, 'a');
+  CHECK(nas::string_printf("<%s>", long_text.c_str()).size() == 5002);
+  CHECK(nas::format_double(12.345, 1) == "12.3");
+  // 1e30 in %.1f is 33 characters: a 32-byte buffer cut it.
+  const std::string big = nas::format_double(1e30, 1);
+  CHECK(big.size() == 33);
+  CHECK(big.substr(big.size() - 2) == ".0");
+  CHECK(nas::format_energy(1e-30) == "1e-18 pJ");
 }
 
 TEST_CASE("progress formats durations") {

@@ -398,6 +398,65 @@ TEST_CASE("LayerSpec: every malformed layer is a clear error naming layer and fi
   check_error([&] { model.cost_layer(l); }, {"neg", "'c_in'"});
 }
 
+TEST_CASE("LayerSpec: sizes above the limits and MAC overflow are clear errors") {
+  auto layer = [](int64_t c, int64_t hw, int64_t kernel) {
+    return nas::json{{"name", "big"}, {"op", "conv"}, {"c_in", c},         {"c_out", c},
+                     {"h_in", hw},    {"w_in", hw},   {"kernel", kernel}, {"stride", 1}};
+  };
+  auto rejects = [](const nas::json& j, std::initializer_list<const char*> fragments) {
+    check_error([&] { nas::layers_from_json(nas::json::array({j}), "net.json"); }, fragments);
+  };
+  // Issue 13: accepted up to 2^24 each, these wrapped to negative (and, all 2^24, zero) MACs.
+  rejects(layer(16777215, 65535, 1),
+          {"net.json: layers[0]: layer 'big'", "'c_in' = 16777215 exceeds the maximum 65536",
+           "accepted: channels"});
+  rejects(layer(8, 65535, 1), {"layer 'big'", "'h_in' = 65535 exceeds the maximum 16384"});
+  rejects(layer(8, 64, 33), {"layer 'big'", "'kernel' = 33 exceeds the maximum 31"});
+  rejects([&] { nas::json j = layer(8, 64, 3); j["padding"] = 20000; return j; }(),
+          {"'padding' = 20000 exceeds the maximum 16384"});
+  // Every size at its limit: the exact product overflows int64 and is refused, not wrapped.
+  rejects(layer(65536, 16384, 31), {"layer 'big'", "MACs per image", "exceed the maximum"});
+  // Fits int64 (1.5e14) but no real layer has that many MACs.
+  rejects(layer(4096, 1024, 3), {"layer 'big'", "MACs per image", "17592186044416 (2^44)"});
+  CHECK(nas::layer_from_json(layer(4096, 1024, 1), "t").macs() == nas::kMaxLayerMacs);
+  // A global pool may have a window as large as the feature map.
+  CHECK_NOTHROW(nas::make_layer("pool", LayerType::AvgPool, OpKind::Mult, 8, 8, 224, 224, 224,
+                                224, 0));
+  // The list as a whole: 65 layers of 2^44 MACs are more than 2^50.
+  nas::json many = nas::json::array();
+  for (int i = 0; i < 65; ++i) many.push_back(layer(4096, 1024, 1));
+  check_error([&] { nas::layers_from_json(many, "net.json"); },
+              {"net.json", "layers[0..64]", "MACs per image"});
+  // A hand-built layer never validated: macs() throws instead of wrapping.
+  LayerSpec raw;
+  raw.name = "raw";
+  raw.c_in = raw.c_out = raw.h_out = raw.w_out = int64_t{1} << 24;
+  check_error([&] { (void)raw.macs(); }, {"layer 'raw'", "overflow"});
+  check_error([&] { raw.validate(); }, {"layer 'raw'", "'c_in'", "exceeds the maximum"});
+}
+
+TEST_CASE("energy model: batch limits and access counts never wrap") {
+  check_error([] { make_model(EnergyTier::Unit, 0, nas::kMaxEnergyBatch + 1); },
+              {"batch must be in 1..1048576"});
+  // The largest accepted layer at the largest batch: MACs x batch (2^64) would wrap.
+  const LayerSpec huge = nas::make_layer("huge", LayerType::Conv, OpKind::Mult, 4096, 4096, 1024,
+                                         1024, 1, 1, 0);
+  EnergyModel unit = make_model(EnergyTier::Unit, 0, nas::kMaxEnergyBatch);
+  check_error([&] { unit.cost_layer(huge); }, {"layer 'huge'", "x batch 1048576", "overflow"});
+  // Depthwise folds groups into N: 65536 groups x batch 2^20 does not fit the search's int32.
+  const LayerSpec dw = nas::make_layer("dw", LayerType::Conv, OpKind::Mult, 65536, 65536, 4, 4,
+                                       3, 1, 1, 65536);
+  EnergyModel eyeriss = make_model(EnergyTier::Eyeriss, 0, nas::kMaxEnergyBatch);
+  check_error([&] { eyeriss.cost_layer(dw); }, {"layer 'dw'", "batch x groups", "maximum"});
+  // The search's largest product (2 x batch x MACs) is checked before it enumerates anything.
+  check_error([&] { eyeriss.cost_layer(huge); }, {"layer 'huge'", "overflow 64-bit"});
+  // A valid large network still costs with exact, positive MAC counts.
+  EnergyModel unit1 = make_model(EnergyTier::Unit);
+  const nas::EnergyReport r = unit1.report({huge, huge});
+  CHECK(r.total_macs == 2 * nas::kMaxLayerMacs);
+  CHECK(r.total_energy_mj > 0);
+}
+
 // ---- energy table -------------------------------------------------------------------------
 
 TEST_CASE("energy table: the data file and the built-in copy agree") {

@@ -7,6 +7,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/rng.h"
@@ -244,6 +245,33 @@ TEST_CASE("arch files: write, read, errors name the file") {
                        doctest::Contains("bad.json': stages[0].blocks[0].op"), nas::Error);
   CHECK_THROWS_WITH_AS(nas::resolve_arch(dir + "/missing.json", 32, 3, 10),
                        doctest::Contains("missing.json"), nas::Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("arch files: deep nesting and huge values give short one-line errors") {
+  const std::string dir = temp_dir("deep");
+  // 100,000 nested arrays crashed nas_energy --arch with SIGSEGV.
+  nas::write_file_atomic(dir + "/deep.json",
+                         std::string(100000, '[') + std::string(100000, ']'));
+  CHECK_THROWS_WITH_AS(nas::read_arch_file(dir + "/deep.json"),
+                       doctest::Contains("deep.json: JSON nested deeper than 64 levels"),
+                       nas::Error);
+  // A field holding a large value is quoted only in part.
+  json j = tiny32().to_json();
+  json wide = json::array();
+  for (int i = 0; i < 100000; ++i) wide.push_back(i);
+  j["stages"][0]["blocks"][0]["kernel"] = wide;
+  nas::write_json_file(dir + "/wide.json", j);
+  try {
+    nas::read_arch_file(dir + "/wide.json");
+    FAIL("accepted an array kernel");
+  } catch (const nas::Error& e) {
+    CAPTURE(e.message());
+    CHECK(e.message().find("stages[0].blocks[0].kernel must be an integer, got [0,1,2") !=
+          std::string::npos);
+    CHECK(e.message().size() < 250);
+    CHECK(e.message().find('\n') == std::string::npos);
+  }
   std::filesystem::remove_all(dir);
 }
 
