@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/memory_usage.h"
+#include "core/string_format.h"
 #include "datasets/data_loader.h"
 #include "datasets/dataset_info.h"
 #include "datasets/load_dataset.h"
@@ -60,11 +61,7 @@ struct Flags {
 
 std::string join_multipliers(const std::vector<double>& values) {
   std::string out;
-  for (const double v : values) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f", v);
-    out += (out.empty() ? "" : ",") + std::string(buf);
-  }
+  for (const double v : values) out += (out.empty() ? "" : ",") + nas::format_double(v, 1);
   return out;
 }
 

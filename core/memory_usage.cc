@@ -27,8 +27,6 @@ int64_t status_kib_field(const std::string& key) {
 
 int64_t peak_rss_bytes() { return status_kib_field("VmHWM"); }
 
-int64_t current_rss_bytes() { return status_kib_field("VmRSS"); }
-
 bool reset_peak_rss() {
   std::ofstream out("/proc/self/clear_refs");
   if (!out) return false;

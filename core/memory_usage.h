@@ -8,8 +8,6 @@ namespace nas {
 // Peak resident set (VmHWM) in bytes since the process started or since the last successful
 // reset_peak_rss(); -1 where /proc is unavailable.
 int64_t peak_rss_bytes();
-// Current resident set (VmRSS) in bytes; -1 where unavailable.
-int64_t current_rss_bytes();
 // Resets the peak to the current resident set (writes "5" to /proc/self/clear_refs, Linux >=
 // 4.0). Returns false where that is not possible (the peak then keeps counting from the start).
 bool reset_peak_rss();

@@ -61,17 +61,22 @@ HybridConv2dImpl::HybridConv2dImpl(const HybridConv2dOptions& options) : options
     remap = register_module("remap", WeightRemap(options.remap, options.max_out));
 }
 
-torch::Tensor HybridConv2dImpl::cropped(int64_t kernel) const {
+torch::Tensor HybridConv2dImpl::cropped(const torch::Tensor& full, int64_t kernel) const {
   TORCH_CHECK(kernel >= 1 && kernel % 2 == 1 && kernel <= options_.max_kernel,
               "HybridConv2d: kernel ", kernel, " is not an odd size <= ", options_.max_kernel);
-  if (kernel == options_.max_kernel) return weight;
+  if (kernel == options_.max_kernel) return full;
   const int64_t offset = (options_.max_kernel - kernel) / 2;
-  return weight.narrow(2, offset, kernel).narrow(3, offset, kernel);
+  return full.narrow(2, offset, kernel).narrow(3, offset, kernel);
+}
+
+torch::Tensor HybridConv2dImpl::tiny_slice_of(const torch::Tensor& full, int64_t in_t, int64_t out_t,
+                                              int64_t kernel) const {
+  torch::Tensor w = cropped(full, kernel).narrow(0, 0, out_t);
+  return options_.depthwise ? w : w.narrow(1, 0, in_t);
 }
 
 torch::Tensor HybridConv2dImpl::tiny_slice(int64_t in_t, int64_t out_t, int64_t kernel) const {
-  torch::Tensor w = cropped(kernel).narrow(0, 0, out_t);
-  return options_.depthwise ? w : w.narrow(1, 0, in_t);
+  return tiny_slice_of(weight, in_t, out_t, kernel);
 }
 
 torch::Tensor HybridConv2dImpl::tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel) {
@@ -108,7 +113,7 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
 
   TORCH_CHECK(x.size(1) == a.in_a, "HybridConv2d: augmented input has ", x.size(1),
               " channels, expected ", a.in_a);
-  const torch::Tensor W = cropped(k);
+  const torch::Tensor W = cropped(weight, k);
   const torch::Tensor b = bias.defined() ? bias.narrow(0, 0, a.out_a) : torch::Tensor();
 
   if (options_.depthwise) {

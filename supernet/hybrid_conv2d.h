@@ -65,6 +65,9 @@ class HybridConv2dImpl : public torch::nn::Module {
   torch::Tensor tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel);
   // The raw (un-remapped) tiny slice, centre-cropped.
   torch::Tensor tiny_slice(int64_t in_t, int64_t out_t, int64_t kernel) const;
+  // The same slice (a view) of any tensor shaped like `weight`, e.g. its gradient.
+  torch::Tensor tiny_slice_of(const torch::Tensor& full, int64_t in_t, int64_t out_t,
+                              int64_t kernel) const;
   // KL term of the piecewise remap of the tiny slice (zero otherwise).
   torch::Tensor remap_kl(int64_t in_t, int64_t out_t, int64_t kernel);
 
@@ -76,7 +79,7 @@ class HybridConv2dImpl : public torch::nn::Module {
   WeightRemap remap{nullptr};
 
  private:
-  torch::Tensor cropped(int64_t kernel) const;
+  torch::Tensor cropped(const torch::Tensor& full, int64_t kernel) const;
 
   HybridConv2dOptions options_;
 };

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/fnv1a.h"
 #include "supernet/tiny_ops.h"
 
 namespace nas {
@@ -80,9 +81,7 @@ HybridConv2d HybridNetImpl::make_conv(const std::string& name, int64_t max_in, i
   o.tiny_out = tiny_out;
   // The augmented rest of each layer gets its own generator, seeded from the global seed (which
   // the draw does not advance) and the layer's name.
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (const char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  o.aug_init_seed = at::detail::getDefaultCPUGenerator().current_seed() ^ h;
+  o.aug_init_seed = at::detail::getDefaultCPUGenerator().current_seed() ^ fnv1a64(name);
   return register_module(name, HybridConv2d(o));
 }
 
@@ -217,15 +216,11 @@ void HybridNetImpl::scale_adder_gradients() {
   const double remap_eta = options_.effective_remap_eta();
   for (const LayerRef& layer : tiny_layers()) {
     if (layer.op != OpKind::Add) continue;
-    torch::Tensor g = layer.conv->weight.mutable_grad();
-    if (g.defined()) {
-      // The MF slice of the gradient (a view: scaled in place); the multiplicative rest of the
-      // tensor keeps its plain gradient.
-      const int64_t k = layer.kernel, offset = (layer.conv->options().max_kernel - k) / 2;
-      torch::Tensor slice = g.narrow(0, 0, layer.out_t).narrow(2, offset, k).narrow(3, offset, k);
-      if (!layer.depthwise) slice = slice.narrow(1, 0, layer.in_t);
-      scale_to_norm(slice, options_.eta);
-    }
+    const torch::Tensor g = layer.conv->weight.mutable_grad();
+    // The MF slice of the gradient (a view: scaled in place); the multiplicative rest of the
+    // tensor keeps its plain gradient.
+    if (g.defined())
+      scale_to_norm(layer.conv->tiny_slice_of(g, layer.in_t, layer.out_t, layer.kernel), options_.eta);
     if (layer.conv->remap && remap_eta > 0)
       for (torch::Tensor& p : layer.conv->remap->parameters()) scale_to_norm(p.mutable_grad(), remap_eta);
   }

@@ -3,9 +3,11 @@
 #include <cstring>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/fnv1a.h"
 #include "ops/shift_conv2d.h"
 #include "supernet/tiny_ops.h"
 
@@ -14,15 +16,6 @@ namespace nas {
 namespace {
 
 constexpr char kMagic[8] = {'N', 'A', 'S', 'T', 'I', 'N', 'Y', '1'};
-
-uint64_t fnv1a64(const char* data, size_t n) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= static_cast<unsigned char>(data[i]);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 void put_u64(std::string& out, uint64_t v) {
   char buf[8];
@@ -276,7 +269,7 @@ std::string TinyNet::serialize() const {
   put_u64(out, header_text.size());
   out += header_text;
   out += data;
-  put_u64(out, fnv1a64(out.data(), out.size()));
+  put_u64(out, fnv1a64(out));
   return out;
 }
 
@@ -290,7 +283,7 @@ TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
   NAS_CHECK(bytes.size() >= 24 && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0,
             where << ": not a tiny-model file (bad magic; expected one written by nas_retrain)");
   const uint64_t stored_sum = get_u64(bytes, bytes.size() - 8);
-  NAS_CHECK(fnv1a64(bytes.data(), bytes.size() - 8) == stored_sum,
+  NAS_CHECK(fnv1a64(std::string_view(bytes).substr(0, bytes.size() - 8)) == stored_sum,
             where << ": checksum mismatch: the file is corrupt or truncated");
   const uint64_t header_len = get_u64(bytes, 8);
   NAS_CHECK(header_len <= bytes.size() - 24, where << ": header length out of range");

@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
 #include "datasets/dataset.h"
 #include "search_space/arch_config.h"
 #include "supernet/aug_config.h"
+#include "supernet/hybrid_net.h"
 
 namespace nas::test {
 
@@ -100,5 +102,14 @@ inline std::vector<torch::Tensor> state_tensors(torch::nn::Module& m) {
   return out;
 }
 
+
+// The net's outputs for x as the tiny network and as the largest augmented one (in that order).
+inline std::pair<torch::Tensor, torch::Tensor> tiny_and_largest_outputs(HybridNet& net,
+                                                                        const torch::Tensor& x) {
+  net->set_tiny();
+  const torch::Tensor tiny = net->forward(x);
+  net->set_active(net->largest_aug());
+  return {tiny, net->forward(x)};
+}
 
 }  // namespace nas::test

@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/fnv1a.h"
 #include "datasets/data_loader.h"
 #include "datasets/dataset.h"
 #include "ops/adder_conv2d.h"
@@ -351,10 +352,7 @@ TEST_CASE("channel sorting of the augmented channels keeps the tiny network and 
     }
     net->eval();
     const Tensor x = torch::randn({3, 1, 8, 8});
-    net->set_tiny();
-    const Tensor tiny_before = net->forward(x);
-    net->set_active(net->largest_aug());
-    const Tensor aug_before = net->forward(x);
+    const auto [tiny_before, aug_before] = tiny_and_largest_outputs(net, x);
     const auto sorted = net->sort_channels(ChannelSort::AugmentedOnly);
     CHECK(!sorted.permutations.empty());
     CHECK(sorted.moved_into_tiny == 0);
@@ -395,11 +393,7 @@ std::string reseal_with_header(const std::string& bytes, const std::function<voi
   for (int i = 0; i < 8; ++i) out += static_cast<char>((text.size() >> (8 * i)) & 0xff);
   out += text;
   out += bytes.substr(16 + len, bytes.size() - 8 - 16 - len);
-  uint64_t h = 1469598103934665603ULL;
-  for (char c : out) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
+  const uint64_t h = fnv1a64(out);
   for (int i = 0; i < 8; ++i) out += static_cast<char>((h >> (8 * i)) & 0xff);
   return out;
 }

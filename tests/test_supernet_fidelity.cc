@@ -246,10 +246,7 @@ TEST_CASE("channel sorting over all channels: important augmented channels move 
     }
     net->eval();
     const Tensor x = torch::randn({3, 1, 8, 8});
-    net->set_tiny();
-    const Tensor tiny_before = net->forward(x);
-    net->set_active(net->largest_aug());
-    const Tensor aug_before = net->forward(x);
+    const auto [tiny_before, aug_before] = tiny_and_largest_outputs(net, x);
     const auto sorted = net->sort_channels(ChannelSort::All);
     CHECK(sorted.tiny_channels > 0);
     CHECK(sorted.moved_into_tiny > 0);
