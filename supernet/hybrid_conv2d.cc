@@ -57,8 +57,48 @@ HybridConv2dImpl::HybridConv2dImpl(const HybridConv2dOptions& options) : options
   }
   weight = register_parameter("weight", w);
   if (options.bias) bias = register_parameter("bias", torch::zeros({options.max_out}));
-  if (options.op != OpKind::Mult && options.remap != RemapKind::None)
-    remap = register_module("remap", WeightRemap(options.remap, options.max_out));
+  ops_ = options.ops.empty() ? std::vector<OpKind>{options.op} : options.ops;
+  NAS_CHECK(std::find(ops_.begin(), ops_.end(), options.op) != ops_.end(),
+            "HybridConv2d: the default op " << op_kind_name(options.op) << " is not in its op list");
+  if (options.remap != RemapKind::None) {
+    std::vector<OpKind> mf;
+    for (OpKind o : ops_)
+      if (o != OpKind::Mult && std::find(mf.begin(), mf.end(), o) == mf.end()) mf.push_back(o);
+    for (OpKind o : mf) {
+      const std::string name = mf.size() == 1 ? "remap" : std::string("remap_") + op_kind_name(o);
+      remaps_.emplace_back(o, register_module(name, WeightRemap(options.remap, options.max_out)));
+    }
+  }
+  remap = remap_for(options.op);
+}
+
+bool HybridConv2dImpl::supports(OpKind op) const {
+  return std::find(ops_.begin(), ops_.end(), op) != ops_.end();
+}
+
+WeightRemap HybridConv2dImpl::remap_for(OpKind op) const {
+  for (const auto& [o, r] : remaps_)
+    if (o == op) return r;
+  return WeightRemap{nullptr};
+}
+
+OpKind HybridConv2dImpl::resolve_op(std::optional<OpKind> op) const {
+  const OpKind o = op.value_or(options_.op);
+  TORCH_CHECK(supports(o), "HybridConv2d: op ", op_kind_name(o), " is not one of this layer's ops");
+  return o;
+}
+
+void HybridConv2dImpl::record_use(OpKind op, int64_t in_t, int64_t out_t, int64_t kernel) {
+  if (op != OpKind::Add || !is_training() || !torch::GradMode::is_enabled()) return;
+  adder_slice_.in_t = std::max(adder_slice_.in_t, in_t);
+  adder_slice_.out_t = std::max(adder_slice_.out_t, out_t);
+  adder_slice_.kernel = std::max(adder_slice_.kernel, kernel);
+}
+
+SliceExtent HybridConv2dImpl::take_adder_slice() {
+  const SliceExtent s = adder_slice_;
+  adder_slice_ = SliceExtent{};
+  return s;
 }
 
 torch::Tensor HybridConv2dImpl::cropped(const torch::Tensor& full, int64_t kernel) const {
@@ -79,21 +119,25 @@ torch::Tensor HybridConv2dImpl::tiny_slice(int64_t in_t, int64_t out_t, int64_t 
   return tiny_slice_of(weight, in_t, out_t, kernel);
 }
 
-torch::Tensor HybridConv2dImpl::tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel) {
+torch::Tensor HybridConv2dImpl::tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel,
+                                               std::optional<OpKind> op_choice) {
+  const OpKind op = resolve_op(op_choice);
   torch::Tensor w = tiny_slice(in_t, out_t, kernel);
-  if (options_.op == OpKind::Mult) return w.contiguous();
-  if (remap) w = remap->forward(w);
-  if (options_.op == OpKind::Shift) w = ops::quantize_shift(w, options_.shift_bits);
+  if (op == OpKind::Mult) return w.contiguous();
+  if (WeightRemap r = remap_for(op)) w = r->forward(w);
+  if (op == OpKind::Shift) w = ops::quantize_shift(w, options_.shift_bits);
   return w.contiguous();
 }
 
-torch::Tensor HybridConv2dImpl::remap_kl(int64_t in_t, int64_t out_t, int64_t kernel) {
-  if (!remap) return torch::zeros({}, weight.options());
-  return remap->kl_term(tiny_slice(in_t, out_t, kernel));
+torch::Tensor HybridConv2dImpl::remap_kl(int64_t in_t, int64_t out_t, int64_t kernel,
+                                         std::optional<OpKind> op) {
+  WeightRemap r = remap_for(resolve_op(op));
+  if (!r) return torch::zeros({}, weight.options());
+  return r->kl_term(tiny_slice(in_t, out_t, kernel));
 }
 
 torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidthsActive& a) {
-  const OpKind op = options_.op;
+  const OpKind op = resolve_op(a.op);
   const int64_t k = a.kernel, pad = a.kernel / 2, stride = options_.stride;
   const double eta = 0.0;  // scaled once per step by the net (see the header)
   TORCH_CHECK(a.in_t >= 1 && a.out_t >= 1 && a.in_t <= a.in_a && a.out_t <= a.out_a &&
@@ -102,12 +146,13 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
               " for a layer of ", options_.max_in, " -> ", options_.max_out);
   if (options_.depthwise)
     TORCH_CHECK(a.in_t == a.out_t && a.in_a == a.out_a, "HybridConv2d: depthwise widths differ");
+  record_use(op, a.in_t, a.out_t, k);
 
   if (a.tiny_only) {
     TORCH_CHECK(x.size(1) == a.in_t, "HybridConv2d: tiny input has ", x.size(1),
                 " channels, expected ", a.in_t);
     const torch::Tensor b = bias.defined() ? bias.narrow(0, 0, a.out_t) : torch::Tensor();
-    return apply_layer_op(op, x, tiny_op_weight(a.in_t, a.out_t, k), b, stride, pad,
+    return apply_layer_op(op, x, tiny_op_weight(a.in_t, a.out_t, k, op), b, stride, pad,
                           groups_for(a.out_t), eta);
   }
 
@@ -122,13 +167,13 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
       return torch::conv2d(x, W.narrow(0, 0, ca), b, stride, pad, 1, ca);
     if (op == OpKind::Shift) {
       // One depthwise conv: quantized tiny rows followed by the real augmented rows.
-      torch::Tensor w = tiny_op_weight(ct, ct, k);
+      torch::Tensor w = tiny_op_weight(ct, ct, k, op);
       if (extra > 0) w = torch::cat({w, W.narrow(0, ct, extra)}, 0);
       return torch::conv2d(x, w, b, stride, pad, 1, ca);
     }
     // Add: the adder on the tiny channels; one depthwise conv over all channels whose tiny rows
     // are zero, plus the adder output padded to the full width (no slicing copies of x).
-    torch::Tensor yt = ops::adder_conv2d(x.narrow(1, 0, ct), tiny_op_weight(ct, ct, k), stride,
+    torch::Tensor yt = ops::adder_conv2d(x.narrow(1, 0, ct), tiny_op_weight(ct, ct, k, op), stride,
                                          pad, ct, eta);
     if (extra > 0) {
       const torch::Tensor w = torch::cat({torch::zeros_like(W.narrow(0, 0, ct)), W.narrow(0, ct, extra)}, 0);
@@ -148,7 +193,7 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
     // One convolution over the assembled weight: [[MF weight, cross or 0], [augmented rows]].
     if (op == OpKind::Mult && (has_cross || ia == it))
       return torch::conv2d(x, W.narrow(0, 0, oa).narrow(1, 0, ia), b, stride, pad, 1, 1);
-    torch::Tensor top = op == OpKind::Shift ? tiny_op_weight(it, ot, k) : w_tt;
+    torch::Tensor top = op == OpKind::Shift ? tiny_op_weight(it, ot, k, op) : w_tt;
     if (ia > it) top = torch::cat({top, has_cross ? w_ta : torch::zeros_like(w_ta)}, 1);
     const torch::Tensor w = oa > ot ? torch::cat({top, w_a}, 0) : top;
     return torch::conv2d(x, w, b, stride, pad, 1, 1);
@@ -158,7 +203,7 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
   // input with a zero tiny block ([[0, cross or 0], [augmented rows]]), and the adder output is
   // added padded to the full width (no slicing copies of x, no second convolution).
   torch::Tensor yt =
-      ops::adder_conv2d(x.narrow(1, 0, it), tiny_op_weight(it, ot, k), stride, pad, 1, eta);
+      ops::adder_conv2d(x.narrow(1, 0, it), tiny_op_weight(it, ot, k, op), stride, pad, 1, eta);
   if (has_cross || oa > ot) {
     torch::Tensor top = torch::zeros_like(w_tt);
     if (ia > it) top = torch::cat({top, has_cross ? w_ta : torch::zeros_like(w_ta)}, 1);

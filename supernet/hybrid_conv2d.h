@@ -11,10 +11,20 @@
 // kernel is the centre crop of the stored one. A 1x1 layer with a bias on [N, C, 1, 1] inputs is
 // the classifier (a linear layer).
 //
+// The op of the tiny slice is elastic too (the supernet's per-block op choice): `ops` lists the
+// ops a layer may run, ConvWidthsActive::op picks one per forward. Every multiplication-free op
+// has a remap of its own (shift and adder weights want different distributions), all reading
+// the one shared weight tensor: heterogeneous weight sharing across ops.
+//
 // Adder layers run their op without adaptive gradient scaling (eta 0): AdderNet's scaling is
 // applied once per optimiser step by HybridNetImpl::scale_adder_gradients() to the gradient
-// accumulated over every forward of the step, not once per backward call.
+// accumulated over every forward of the step, not once per backward call. To that end a layer
+// records the union of the adder slices its gradient-recording forwards used (slices of
+// different subnets are nested: first channels, centre crops), see take_adder_slice().
 #include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
@@ -31,8 +41,9 @@ struct HybridConv2dOptions {
   int64_t stride = 1;
   bool depthwise = false;
   bool bias = false;
-  OpKind op = OpKind::Mult;  // op of the tiny channels
-  RemapKind remap = RemapKind::None;  // applied to the tiny slice of shift/add layers only
+  OpKind op = OpKind::Mult;  // default op of the tiny channels, and the one that initialises them
+  std::vector<OpKind> ops;   // every op the tiny channels may run (empty: {op}); must hold op
+  RemapKind remap = RemapKind::None;  // applied to the tiny slice of shift/add ops only
   int64_t shift_bits = 5;
   // Initialisation. The tiny slice [:tiny_out, :tiny_in] (0: the whole dimension) is drawn from
   // the global torch generator exactly as a layer allocated at the tiny size would be, so the
@@ -52,6 +63,13 @@ struct ConvWidthsActive {
   int64_t kernel = 1;
   bool tiny_only = true;
   bool cross_term = true;
+  std::optional<OpKind> op;  // the op of the tiny channels (unset: the layer's default op)
+};
+
+// A slice [:out_t, :in_t] centre-cropped to kernel; all zero: none.
+struct SliceExtent {
+  int64_t in_t = 0, out_t = 0, kernel = 0;
+  bool empty() const { return out_t == 0; }
 };
 
 class HybridConv2dImpl : public torch::nn::Module {
@@ -60,28 +78,46 @@ class HybridConv2dImpl : public torch::nn::Module {
 
   torch::Tensor forward(const torch::Tensor& x, const ConvWidthsActive& active);
 
-  // The weight the tiny op uses: R(W[:out_t, :in_t]) centre-cropped to `kernel`, quantized for
-  // shift layers; contiguous. Exactly what forward() feeds the op in tiny mode.
-  torch::Tensor tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel);
+  // The weight the tiny op uses: R_op(W[:out_t, :in_t]) centre-cropped to `kernel`, quantized for
+  // shift; contiguous. Exactly what forward() feeds the op in tiny mode. op unset: the default.
+  torch::Tensor tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel,
+                               std::optional<OpKind> op = std::nullopt);
   // The raw (un-remapped) tiny slice, centre-cropped.
   torch::Tensor tiny_slice(int64_t in_t, int64_t out_t, int64_t kernel) const;
   // The same slice (a view) of any tensor shaped like `weight`, e.g. its gradient.
   torch::Tensor tiny_slice_of(const torch::Tensor& full, int64_t in_t, int64_t out_t,
                               int64_t kernel) const;
-  // KL term of the piecewise remap of the tiny slice (zero otherwise).
-  torch::Tensor remap_kl(int64_t in_t, int64_t out_t, int64_t kernel);
+  // KL term of the piecewise remap of op (default: the default op) on the tiny slice (zero
+  // otherwise).
+  torch::Tensor remap_kl(int64_t in_t, int64_t out_t, int64_t kernel,
+                         std::optional<OpKind> op = std::nullopt);
 
   const HybridConv2dOptions& options() const { return options_; }
+  const std::vector<OpKind>& ops() const { return ops_; }
+  bool supports(OpKind op) const;
+  // The remap of an op (null for mult, or when the remap is none).
+  WeightRemap remap_for(OpKind op) const;
+
+  // The union of the adder slices used by forwards that recorded gradients since the last call
+  // (empty if none), and forget it. The adder remap's parameters were used iff it is not empty.
+  SliceExtent take_adder_slice();
   int64_t groups_for(int64_t channels) const { return options_.depthwise ? channels : 1; }
 
   torch::Tensor weight;  // [max_out, max_in (1 if depthwise), max_kernel, max_kernel]
   torch::Tensor bias;    // [max_out] or undefined
-  WeightRemap remap{nullptr};
+  WeightRemap remap{nullptr};  // the default op's remap (remap_for(options().op))
 
  private:
   torch::Tensor cropped(const torch::Tensor& full, int64_t kernel) const;
+  OpKind resolve_op(std::optional<OpKind> op) const;
+  void record_use(OpKind op, int64_t in_t, int64_t out_t, int64_t kernel);
 
   HybridConv2dOptions options_;
+  std::vector<OpKind> ops_;
+  // One remap per multiplication-free op; a single one is registered as "remap" (the names of
+  // fixed networks' checkpoints), several as "remap_<op>".
+  std::vector<std::pair<OpKind, WeightRemap>> remaps_;
+  SliceExtent adder_slice_;
 };
 TORCH_MODULE(HybridConv2d);
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/fnv1a.h"
@@ -20,51 +21,95 @@ json HybridNetOptions::to_json() const {
           {"eta", eta},
           {"remap_eta", effective_remap_eta()},
           {"bn_momentum", bn_momentum},
-          {"bn_eps", bn_eps}};
+          {"bn_eps", bn_eps},
+          {"bn_per_op", bn_per_op}};
 }
+
+torch::Tensor resize_input(const torch::Tensor& x, int64_t resolution) {
+  if (x.size(2) == resolution && x.size(3) == resolution) return x;
+  return torch::upsample_bilinear2d(x, {resolution, resolution}, /*align_corners=*/false);
+}
+
+namespace {
+
+// Module-name prefix of a block's layers (also what seeds their augmented channels).
+std::string block_prefix(int stage, int index) {
+  return "stage" + std::to_string(stage) + "_block" + std::to_string(index);
+}
+
+}  // namespace
 
 HybridNetImpl::HybridNetImpl(const ArchConfig& arch, const HybridNetOptions& options)
-    : arch_(arch), resolved_(resolve_arch(arch)), options_(options) {
-  options_.aug.validate();
-  max_widths_ = resolve_widths(resolved_, AugConfig::largest(arch_, options_.aug));
-  const NetWidths& m = max_widths_;
-  stem_ = make_conv("stem_conv", resolved_.in_channels, m.stem_a, resolved_.in_channels,
-                    resolved_.stem_channels, arch_.stem.kernel,
-                    arch_.stem.stride, false, arch_.stem.op);
-  stem_bn_ = make_bn("stem_bn", m.stem_a);
-  for (size_t i = 0; i < resolved_.blocks.size(); ++i) {
-    const ResolvedBlock& rb = resolved_.blocks[i];
-    const BlockWidths& bw = m.blocks[i];
-    const std::string prefix = "stage" + std::to_string(rb.stage) + "_block" + std::to_string(rb.index);
-    Block b;
-    if (rb.has_expand_conv()) {
-      b.expand = make_conv(prefix + "_expand", bw.in_a, bw.mid_a, rb.c_in, rb.c_mid, 1, 1, false, rb.op);
-      b.expand_bn = make_bn(prefix + "_expand_bn", bw.mid_a);
-    }
-    b.dw = make_conv(prefix + "_dw", bw.mid_a, bw.mid_a, rb.c_mid, rb.c_mid, rb.kernel, rb.stride,
-                     true, rb.op);
-    b.dw_bn = make_bn(prefix + "_dw_bn", bw.mid_a);
-    b.project = make_conv(prefix + "_project", bw.mid_a, bw.out_a, rb.c_mid, rb.c_out, 1, 1, false,
-                          rb.op);
-    b.project_bn = make_bn(prefix + "_project_bn", bw.out_a);
-    blocks_.push_back(b);
-  }
-  if (resolved_.head_channels > 0) {
-    head_ = make_conv("head_conv", m.blocks.empty() ? m.stem_a : m.blocks.back().out_a, m.head_a,
-                      resolved_.head_in, resolved_.head_channels, 1, 1, false, arch_.head.op);
-    head_bn_ = make_bn("head_bn", m.head_a);
-  }
-  classifier_ = make_conv("classifier", m.classifier_in_a, resolved_.num_classes,
-                          resolved_.classifier_in, resolved_.num_classes, 1, 1, false,
-                          arch_.head.classifier_op, /*classifier=*/true);
-  if (arch_.head.classifier_op == OpKind::Add)
-    classifier_bn_ = make_bn("classifier_bn", resolved_.num_classes);
-  set_tiny();
+    : largest_(arch) {
+  largest_.validate();
+  build(options);
 }
 
-HybridConv2d HybridNetImpl::make_conv(const std::string& name, int64_t max_in, int64_t max_out,
-                                      int64_t tiny_in, int64_t tiny_out, int64_t kernel,
-                                      int64_t stride, bool depthwise, OpKind op, bool classifier) {
+HybridNetImpl::HybridNetImpl(const ArchSpace& space, const HybridNetOptions& options)
+    : space_(space) {
+  space.validate();
+  for (size_t s = 0; s < space.stages.size(); ++s) {
+    const std::vector<int>& e = space.stages[s].expands;
+    const bool any_one = std::find(e.begin(), e.end(), 1) != e.end();
+    // A block with expand 1 has no expand conv: its depthwise layer works on the stage input's
+    // channels, one with expand > 1 on its hidden channels; one weight cannot serve both.
+    NAS_CHECK(!any_one || e.size() == 1,
+              "space: stages[" << s << "].expands mixes 1 with larger ratios; a supernet stage has "
+                               << "either no expand conv (1) or always one");
+  }
+  largest_ = space.largest();
+  block_ops_ = space.ops;
+  head_ops_ = space.head_ops;
+  build(options);
+}
+
+void HybridNetImpl::build(const HybridNetOptions& options) {
+  options_ = options;
+  options_.aug.validate();
+  largest_resolved_ = resolve_arch(largest_);
+  max_widths_ = resolve_widths(largest_resolved_, AugConfig::largest(largest_, options_.aug));
+  const NetWidths& m = max_widths_;
+  const ResolvedArch& r = largest_resolved_;
+  // Ops of a layer: the space's list, or (fixed net) the architecture's own op.
+  auto ops_or = [](const std::vector<OpKind>& list, OpKind op) {
+    return list.empty() ? std::vector<OpKind>{op} : list;
+  };
+  stem_ = make_slot("stem_conv", "stem_bn", r.in_channels, m.stem_a, r.in_channels, r.stem_channels,
+                    largest_.stem.kernel, largest_.stem.stride, false, largest_.stem.op,
+                    {largest_.stem.op}, false, true);
+  stages_.assign(largest_.stages.size(), {});
+  for (size_t i = 0; i < r.blocks.size(); ++i) {
+    const ResolvedBlock& rb = r.blocks[i];
+    const BlockWidths& bw = m.blocks[i];
+    const std::string prefix = block_prefix(rb.stage, rb.index);
+    const std::vector<OpKind> ops = ops_or(block_ops_, rb.op);
+    SlotBlock b;
+    if (rb.has_expand_conv())
+      b.expand = make_slot(prefix + "_expand", prefix + "_expand_bn", bw.in_a, bw.mid_a, rb.c_in,
+                           rb.c_mid, 1, 1, false, rb.op, ops, false, true);
+    b.dw = make_slot(prefix + "_dw", prefix + "_dw_bn", bw.mid_a, bw.mid_a, rb.c_mid, rb.c_mid,
+                     rb.kernel, rb.stride, true, rb.op, ops, false, true);
+    b.project = make_slot(prefix + "_project", prefix + "_project_bn", bw.mid_a, bw.out_a, rb.c_mid,
+                          rb.c_out, 1, 1, false, rb.op, ops, false, true);
+    stages_[static_cast<size_t>(rb.stage)].push_back(std::move(b));
+  }
+  if (r.head_channels > 0)
+    head_ = make_slot("head_conv", "head_bn", m.blocks.empty() ? m.stem_a : m.blocks.back().out_a,
+                      m.head_a, r.head_in, r.head_channels, 1, 1, false, largest_.head.op,
+                      ops_or(head_ops_, largest_.head.op), false, true);
+  const OpKind cls = largest_.head.classifier_op;
+  classifier_ = make_slot("classifier", "classifier_bn", m.classifier_in_a, r.num_classes,
+                          r.classifier_in, r.num_classes, 1, 1, false, cls, {cls}, true,
+                          cls == OpKind::Add);
+  set_subnet(largest_);
+}
+
+HybridNetImpl::Slot HybridNetImpl::make_slot(const std::string& conv_name,
+                                             const std::string& bn_name, int64_t max_in,
+                                             int64_t max_out, int64_t tiny_in, int64_t tiny_out,
+                                             int64_t kernel, int64_t stride, bool depthwise,
+                                             OpKind op, const std::vector<OpKind>& ops,
+                                             bool classifier, bool with_bn) {
   HybridConv2dOptions o;
   o.max_in = max_in;
   o.max_out = max_out;
@@ -72,6 +117,7 @@ HybridConv2d HybridNetImpl::make_conv(const std::string& name, int64_t max_in, i
   o.stride = stride;
   o.depthwise = depthwise;
   o.op = op;
+  o.ops = ops;
   o.remap = options_.remap;
   o.shift_bits = options_.shift_bits;
   // An adder classifier is followed by BN (AdderNet), so it has no bias.
@@ -81,111 +127,226 @@ HybridConv2d HybridNetImpl::make_conv(const std::string& name, int64_t max_in, i
   o.tiny_out = tiny_out;
   // The augmented rest of each layer gets its own generator, seeded from the global seed (which
   // the draw does not advance) and the layer's name.
-  o.aug_init_seed = at::detail::getDefaultCPUGenerator().current_seed() ^ fnv1a64(name);
-  return register_module(name, HybridConv2d(o));
+  o.aug_init_seed = at::detail::getDefaultCPUGenerator().current_seed() ^ fnv1a64(conv_name);
+  Slot slot;
+  slot.conv = register_module(conv_name, HybridConv2d(o));
+  all_convs_.push_back(slot.conv);
+  if (!with_bn) return slot;
+  auto make_bn = [&](const std::string& name) {
+    DynamicBatchNorm bn =
+        register_module(name, DynamicBatchNorm(max_out, options_.bn_momentum, options_.bn_eps));
+    all_bns_.push_back(bn);
+    slot.bns.push_back(bn);
+  };
+  if (options_.bn_per_op && ops.size() > 1) {
+    for (OpKind each : ops) {
+      slot.bn_ops.push_back(each);
+      make_bn(bn_name + "_" + op_kind_name(each));
+    }
+  } else {
+    make_bn(bn_name);
+  }
+  return slot;
 }
 
-DynamicBatchNorm HybridNetImpl::make_bn(const std::string& name, int64_t channels) {
-  DynamicBatchNorm bn =
-      register_module(name, DynamicBatchNorm(channels, options_.bn_momentum, options_.bn_eps));
-  all_bns_.push_back(bn);
-  return bn;
+DynamicBatchNorm HybridNetImpl::Slot::bn_for(OpKind op) const {
+  if (bns.empty()) return DynamicBatchNorm{nullptr};
+  for (size_t i = 0; i < bn_ops.size(); ++i)
+    if (bn_ops[i] == op) return bns[i];
+  return bns.front();
 }
 
-void HybridNetImpl::set_tiny() {
-  active_ = AugConfig::tiny(arch_);
-  widths_ = resolve_widths(resolved_, active_);
-  tiny_ = true;
+const HybridNetImpl::SlotBlock& HybridNetImpl::slot_block(int stage, int index) const {
+  return stages_.at(static_cast<size_t>(stage)).at(static_cast<size_t>(index));
 }
 
-void HybridNetImpl::set_active(const AugConfig& config) {
-  NetWidths w = resolve_widths(resolved_, config);
+std::string HybridNetImpl::subnet_violation(const ArchConfig& subnet) const {
+  try {
+    subnet.validate("");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  if (space_) {
+    std::string why = space_->violation(subnet);
+    if (!why.empty()) return why;
+  }
+  const ArchConfig& a = largest_;
+  std::ostringstream why;
+  auto differs = [&](const char* field, auto got, auto want) {
+    if (!why.str().empty() || got == want) return;
+    why << field << " " << got << " differs from the net's " << want;
+  };
+  differs("in_channels", subnet.in_channels, a.in_channels);
+  differs("num_classes", subnet.num_classes, a.num_classes);
+  differs("stages (count)", subnet.stages.size(), a.stages.size());
+  if (!why.str().empty()) return why.str();
+  if (subnet.stem != a.stem) return "stem differs from the net's";
+  if (subnet.width_mult > a.width_mult)
+    return "width_mult " + std::to_string(subnet.width_mult) + " exceeds the net's " + std::to_string(a.width_mult);
+  if ((subnet.head.channels > 0) != (a.head.channels > 0) || subnet.head.channels > a.head.channels)
+    return "head.channels " + std::to_string(subnet.head.channels) + " does not fit the net's " +
+           std::to_string(a.head.channels);
+  if (subnet.head.classifier_op != a.head.classifier_op) return "head.classifier_op differs from the net's";
+  if (head_.conv && !head_.conv->supports(subnet.head.op))
+    return std::string("head.op ") + op_kind_name(subnet.head.op) + " is not an op of the net's head";
+  for (size_t s = 0; s < a.stages.size(); ++s) {
+    const StageConfig& st = subnet.stages[s];
+    const StageConfig& at = a.stages[s];
+    const std::string path = "stages[" + std::to_string(s) + "]";
+    if (st.stride != at.stride || st.out_channels != at.out_channels)
+      return path + " stride/out_channels differ from the net's";
+    if (st.depth() > at.depth())
+      return path + ".depth " + std::to_string(st.depth()) + " exceeds the net's " + std::to_string(at.depth());
+    for (size_t b = 0; b < st.blocks.size(); ++b) {
+      const BlockConfig& bc = st.blocks[b];
+      const BlockConfig& ac = at.blocks[b];
+      const std::string bp = path + ".blocks[" + std::to_string(b) + "]";
+      if (bc.kernel > ac.kernel)
+        return bp + ".kernel " + std::to_string(bc.kernel) + " exceeds the net's " + std::to_string(ac.kernel);
+      if ((bc.expand == 1) != (ac.expand == 1) || bc.expand > ac.expand)
+        return bp + ".expand " + std::to_string(bc.expand) + " does not fit the net's " + std::to_string(ac.expand);
+      const SlotBlock& slot = slot_block(static_cast<int>(s), static_cast<int>(b));
+      if (!slot.dw.conv->supports(bc.op))
+        return bp + ".op " + op_kind_name(bc.op) + " is not an op of the net's block";
+    }
+  }
+  // Widths: every channel count of the subnet (tiny and augmented) within the allocation.
+  const NetWidths w = resolve_widths(resolve_arch(subnet), AugConfig::largest(subnet, options_.aug));
   const NetWidths& m = max_widths_;
   bool fits = w.stem_a <= m.stem_a && w.head_a <= m.head_a && w.classifier_in_a <= m.classifier_in_a;
-  for (size_t i = 0; i < w.blocks.size(); ++i)
-    fits = fits && w.blocks[i].mid_a <= m.blocks[i].mid_a && w.blocks[i].out_a <= m.blocks[i].out_a;
-  NAS_CHECK(fits, "augmented network " << config.str() << " is wider than the layers allow");
-  active_ = config;
-  widths_ = std::move(w);
-  tiny_ = config.is_tiny();
+  const ResolvedArch rs = resolve_arch(subnet);
+  for (size_t i = 0; i < rs.blocks.size() && fits; ++i) {
+    const ResolvedBlock& rb = rs.blocks[i];
+    size_t slot_index = 0;  // the allocation's block at (stage, index)
+    for (const ResolvedBlock& lb : largest_resolved_.blocks) {
+      if (lb.stage == rb.stage && lb.index == rb.index) break;
+      ++slot_index;
+    }
+    fits = w.blocks[i].in_a <= m.blocks[slot_index].in_a && w.blocks[i].mid_a <= m.blocks[slot_index].mid_a &&
+           w.blocks[i].out_a <= m.blocks[slot_index].out_a;
+  }
+  if (!fits) return "its channel counts exceed the net's allocation";
+  return {};
 }
+
+void HybridNetImpl::set_subnet(const ArchConfig& subnet, const std::string& where) {
+  set_active(subnet, AugConfig::tiny(subnet), where);
+}
+
+void HybridNetImpl::set_active(const ArchConfig& subnet, const AugConfig& aug,
+                               const std::string& where) {
+  // The same subnet again (every training step) skips the checks.
+  if (!(subnet == subnet_) || plan_.layers.empty()) {
+    const std::string why = subnet_violation(subnet);
+    NAS_CHECK(why.empty(), where << ": architecture is not in the " << (space_ ? "supernet's space" : "network")
+                                 << ": " << why);
+    subnet_ = subnet;
+    resolved_ = resolve_arch(subnet_);
+  }
+  NetWidths w = resolve_widths(resolved_, aug);
+  NetWidths biggest = resolve_widths(resolved_, AugConfig::largest(subnet_, options_.aug));
+  bool fits = w.stem_a <= biggest.stem_a && w.head_a <= biggest.head_a &&
+              w.classifier_in_a <= biggest.classifier_in_a;
+  for (size_t i = 0; i < w.blocks.size(); ++i)
+    fits = fits && w.blocks[i].mid_a <= biggest.blocks[i].mid_a && w.blocks[i].out_a <= biggest.blocks[i].out_a;
+  NAS_CHECK(fits, "augmented network " << aug.str() << " is wider than the layers allow");
+  active_ = aug;
+  tiny_ = aug.is_tiny();
+  plan_ = make_plan(resolved_, w, tiny_);
+}
+
+void HybridNetImpl::set_tiny() { set_active(subnet_, AugConfig::tiny(subnet_)); }
+
+void HybridNetImpl::set_active(const AugConfig& config) { set_active(subnet_, config); }
 
 AugConfig HybridNetImpl::sample_aug(Rng& rng) const {
-  return AugConfig::sample(arch_, options_.aug, rng);
+  return AugConfig::sample(subnet_, options_.aug, rng);
 }
 
-AugConfig HybridNetImpl::largest_aug() const { return AugConfig::largest(arch_, options_.aug); }
+AugConfig HybridNetImpl::largest_aug() const { return AugConfig::largest(subnet_, options_.aug); }
+
+HybridNetImpl::Plan HybridNetImpl::make_plan(const ResolvedArch& r, const NetWidths& w,
+                                             bool tiny) const {
+  const bool cross = options_.aug.cross_term;
+  Plan plan;
+  auto add = [&](std::string name, const Slot& slot, OpKind op, int64_t in_t, int64_t out_t,
+                 int64_t in_a, int64_t out_a, int64_t kernel) {
+    PlanLayer l;
+    l.name = std::move(name);
+    l.conv = slot.conv;
+    l.bn = slot.bn_for(op);
+    l.op = op;
+    l.widths = ConvWidthsActive{in_t, out_t, in_a, out_a, kernel, tiny, cross, op};
+    plan.layers.push_back(std::move(l));
+    return static_cast<int>(plan.layers.size()) - 1;
+  };
+  const int64_t in = r.in_channels;
+  plan.stem = add("stem.conv", stem_, subnet_.stem.op, in, w.stem_t, in, w.stem_a, subnet_.stem.kernel);
+  for (size_t i = 0; i < r.blocks.size(); ++i) {
+    const ResolvedBlock& rb = r.blocks[i];
+    const BlockWidths& bw = w.blocks[i];
+    const SlotBlock& sb = slot_block(rb.stage, rb.index);
+    PlanBlock pb;
+    if (rb.has_expand_conv())
+      pb.expand = add(rb.name + ".expand", *sb.expand, rb.op, bw.in_t, bw.mid_t, bw.in_a, bw.mid_a, 1);
+    pb.dw = add(rb.name + ".dw", sb.dw, rb.op, bw.mid_t, bw.mid_t, bw.mid_a, bw.mid_a, rb.kernel);
+    pb.project = add(rb.name + ".project", sb.project, rb.op, bw.mid_t, bw.out_t, bw.mid_a, bw.out_a, 1);
+    pb.residual = rb.residual;
+    plan.blocks.push_back(pb);
+  }
+  if (r.head_channels > 0) {
+    const int64_t head_in_a = w.blocks.empty() ? w.stem_a : w.blocks.back().out_a;
+    plan.head = add("head.conv", head_, subnet_.head.op, r.head_in, w.head_t, head_in_a, w.head_a, 1);
+  }
+  plan.classifier = add("classifier", classifier_, subnet_.head.classifier_op, w.classifier_in_t,
+                        r.num_classes, w.classifier_in_a, r.num_classes, 1);
+  return plan;
+}
 
 torch::Tensor HybridNetImpl::forward(const torch::Tensor& input) {
-  const NetWidths& w = widths_;
-  const bool tiny = tiny_, cross = options_.aug.cross_term;
-  auto active = [&](int64_t in_t, int64_t out_t, int64_t in_a, int64_t out_a, int64_t kernel) {
-    return ConvWidthsActive{in_t, out_t, in_a, out_a, kernel, tiny, cross};
+  auto run = [&](int index, const torch::Tensor& x) {
+    PlanLayer& l = plan_.layers[static_cast<size_t>(index)];
+    torch::Tensor y = l.conv->forward(x, l.widths);
+    return l.bn ? l.bn->forward(y) : y;
   };
-  const int64_t in = resolved_.in_channels;
-  torch::Tensor x = relu6_act_(
-      stem_bn_->forward(stem_->forward(input, active(in, w.stem_t, in, w.stem_a, arch_.stem.kernel))));
-  for (size_t i = 0; i < blocks_.size(); ++i) {
-    const ResolvedBlock& rb = resolved_.blocks[i];
-    const BlockWidths& bw = w.blocks[i];
-    Block& b = blocks_[i];
+  torch::Tensor x = relu6_act_(run(plan_.stem, input));
+  for (const PlanBlock& b : plan_.blocks) {
     torch::Tensor h = x;
-    if (rb.has_expand_conv())
-      h = relu6_act_(b.expand_bn->forward(
-          b.expand->forward(h, active(bw.in_t, bw.mid_t, bw.in_a, bw.mid_a, 1))));
-    h = relu6_act_(b.dw_bn->forward(
-        b.dw->forward(h, active(bw.mid_t, bw.mid_t, bw.mid_a, bw.mid_a, rb.kernel))));
-    h = b.project_bn->forward(
-        b.project->forward(h, active(bw.mid_t, bw.out_t, bw.mid_a, bw.out_a, 1)));
-    x = rb.residual ? h + x : h;
+    if (b.expand >= 0) h = relu6_act_(run(b.expand, h));
+    h = relu6_act_(run(b.dw, h));
+    h = run(b.project, h);
+    x = b.residual ? h + x : h;
   }
-  if (head_) {
-    const int64_t head_in_a = w.blocks.empty() ? w.stem_a : w.blocks.back().out_a;
-    x = relu6_act_(head_bn_->forward(
-        head_->forward(x, active(resolved_.head_in, w.head_t, head_in_a, w.head_a, 1))));
-  }
+  if (plan_.head >= 0) x = relu6_act_(run(plan_.head, x));
   x = global_avg_pool(x);
-  const int64_t classes = resolved_.num_classes;
-  x = classifier_->forward(x, active(w.classifier_in_t, classes, w.classifier_in_a, classes, 1));
-  if (classifier_bn_) x = classifier_bn_->forward(x);
-  return x.flatten(1);
+  return run(plan_.classifier, x).flatten(1);
 }
 
 torch::Tensor HybridNetImpl::remap_kl() {
-  torch::Tensor total = torch::zeros({}, stem_->weight.options());
+  torch::Tensor total = torch::zeros({}, stem_.conv->weight.options());
   if (options_.remap != RemapKind::Piecewise) return total;
   for (LayerRef& l : tiny_layers())
-    if (l.conv->remap) total = total + l.conv->remap_kl(l.in_t, l.out_t, l.kernel);
+    if (l.op != OpKind::Mult && l.conv->remap_for(l.op))
+      total = total + l.conv->remap_kl(l.in_t, l.out_t, l.kernel, l.op);
   return total;
 }
 
 std::vector<HybridNetImpl::LayerRef> HybridNetImpl::tiny_layers() const {
+  const Plan tiny = make_plan(resolved_, resolve_widths(resolved_, AugConfig::tiny(subnet_)), true);
   std::vector<LayerRef> layers;
-  const NetWidths t = resolve_widths(resolved_, AugConfig::tiny(arch_));
-  auto add = [&](std::string name, const HybridConv2d& conv, const DynamicBatchNorm& bn,
-                 int64_t in_t, int64_t out_t, int64_t kernel) {
+  for (const PlanLayer& p : tiny.layers) {
     LayerRef r;
-    r.name = std::move(name);
-    r.conv = conv;
-    r.bn = bn;
-    r.op = conv->options().op;
-    r.in_t = in_t;
-    r.out_t = out_t;
-    r.kernel = kernel;
-    r.stride = conv->options().stride;
-    r.depthwise = conv->options().depthwise;
+    r.name = p.name;
+    r.conv = p.conv;
+    r.bn = p.bn;
+    r.op = p.op;
+    r.in_t = p.widths.in_t;
+    r.out_t = p.widths.out_t;
+    r.kernel = p.widths.kernel;
+    r.stride = p.conv->options().stride;
+    r.depthwise = p.conv->options().depthwise;
     layers.push_back(std::move(r));
-  };
-  add("stem.conv", stem_, stem_bn_, resolved_.in_channels, t.stem_t, arch_.stem.kernel);
-  for (size_t i = 0; i < blocks_.size(); ++i) {
-    const ResolvedBlock& rb = resolved_.blocks[i];
-    const Block& b = blocks_[i];
-    if (rb.has_expand_conv()) add(rb.name + ".expand", b.expand, b.expand_bn, rb.c_in, rb.c_mid, 1);
-    add(rb.name + ".dw", b.dw, b.dw_bn, rb.c_mid, rb.c_mid, rb.kernel);
-    add(rb.name + ".project", b.project, b.project_bn, rb.c_mid, rb.c_out, 1);
   }
-  if (head_) add("head.conv", head_, head_bn_, resolved_.head_in, t.head_t, 1);
-  add("classifier", classifier_, classifier_bn_, t.classifier_in_t, resolved_.num_classes, 1);
   return layers;
 }
 
@@ -211,30 +372,25 @@ void scale_to_norm(torch::Tensor g, double eta) {
 }  // namespace
 
 void HybridNetImpl::scale_adder_gradients() {
-  if (options_.eta <= 0) return;
   torch::NoGradGuard no_grad;
   const double remap_eta = options_.effective_remap_eta();
-  for (const LayerRef& layer : tiny_layers()) {
-    if (layer.op != OpKind::Add) continue;
-    const torch::Tensor g = layer.conv->weight.mutable_grad();
-    // The MF slice of the gradient (a view: scaled in place); the multiplicative rest of the
+  for (HybridConv2d& conv : all_convs_) {
+    const SliceExtent used = conv->take_adder_slice();
+    if (used.empty() || options_.eta <= 0) continue;
+    const torch::Tensor g = conv->weight.mutable_grad();
+    // The adder slice of the gradient (a view: scaled in place); the multiplicative rest of the
     // tensor keeps its plain gradient.
     if (g.defined())
-      scale_to_norm(layer.conv->tiny_slice_of(g, layer.in_t, layer.out_t, layer.kernel), options_.eta);
-    if (layer.conv->remap && remap_eta > 0)
-      for (torch::Tensor& p : layer.conv->remap->parameters()) scale_to_norm(p.mutable_grad(), remap_eta);
+      scale_to_norm(conv->tiny_slice_of(g, used.in_t, used.out_t, used.kernel), options_.eta);
+    if (WeightRemap r = conv->remap_for(OpKind::Add); r && remap_eta > 0)
+      for (torch::Tensor& p : r->parameters()) scale_to_norm(p.mutable_grad(), remap_eta);
   }
 }
 
 std::vector<torch::Tensor> HybridNetImpl::decay_parameters() const {
+  // The conv weights, in registration order (BN, biases and remap parameters have no decay).
   std::vector<torch::Tensor> out;
-  for (const auto& item : named_parameters(/*recurse=*/true)) {
-    const std::string& name = item.key();
-    const bool is_conv_weight = name.size() >= 7 && name.compare(name.size() - 7, 7, ".weight") == 0 &&
-                                name.find("_bn.") == std::string::npos &&
-                                name.find("remap.") == std::string::npos;
-    if (is_conv_weight) out.push_back(item.value());
-  }
+  for (const HybridConv2d& conv : all_convs_) out.push_back(conv->weight);
   return out;
 }
 
@@ -264,41 +420,45 @@ struct ChannelSpace {
 
 HybridNetImpl::ChannelSortResult HybridNetImpl::sort_channels(ChannelSort mode) {
   torch::NoGradGuard no_grad;
-  const NetWidths t = resolve_widths(resolved_, AugConfig::tiny(arch_));
+  // "Tiny" for the sort: the largest subnet's channels (a fixed net: its tiny network).
+  const NetWidths t = resolve_widths(largest_resolved_, AugConfig::tiny(largest_));
   const NetWidths& m = max_widths_;
   std::vector<ChannelSpace> spaces;
   auto open = [&](int64_t tiny, int64_t max) {
     spaces.push_back(ChannelSpace{tiny, max, {}, {}, {}});
     return spaces.size() - 1;
   };
+  auto add_bns = [](ChannelSpace& s, const Slot& slot) {
+    s.bns.insert(s.bns.end(), slot.bns.begin(), slot.bns.end());
+  };
   size_t cur = open(t.stem_t, m.stem_a);
-  spaces[cur].rows.push_back(stem_);
-  spaces[cur].bns.push_back(stem_bn_);
-  for (size_t i = 0; i < blocks_.size(); ++i) {
-    const ResolvedBlock& rb = resolved_.blocks[i];
-    Block& b = blocks_[i];
+  spaces[cur].rows.push_back(stem_.conv);
+  add_bns(spaces[cur], stem_);
+  for (size_t i = 0; i < largest_resolved_.blocks.size(); ++i) {
+    const ResolvedBlock& rb = largest_resolved_.blocks[i];
+    const SlotBlock& b = slot_block(rb.stage, rb.index);
     size_t hidden = cur;
-    if (rb.has_expand_conv()) {
-      spaces[cur].cols.push_back(b.expand);
+    if (b.expand) {
+      spaces[cur].cols.push_back(b.expand->conv);
       hidden = open(t.blocks[i].mid_t, m.blocks[i].mid_a);
-      spaces[hidden].rows.push_back(b.expand);
-      spaces[hidden].bns.push_back(b.expand_bn);
+      spaces[hidden].rows.push_back(b.expand->conv);
+      add_bns(spaces[hidden], *b.expand);
     }
-    spaces[hidden].rows.push_back(b.dw);
-    spaces[hidden].bns.push_back(b.dw_bn);
-    spaces[hidden].cols.push_back(b.project);
+    spaces[hidden].rows.push_back(b.dw.conv);
+    add_bns(spaces[hidden], b.dw);
+    spaces[hidden].cols.push_back(b.project.conv);
     const size_t out = rb.residual ? cur : open(t.blocks[i].out_t, m.blocks[i].out_a);
-    spaces[out].rows.push_back(b.project);
-    spaces[out].bns.push_back(b.project_bn);
+    spaces[out].rows.push_back(b.project.conv);
+    add_bns(spaces[out], b.project);
     cur = out;
   }
-  if (head_) {
-    spaces[cur].cols.push_back(head_);
+  if (head_.conv) {
+    spaces[cur].cols.push_back(head_.conv);
     cur = open(t.head_t, m.head_a);
-    spaces[cur].rows.push_back(head_);
-    spaces[cur].bns.push_back(head_bn_);
+    spaces[cur].rows.push_back(head_.conv);
+    add_bns(spaces[cur], head_);
   }
-  spaces[cur].cols.push_back(classifier_);
+  spaces[cur].cols.push_back(classifier_.conv);
 
   ChannelSortResult result;
   auto permute = [&](torch::Tensor& p, int64_t dim, const torch::Tensor& perm) {
@@ -394,7 +554,8 @@ json HybridNetImpl::weight_statistics() {
   for (LayerRef& l : tiny_layers()) {
     if (l.op == OpKind::Mult) continue;
     const torch::Tensor raw = l.conv->tiny_slice(l.in_t, l.out_t, l.kernel);
-    const torch::Tensor remapped = l.conv->remap ? l.conv->remap->forward(raw) : raw;
+    WeightRemap remap = l.conv->remap_for(l.op);
+    const torch::Tensor remapped = remap ? remap->forward(raw) : raw;
     layers.push_back({{"layer", l.name},
                       {"op", op_kind_name(l.op)},
                       {"numel", raw.numel()},

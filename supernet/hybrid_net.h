@@ -1,13 +1,29 @@
 #pragma once
 // HybridNet: a MobileNetV2-style network (stem, inverted residual blocks, head conv, global pool,
-// classifier) built from an ArchConfig through resolve_arch(), with every layer a HybridConv2d /
-// DynamicBatchNorm held at the largest augmented width. The tiny network (the ArchConfig as
-// written, its blocks running their MF op) is the first channels of every layer; set_active()
-// picks one augmented (hybrid) network that contains it, set_tiny() runs the tiny one alone.
+// classifier) whose layers are HybridConv2d / DynamicBatchNorm held at the largest width the net
+// can run. It is both
+//   - the weight-sharing supernet over an ArchSpace: allocated at space.largest() widened by the
+//     augmentation lists (every stage at its maximum depth, every depthwise kernel at the largest
+//     size, every block able to run each op of space.ops, the head each op of space.head_ops);
+//   - a fixed architecture trained with ShiftAddAug: the one-point space (allocated at the
+//     architecture itself widened by the augmentation lists).
+// OFA's three levels: dynamic ops (HybridConv2d: channel slicing, kernel centre crop, op choice;
+// DynamicBatchNorm: sliced statistics) -> dynamic blocks (Slot / PlanBlock below) -> this network.
 //
-// The same class is meant to become the weight-sharing supernet (elastic kernel by centre crop,
-// elastic widths by slicing): the space is then the ArchSpace, here it is one architecture plus
-// the augmentation lists.
+// The active network is one *plan*: set_active(subnet, aug) resolves a subnet (an ArchConfig the
+// net holds) and an augmentation of it (AugConfig; all 1 = the subnet's MF network alone) into a
+// list of active layers (slot, op, widths, kernel, BN) and blocks (residual or not). forward(),
+// export (tiny_layers), remap_kl(), weight_statistics() and the adder gradient scaling all
+// consume that one plan; sort_channels() works on the allocation.
+//   elastic depth   a stage runs its first d blocks
+//   elastic kernel  centre crop of the stored kernel (OFA's kernel transformation matrices are
+//                   not used: see DESIGN.md / the supernet README for the measurement)
+//   elastic width   the first channels (width multiplier, expand ratio), kept meaningful by
+//                   channel sorting
+//   elastic op      the block's layers run the chosen MF op on their tiny slice, through that
+//                   op's remap, with that op's BN when bn_per_op (adder outputs are negative
+//                   distances, on a different scale from shift outputs)
+//   resolution      not the net's business: the caller resizes the input (resize_input()).
 //
 // Channel sorting (sort_channels): every channel space of the network (the stem output, each
 // block's hidden channels, each stage's output shared by its residual blocks, the head output)
@@ -15,10 +31,12 @@
 // depthwise rows, OFA's and NetAug's criterion), most important first. ChannelSort::All ranks
 // every channel, tiny ones included (NetAug): a multiplicatively trained channel that became
 // more important than a tiny one moves into the MF slice, which is the "weight tearing" that the
-// remap exists for. ChannelSort::AugmentedOnly keeps the tiny channels in place (the tiny network
-// is unchanged) and sorts only [tiny:max]. Producers' output rows, their BN parameters and
-// statistics and consumers' input columns get the same permutation.
+// remap exists for. ChannelSort::AugmentedOnly keeps the channels of the largest subnet in place
+// (for a fixed net: the tiny network is unchanged) and sorts only the augmentation's channels.
+// Producers' output rows, their BN parameters and statistics (every op's BN) and consumers'
+// input columns get the same permutation.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +49,7 @@
 #include "ops/adder_conv2d.h"
 #include "search_space/arch_config.h"
 #include "search_space/arch_layers.h"
+#include "search_space/arch_space.h"
 #include "supernet/aug_config.h"
 #include "supernet/dynamic_batch_norm.h"
 #include "supernet/hybrid_conv2d.h"
@@ -56,25 +75,49 @@ struct HybridNetOptions {
   double effective_remap_eta() const { return remap_eta < 0 ? eta : remap_eta; }
   double bn_momentum = 0.1;
   double bn_eps = 1e-5;
+  // Layers that can run more than one op get one BN per op (else one shared BN).
+  bool bn_per_op = true;
 
   json to_json() const;
 };
 
+// x resized (bilinear, no corner alignment) to resolution x resolution; x itself when it has that
+// size already. How the supernet's elastic resolution is fed, in training, extraction and nas_eval.
+torch::Tensor resize_input(const torch::Tensor& x, int64_t resolution);
+
 class HybridNetImpl : public torch::nn::Module {
  public:
+  // A fixed architecture (the one-point space); its MF network is active.
   HybridNetImpl(const ArchConfig& arch, const HybridNetOptions& options);
+  // The supernet over `space` (validated); space.largest()'s MF network is active.
+  HybridNetImpl(const ArchSpace& space, const HybridNetOptions& options);
 
-  const ArchConfig& arch() const { return arch_; }
+  // The space (null for a fixed architecture).
+  const ArchSpace* space() const { return space_ ? &*space_ : nullptr; }
+  bool is_supernet() const { return space_.has_value(); }
+  // The architecture the layers are allocated for (a fixed net: its architecture).
+  const ArchConfig& largest_arch() const { return largest_; }
+  // The active subnet and its resolved layers.
+  const ArchConfig& arch() const { return subnet_; }
   const ResolvedArch& resolved() const { return resolved_; }
   const HybridNetOptions& options() const { return options_; }
   const NetWidths& max_widths() const { return max_widths_; }
 
+  // Empty when the net can run `subnet`, else why not, naming the field ("stages[2].depth 5 is
+  // not one of 2, 3, 4"); for a supernet, the space's verdict.
+  std::string subnet_violation(const ArchConfig& subnet) const;
+  // The subnet's MF network becomes active; a nas::Error "<where>: ..." if the net cannot run it.
+  void set_subnet(const ArchConfig& subnet, const std::string& where = "arch");
+  // The active subnet with an augmentation of it (AugConfig::tiny: its MF network alone).
+  void set_active(const ArchConfig& subnet, const AugConfig& aug, const std::string& where = "arch");
+  // The active subnet's MF network.
   void set_tiny();
+  // An augmented version of the active subnet.
   void set_active(const AugConfig& config);
   bool tiny_active() const { return tiny_; }
   const AugConfig& active() const { return active_; }
-  AugConfig sample_aug(Rng& rng) const;
-  AugConfig largest_aug() const;
+  AugConfig sample_aug(Rng& rng) const;  // for the active subnet
+  AugConfig largest_aug() const;         // for the active subnet
 
   // x [N, in_channels, resolution, resolution] -> logits [N, num_classes].
   torch::Tensor forward(const torch::Tensor& x);
@@ -106,7 +149,7 @@ class HybridNetImpl : public torch::nn::Module {
   void begin_bn_reestimation();
   void end_bn_reestimation();
 
-  // The tiny network's layers in forward order (for export).
+  // The active subnet's MF network's layers in forward order (for export).
   struct LayerRef {
     std::string name;  // LayerSpec names: stem.conv, stage0.block1.dw, head.conv, classifier
     HybridConv2d conv{nullptr};
@@ -118,11 +161,12 @@ class HybridNetImpl : public torch::nn::Module {
   std::vector<LayerRef> tiny_layers() const;
 
   // AdderNet's adaptive gradient scaling, once per optimiser step (call after every backward of
-  // the step, before the optimiser): the gradient of each adder layer's MF slice, accumulated
-  // over all forwards of the step (tiny + alpha * augmented), becomes eta * sqrt(numel) * g /
-  // ||g||_2; each remap parameter tensor of an adder layer likewise with remap_eta (one remap
-  // parameter moves many weights, so it may want a smaller step). The multiplicative rest of the
-  // shared tensors keeps its plain gradient. Nothing when eta <= 0.
+  // the step, before the optimiser): for each layer that ran the adder op in a forward of the
+  // step, the gradient of the union of the adder slices used (tiny + alpha * augmented, and every
+  // sandwich subnet) becomes eta * sqrt(numel) * g / ||g||_2; each parameter tensor of the adder
+  // remap likewise with remap_eta (one remap parameter moves many weights, so it may want a
+  // smaller step). The multiplicative rest of the shared tensors keeps its plain gradient.
+  // Nothing when eta <= 0 (the record of used slices is cleared either way).
   void scale_adder_gradients();
 
   // Parameters with and without weight decay (BN, biases and remap parameters have none).
@@ -130,29 +174,60 @@ class HybridNetImpl : public torch::nn::Module {
   std::vector<torch::Tensor> no_decay_parameters() const;
 
  private:
-  struct Block {
-    HybridConv2d expand{nullptr}, dw{nullptr}, project{nullptr};
-    DynamicBatchNorm expand_bn{nullptr}, dw_bn{nullptr}, project_bn{nullptr};
+  // One allocated layer: the conv and its BN (one per op when bn_per_op and the layer has several).
+  struct Slot {
+    HybridConv2d conv{nullptr};
+    std::vector<OpKind> bn_ops;  // empty: one BN for every op
+    std::vector<DynamicBatchNorm> bns;
+    DynamicBatchNorm bn_for(OpKind op) const;
+  };
+  struct SlotBlock {
+    std::optional<Slot> expand;  // allocated when the stage's expand ratios are > 1
+    Slot dw, project;
+  };
+  // The active network (see the top of the file).
+  struct PlanLayer {
+    std::string name;      // LayerSpec name
+    HybridConv2d conv{nullptr};
+    DynamicBatchNorm bn{nullptr};  // the op's BN (null: none)
+    OpKind op = OpKind::Mult;
+    ConvWidthsActive widths;
+  };
+  struct PlanBlock {
+    int expand = -1, dw = -1, project = -1;  // indices into layers
+    bool residual = false;
+  };
+  struct Plan {
+    std::vector<PlanLayer> layers;
+    std::vector<PlanBlock> blocks;
+    int stem = -1, head = -1, classifier = -1;
   };
 
-  // tiny_in / tiny_out: the MF slice (initialised the AdderNet way for adder layers).
-  HybridConv2d make_conv(const std::string& name, int64_t max_in, int64_t max_out, int64_t tiny_in,
-                         int64_t tiny_out, int64_t kernel, int64_t stride, bool depthwise, OpKind op,
-                         bool classifier = false);
-  DynamicBatchNorm make_bn(const std::string& name, int64_t channels);
+  void build(const HybridNetOptions& options);
+  Slot make_slot(const std::string& conv_name, const std::string& bn_name, int64_t max_in,
+                 int64_t max_out, int64_t tiny_in, int64_t tiny_out, int64_t kernel, int64_t stride,
+                 bool depthwise, OpKind op, const std::vector<OpKind>& ops, bool classifier,
+                 bool with_bn);
+  Plan make_plan(const ResolvedArch& subnet, const NetWidths& widths, bool tiny) const;
+  const SlotBlock& slot_block(int stage, int index) const;
 
-  ArchConfig arch_;
-  ResolvedArch resolved_;
+  std::optional<ArchSpace> space_;
+  ArchConfig largest_;
+  ResolvedArch largest_resolved_;
+  std::vector<OpKind> block_ops_, head_ops_;  // ops every block / the head conv may run
   HybridNetOptions options_;
   NetWidths max_widths_;
-  NetWidths widths_;  // of the active network
+
+  ArchConfig subnet_;
+  ResolvedArch resolved_;
   AugConfig active_;
   bool tiny_ = true;
+  Plan plan_;
 
-  HybridConv2d stem_{nullptr}, head_{nullptr}, classifier_{nullptr};
-  DynamicBatchNorm stem_bn_{nullptr}, head_bn_{nullptr}, classifier_bn_{nullptr};
-  std::vector<Block> blocks_;
+  Slot stem_, head_, classifier_;
+  std::vector<std::vector<SlotBlock>> stages_;  // [stage][block]
   std::vector<DynamicBatchNorm> all_bns_;
+  std::vector<HybridConv2d> all_convs_;
 };
 TORCH_MODULE(HybridNet);
 

@@ -84,6 +84,7 @@ void TrainerOptions::validate() const {
   NAS_CHECK(remap_kl_weight >= 0, "trainer.remap_kl_weight must be >= 0, got " << remap_kl_weight);
   NAS_CHECK(bn_batches >= 0, "trainer.bn_batches must be >= 0, got " << bn_batches);
   NAS_CHECK(checkpoint_every_steps >= 0, "trainer.checkpoint_every_steps must be >= 0");
+  NAS_CHECK(sandwich >= 1 && sandwich <= 64, "trainer.sandwich must be in [1, 64], got " << sandwich);
 }
 
 json TrainerOptions::to_json() const {
@@ -103,6 +104,7 @@ json TrainerOptions::to_json() const {
           {"sort_channels", sort_channels},
           {"sort_mode", channel_sort_name(sort_mode)},
           {"remap_kl_weight", remap_kl_weight},
+          {"sandwich", sandwich},
           {"bn_batches", bn_batches},
           {"seed", seed}};
 }
@@ -117,6 +119,7 @@ json EpochRecord::to_json() const {
           {"train_aug_loss", train_aug_loss},
           {"train_top1", train_top1},
           {"val_top1", val_top1},
+          {"val_subnets", val_subnets},
           {"lr_last", lr_last},
           {"train_seconds", train_seconds},
           {"eval_seconds", eval_seconds},
@@ -134,6 +137,7 @@ EpochRecord EpochRecord::from_json(const json& j) {
   r.train_aug_loss = j.at("train_aug_loss").get<double>();
   r.train_top1 = j.at("train_top1").get<double>();
   r.val_top1 = j.at("val_top1").get<double>();
+  if (j.contains("val_subnets")) r.val_subnets = j.at("val_subnets");
   r.lr_last = j.at("lr_last").get<double>();
   r.train_seconds = j.at("train_seconds").get<double>();
   r.eval_seconds = j.at("eval_seconds").get<double>();
@@ -168,6 +172,36 @@ ShiftAddAugTrainer::ShiftAddAugTrainer(HybridNet net, TrainerOptions options,
   groups[1].params = net_->no_decay_parameters();
   groups[1].weight_decay = 0.0;
   optimizer_ = std::make_unique<SgdNesterov>(std::move(groups), options_.momentum, true);
+  if (net_->is_supernet()) {
+    const ArchSpace& space = *net_->space();
+    eval_subnets_ = {space.largest(), space.smallest()};
+  }
+}
+
+void ShiftAddAugTrainer::set_eval_subnets(std::vector<ArchConfig> subnets) {
+  for (const ArchConfig& a : subnets) {
+    const std::string why = net_->subnet_violation(a);
+    NAS_CHECK(why.empty(), "evaluation subnet " << a.key() << " is not in the net: " << why);
+  }
+  eval_subnets_ = std::move(subnets);
+}
+
+std::vector<ArchConfig> ShiftAddAugTrainer::step_subnets() {
+  if (!net_->is_supernet()) return {net_->largest_arch()};
+  const ArchSpace& space = *net_->space();
+  // The extremes of every dimension, with each block's op (and the head's) drawn uniformly, so
+  // that every op is trained at both ends of the space.
+  auto random_ops = [&](ArchConfig a) {
+    for (StageConfig& st : a.stages)
+      for (BlockConfig& b : st.blocks) b.op = space.ops[rng_.index(space.ops.size())];
+    if (a.head.channels > 0) a.head.op = space.head_ops[rng_.index(space.head_ops.size())];
+    return a;
+  };
+  std::vector<ArchConfig> subnets;
+  subnets.push_back(random_ops(space.largest()));
+  if (options_.sandwich >= 2) subnets.push_back(random_ops(space.smallest()));
+  for (int64_t i = 2; i < options_.sandwich; ++i) subnets.push_back(space.sample(rng_));
+  return subnets;
 }
 
 int64_t ShiftAddAugTrainer::steps_per_epoch() const { return train_.num_batches(); }
@@ -202,7 +236,7 @@ void ShiftAddAugTrainer::reestimate_bn() {
   const int64_t n = std::min(options_.bn_batches, epoch.num_batches());
   for (int64_t b = 0; b < n; ++b) {
     const datasets::Batch batch = epoch.batch(b);
-    net_->forward(batch.images.to(device_));
+    net_->forward(resize_input(batch.images.to(device_), net_->arch().resolution));
   }
   net_->end_bn_reestimation();
 }
@@ -214,7 +248,8 @@ double ShiftAddAugTrainer::evaluate(const datasets::DataLoader& loader, bool ree
   net_->eval();
   int64_t correct = 0, total = 0;
   for (datasets::Batch& batch : loader.epoch(0)) {
-    const torch::Tensor logits = net_->forward(batch.images.to(device_));
+    const torch::Tensor logits =
+        net_->forward(resize_input(batch.images.to(device_), net_->arch().resolution));
     correct += logits.argmax(1).eq(batch.labels.to(device_)).sum().item<int64_t>();
     total += batch.size();
   }
@@ -256,32 +291,37 @@ bool ShiftAddAugTrainer::train() {
       const torch::Tensor x = batch.images.to(device_);
       const torch::Tensor y = batch.labels.to(device_);
       optimizer_->zero_grad();
-      net_->set_tiny();
-      const torch::Tensor logits = net_->forward(x);
-      torch::Tensor loss = loss_fn(logits, y);
-      const double loss_value = loss.item<double>();
-      if (options_.remap_kl_weight > 0 && net_->options().remap == RemapKind::Piecewise)
-        loss = loss + options_.remap_kl_weight * net_->remap_kl();
-      loss.backward();
-      const int64_t correct = logits.argmax(1).eq(y).sum().item<int64_t>();
-      double aug_loss_value = 0;
+      double loss_value = 0, aug_loss_value = 0;
+      int64_t correct = 0;
       bool step_augmented = false;
-      if (step_ < std::max(width_stop, expand_stop) && options_.alpha > 0) {
-        // Sampled in full every step (the RNG stream does not depend on the schedule), then the
-        // stopped dimensions are set back to the tiny ones.
-        AugConfig config = net_->sample_aug(rng_);
-        if (step_ >= width_stop) {
-          config.stem_width = config.head_width = 1.0;
-          std::fill(config.stage_width.begin(), config.stage_width.end(), 1.0);
-        }
-        if (step_ >= expand_stop) std::fill(config.block_expand.begin(), config.block_expand.end(), 1.0);
-        if (!config.is_tiny()) {
-          step_augmented = true;
-          net_->set_active(config);
-          const torch::Tensor aug_loss = loss_fn(net_->forward(x), y);
-          aug_loss_value = aug_loss.item<double>();
-          (options_.alpha * aug_loss).backward();
-          net_->set_tiny();
+      const std::vector<ArchConfig> subnets = step_subnets();
+      for (size_t i = 0; i < subnets.size(); ++i) {
+        net_->set_subnet(subnets[i]);
+        const torch::Tensor xs = resize_input(x, subnets[i].resolution);
+        const torch::Tensor logits = net_->forward(xs);
+        torch::Tensor loss = loss_fn(logits, y);
+        loss_value += loss.item<double>() / static_cast<double>(subnets.size());
+        if (options_.remap_kl_weight > 0 && net_->options().remap == RemapKind::Piecewise)
+          loss = loss + options_.remap_kl_weight * net_->remap_kl();
+        loss.backward();
+        if (i == 0) correct = logits.argmax(1).eq(y).sum().item<int64_t>();
+        if (step_ < std::max(width_stop, expand_stop) && options_.alpha > 0) {
+          // Sampled in full every step (the RNG stream does not depend on the schedule), then the
+          // stopped dimensions are set back to the tiny ones.
+          AugConfig config = net_->sample_aug(rng_);
+          if (step_ >= width_stop) {
+            config.stem_width = config.head_width = 1.0;
+            std::fill(config.stage_width.begin(), config.stage_width.end(), 1.0);
+          }
+          if (step_ >= expand_stop) std::fill(config.block_expand.begin(), config.block_expand.end(), 1.0);
+          if (!config.is_tiny()) {
+            step_augmented = true;
+            net_->set_active(config);
+            const torch::Tensor aug_loss = loss_fn(net_->forward(xs), y);
+            aug_loss_value += aug_loss.item<double>() / static_cast<double>(subnets.size());
+            (options_.alpha * aug_loss).backward();
+            net_->set_tiny();
+          }
         }
       }
       // AdderNet's adaptive scaling, once, on the gradient accumulated over both passes.
@@ -326,7 +366,17 @@ bool ShiftAddAugTrainer::train() {
     r.train_seconds = sum_seconds_;
     r.images_per_s = sum_seconds_ > 0 ? static_cast<double>(sum_images_) / sum_seconds_ : 0;
     const auto t_eval = std::chrono::steady_clock::now();
-    if (val_) r.val_top1 = evaluate(*val_);
+    if (val_ && net_->is_supernet()) {
+      for (const ArchConfig& a : eval_subnets_) {
+        net_->set_subnet(a);
+        const double top1 = evaluate(*val_);
+        r.val_subnets.push_back({{"arch_key", a.key()}, {"val_top1", top1}});
+        if (r.val_top1 < 0) r.val_top1 = top1;
+      }
+      net_->set_subnet(net_->largest_arch());
+    } else if (val_) {
+      r.val_top1 = evaluate(*val_);
+    }
     r.eval_seconds = seconds_since(t_eval);
     if (options_.progress) {
       std::string extra = "loss " + fmt("%.4f", r.train_loss) + " acc " + fmt("%.2f%%", r.train_top1);

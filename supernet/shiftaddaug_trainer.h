@@ -16,6 +16,13 @@
 // but the first (sort_mode; NetAug ranks all channels, tiny ones included). Before every evaluation (and at the
 // end of training) the tiny network's BN statistics are re-estimated.
 //
+// Supernet training (the net is a supernet, HybridNetImpl::is_supernet()): each step trains
+// `sandwich` subnets with the loss above, each on the batch resized to its resolution (the
+// sandwich rule: the largest and the smallest architecture of the space, each with its block ops
+// drawn uniformly, then random subnets), all gradients accumulated into one optimiser step.
+// Validation then reports every evaluation subnet (set_eval_subnets; default: the largest and the
+// smallest with the space's first op); val_top1 is the first one's.
+//
 // Checkpoints (atomic) after every epoch and every checkpoint_every_steps steps hold the model,
 // the optimizer, the position (epoch, batch, step), the epoch's running sums, the history and the
 // RNG states; resume() continues exactly: the DataLoader's batches are pure functions of
@@ -50,6 +57,7 @@ struct TrainerOptions {
   bool sort_channels = true;
   ChannelSort sort_mode = ChannelSort::All;
   double remap_kl_weight = 1e-3;   // weight of the piecewise remap's KL term
+  int64_t sandwich = 4;            // subnets per step of a supernet (ignored for a fixed net)
   int64_t bn_batches = 20;         // batches for BN re-estimation (0: none)
   uint64_t seed = 0;
   std::string device = "cpu";
@@ -76,6 +84,7 @@ struct EpochRecord {
   double train_aug_loss = 0;     // augmented CE, mean over the augmented steps' images (0: none)
   double train_top1 = 0;         // tiny network, on the training batches (train-mode BN), %
   double val_top1 = -1;          // tiny network after BN re-estimation, % (-1: no validation)
+  json val_subnets = json::array();  // supernet: [{"arch_key", "val_top1"}] per evaluation subnet
   double lr_last = 0;
   double train_seconds = 0;      // training steps only
   double eval_seconds = 0;       // BN re-estimation + validation
@@ -99,10 +108,16 @@ class ShiftAddAugTrainer {
   // Trains to the end (returns true), or until stop_after_steps (returns false).
   bool train();
 
-  // Tiny-network top-1 (%) on `loader` (eval mode, BN re-estimated first unless told not to).
+  // Tiny-network top-1 (%) on `loader` (eval mode, BN re-estimated first unless told not to) of
+  // the active subnet (a fixed net: its architecture).
   double evaluate(const datasets::DataLoader& loader, bool reestimate = true);
-  // Re-estimates the tiny network's BN statistics on bn_batches training batches.
+  // Re-estimates the active subnet's tiny-network BN statistics on bn_batches training batches.
   void reestimate_bn();
+  // The subnets validated after every epoch (a supernet; ignored for a fixed net).
+  void set_eval_subnets(std::vector<ArchConfig> subnets);
+  const std::vector<ArchConfig>& eval_subnets() const { return eval_subnets_; }
+  // The subnets of one step (a fixed net: its architecture); draws from the trainer's RNG.
+  std::vector<ArchConfig> step_subnets();
 
   HybridNet& net() { return net_; }
   const std::vector<EpochRecord>& history() const { return history_; }
@@ -136,6 +151,7 @@ class ShiftAddAugTrainer {
   int64_t sum_correct_ = 0, sum_images_ = 0, sum_aug_images_ = 0;
   int64_t sort_tiny_channels_ = 0, sort_moved_into_tiny_ = 0;  // the sort at the epoch's start
   std::vector<EpochRecord> history_;
+  std::vector<ArchConfig> eval_subnets_;
 };
 
 // Label-smoothed cross entropy, mean over the batch (PyTorch's label_smoothing semantics).

@@ -129,7 +129,7 @@ TinyNet TinyNet::from_hybrid(HybridNetImpl& net, const TinyPreprocessing& prepro
   t.bn_eps_ = net.options().bn_eps;
   auto cpu = [](const torch::Tensor& x) { return x.detach().to(torch::kCPU).contiguous().clone(); };
   for (HybridNetImpl::LayerRef& l : net.tiny_layers()) {
-    const torch::Tensor w = cpu(l.conv->tiny_op_weight(l.in_t, l.out_t, l.kernel));
+    const torch::Tensor w = cpu(l.conv->tiny_op_weight(l.in_t, l.out_t, l.kernel, l.op));
     if (l.op == OpKind::Shift) {
       // Codes of the quantized weight: log2 of an exact power of two is exact, so the codes
       // decode to exactly the weight the hybrid network uses.
