@@ -1,5 +1,8 @@
 #include "apps/cli_common.h"
 
+#include <cctype>
+#include <filesystem>
+
 #include <unistd.h>
 
 #include <iostream>
@@ -57,6 +60,42 @@ RunContext make_run_context(const std::string& program, int argc, char** argv,
   run.threads = resolve_threads(flags);
   run.device = device;
   return run;
+}
+
+nas::Error with_flag_names(const nas::Error& error, const std::vector<std::string>& prefixes) {
+  std::string message = error.message();
+  for (const std::string& prefix : prefixes) {
+    const std::string key = prefix + ".";
+    for (size_t at = message.find(key); at != std::string::npos; at = message.find(key, at)) {
+      // Only a whole word: "trainer.x" at the start or after a space / quote / parenthesis.
+      if (at > 0 && std::string(" '\"(").find(message[at - 1]) == std::string::npos) {
+        at += key.size();
+        continue;
+      }
+      size_t end = at + key.size();
+      while (end < message.size() && (std::islower(static_cast<unsigned char>(message[end])) || message[end] == '_' ||
+                                      std::isdigit(static_cast<unsigned char>(message[end]))))
+        ++end;
+      std::string flag = "--" + message.substr(at + key.size(), end - at - key.size());
+      for (char& c : flag)
+        if (c == '_') c = '-';
+      message.replace(at, end - at, flag);
+      at += flag.size();
+    }
+  }
+  return nas::Error(message, error.file().c_str(), error.line());
+}
+
+std::string prepare_run_dir(const std::string& out_dir, const std::string& checkpoint_file, bool resume) {
+  const std::filesystem::path out(out_dir);
+  const std::string checkpoint = (out / checkpoint_file).string();
+  std::error_code ec;
+  NAS_CHECK(resume || !std::filesystem::exists(checkpoint, ec),
+            out_dir << " already holds a run (" << checkpoint_file
+                    << "): pass --resume to continue it, or choose another --out");
+  std::filesystem::create_directories(out, ec);
+  NAS_CHECK(!ec, "cannot create --out " << out_dir << ": " << ec.message());
+  return checkpoint;
 }
 
 int guarded_main(const std::string& program, const std::function<int()>& body) {

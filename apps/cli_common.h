@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <boost/program_options.hpp>
 
+#include "core/error.h"
 #include "core/json_util.h"
 
 namespace nas::cli {
@@ -42,6 +44,15 @@ int resolve_threads(const CommonFlags& flags);
 
 RunContext make_run_context(const std::string& program, int argc, char** argv,
                             const CommonFlags& flags, const std::string& device = "cpu");
+
+// A library error that names option fields ("trainer.stop_width_aug_fraction must ...", "data.val_size
+// ...") rewritten to name the command's flags ("--stop-width-aug-fraction must ..."), for the
+// prefixes given (e.g. {"trainer", "data"}).
+nas::Error with_flag_names(const nas::Error& error, const std::vector<std::string>& prefixes);
+
+// Creates the run directory `out_dir` and returns out_dir/checkpoint_file; a directory that holds
+// that checkpoint already is an error unless `resume` ("... pass --resume to continue it").
+std::string prepare_run_dir(const std::string& out_dir, const std::string& checkpoint_file, bool resume);
 
 // Runs body, turning any exception into "program: error: <message>" on stderr and exit code 1.
 int guarded_main(const std::string& program, const std::function<int()>& body);

@@ -13,19 +13,18 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <regex>
 #include <string>
 
 #include "apps/cli_common.h"
+#include "apps/training_flags.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/memory_usage.h"
 #include "core/string_format.h"
 #include "datasets/data_loader.h"
 #include "datasets/dataset_info.h"
-#include "datasets/load_dataset.h"
-#include "predictors/energy_model.h"
-#include "predictors/energy_table.h"
+#include "datasets/experiment_data.h"
+#include "predictors/energy_summary.h"
 #include "search_space/arch_config.h"
 #include "search_space/arch_layers.h"
 #include "search_space/named_archs.h"
@@ -45,25 +44,11 @@ constexpr const char* kModelFile = "tiny_model.nasm";
 
 // Defaults of the training and network fields come from the options structs (one place); only
 // what exists at the CLI alone is defaulted here.
-struct Flags {
-  std::string arch = "mbv2-tiny", op = "shift", aug = "shiftaddaug", remap = "none";
-  std::string dataset = "fashion-mnist", data_dir, device = "cpu";
-  int64_t batch_size = 128, eval_batch_size = 256;
-  int64_t limit_train = 0, limit_test = 0, val_size = -1, resolution = 0;
-  double warmup_epochs = -1;
+struct Flags : nas::cli::TrainingFlags {
+  std::string arch = "mbv2-tiny", op = "shift", remap = "none";
   double aug_stop_fraction = -1;  // the older single stop (both stops at 1 - x); -1: not given
-  std::string expand_list, width_list, sort_mode;
-  bool no_cross_term = false, no_sort = false, resume = false;
-  int64_t checkpoint_every = 0;
-  nas::TrainerOptions trainer;
-  nas::HybridNetOptions net;
+  nas::datasets::ExperimentDataOptions data;
 };
-
-std::string join_multipliers(const std::vector<double>& values) {
-  std::string out;
-  for (const double v : values) out += (out.empty() ? "" : ",") + nas::format_double(v, 1);
-  return out;
-}
 
 std::string fmt(double v, int precision = 2) {
   char buf[64];
@@ -86,47 +71,22 @@ int run(int argc, char** argv) {
   const auto wall_start = std::chrono::steady_clock::now();
   nas::cli::CommonFlags common;
   Flags f;
-  f.expand_list = join_multipliers(f.net.aug.expand_mults);
-  f.width_list = join_multipliers(f.net.aug.width_mults);
-  f.sort_mode = nas::channel_sort_name(f.trainer.sort_mode);
-  nas::TrainerOptions& t = f.trainer;
-  nas::HybridNetOptions& n = f.net;
+  nas::datasets::ExperimentDataOptions& d = f.data;
   po::options_description desc("Options");
   desc.add_options()
       ("arch", po::value(&f.arch)->default_value(f.arch), "architecture: a name (mbv2-tiny, mbv2-micro) or an ArchConfig JSON file")
       ("op", po::value(&f.op)->default_value(f.op), "op of every block and the head conv: shift | add | mult (stem and classifier stay mult)")
-      ("aug", po::value(&f.aug)->default_value(f.aug), "shiftaddaug (tiny + one sampled augmented hybrid net per step) | none (the tiny net alone)")
       ("remap", po::value(&f.remap)->default_value(f.remap), "weight remap of the MF slice: none | quantile | piecewise | fc")
-      ("dataset", po::value(&f.dataset)->default_value(f.dataset), "fashion-mnist | mnist | cifar10 | cifar100")
-      ("data-dir", po::value(&f.data_dir), "data set directory (default: the system location of (Fashion-)MNIST; required for CIFAR)")
-      ("epochs", po::value(&t.epochs)->default_value(t.epochs), "training epochs")
-      ("batch-size", po::value(&f.batch_size)->default_value(f.batch_size), "training batch size")
-      ("eval-batch-size", po::value(&f.eval_batch_size)->default_value(f.eval_batch_size), "evaluation batch size")
-      ("lr", po::value(&t.lr)->default_value(t.lr), "peak learning rate (SGD, Nesterov momentum 0.9, cosine schedule)")
-      ("warmup-epochs", po::value(&f.warmup_epochs)->default_value(f.warmup_epochs), "linear warm-up epochs (-1: 5% of the epochs, at most 5)")
-      ("weight-decay", po::value(&t.weight_decay)->default_value(t.weight_decay), "weight decay of conv/linear weights (none on BN, biases, remap)")
-      ("label-smoothing", po::value(&t.label_smoothing)->default_value(t.label_smoothing), "label smoothing")
-      ("alpha", po::value(&t.alpha)->default_value(t.alpha), "weight of the augmented loss")
-      ("stop-width-aug-fraction", po::value(&t.stop_width_aug_fraction)->default_value(t.stop_width_aug_fraction), "width augmentation runs for this fraction of the training steps (NetAug: the first half)")
-      ("stop-expand-aug-fraction", po::value(&t.stop_expand_aug_fraction)->default_value(t.stop_expand_aug_fraction), "expand augmentation runs for this fraction of the training steps (NetAug: 1, to the end)")
+      ("dataset", po::value(&d.dataset)->default_value(d.dataset), "fashion-mnist | mnist | cifar10 | cifar100")
+      ("data-dir", po::value(&d.data_dir), "data set directory (default: the system location of (Fashion-)MNIST; required for CIFAR)")
+      ("batch-size", po::value(&d.batch_size)->default_value(d.batch_size), "training batch size")
+      ("eval-batch-size", po::value(&d.eval_batch_size)->default_value(d.eval_batch_size), "evaluation batch size")
       ("aug-stop-fraction", po::value(&f.aug_stop_fraction), "no augmentation at all in the last fraction of training (sets both stop fractions to 1 - x)")
-      ("expand-list", po::value(&f.expand_list)->default_value(f.expand_list), "expand augmentation multipliers")
-      ("width-list", po::value(&f.width_list)->default_value(f.width_list), "width augmentation multipliers")
-      ("no-cross-term", po::bool_switch(&f.no_cross_term), "tiny outputs do not see the augmented inputs (pure channel split)")
-      ("sort-channels", po::value(&f.sort_mode)->default_value(f.sort_mode), "channel sorting by L1 importance while width augmentation runs: all (NetAug: tiny channels included, weights can tear) | augmented (tiny channels stay)")
-      ("no-sort", po::bool_switch(&f.no_sort), "do not sort channels")
-      ("eta", po::value(&n.eta)->default_value(n.eta), "AdderNet adaptive gradient scaling eta, once per step: the adder weights' step is about lr * eta per element (0: off)")
-      ("remap-eta", po::value(&n.remap_eta)->default_value(n.remap_eta), "adaptive gradient scaling eta of the remap parameters of adder layers (-1: --eta)")
-      ("shift-bits", po::value(&n.shift_bits)->default_value(n.shift_bits), "DeepShift-Q weight bits")
-      ("remap-kl-weight", po::value(&t.remap_kl_weight)->default_value(t.remap_kl_weight), "weight of the piecewise remap's KL term")
-      ("bn-batches", po::value(&t.bn_batches)->default_value(t.bn_batches), "training batches for BN re-estimation before each evaluation")
-      ("limit-train", po::value(&f.limit_train)->default_value(0), "use only N training images (class-balanced; 0: all)")
-      ("limit-test", po::value(&f.limit_test)->default_value(0), "use only N test images (class-balanced; 0: all)")
-      ("val-size", po::value(&f.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000; 0: none)")
-      ("resolution", po::value(&f.resolution)->default_value(0), "input size (0: the data set's; larger pads)")
-      ("device", po::value(&f.device)->default_value(f.device), "cpu | cuda")
-      ("checkpoint-every", po::value(&f.checkpoint_every)->default_value(0), "also checkpoint every N steps (0: each epoch only)")
-      ("resume", po::bool_switch(&f.resume), "continue the run in --out from its checkpoint");
+      ("limit-train", po::value(&d.limit_train)->default_value(0), "use only N training images (class-balanced; 0: all)")
+      ("limit-test", po::value(&d.limit_test)->default_value(0), "use only N test images (class-balanced; 0: all)")
+      ("val-size", po::value(&d.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000; 0: none)")
+      ("resolution", po::value(&d.resolution)->default_value(0), "input size (0: the data set's; larger pads)");
+  nas::cli::add_training_flags(desc, f);
   nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kOut);
   po::variables_map vm;
   if (!nas::cli::parse_flags(argc, argv, kProgram,
@@ -139,116 +99,58 @@ int run(int argc, char** argv) {
   const nas::OpKind op = nas::parse_op_kind(f.op);
   NAS_CHECK(f.aug == "shiftaddaug" || f.aug == "none",
             "unknown --aug '" << f.aug << "' (accepted: shiftaddaug, none)");
-  const bool augment = f.aug == "shiftaddaug";
   const nas::RemapKind remap = nas::parse_remap_kind(f.remap);
-  NAS_CHECK(nas::datasets::is_known_dataset(f.dataset),
-            "unknown --dataset '" << f.dataset << "' (accepted: fashion-mnist, mnist, cifar10, cifar100)");
-  const std::string dataset = nas::datasets::canonical_dataset_name(f.dataset);
-  NAS_CHECK(t.epochs >= 1, "--epochs must be >= 1, got " << t.epochs);
-  NAS_CHECK(f.batch_size >= 1, "--batch-size must be >= 1, got " << f.batch_size);
-  NAS_CHECK(f.eval_batch_size >= 1, "--eval-batch-size must be >= 1, got " << f.eval_batch_size);
-  NAS_CHECK(f.limit_train >= 0 && f.limit_test >= 0, "--limit-train / --limit-test must be >= 0");
-  NAS_CHECK(f.resolution >= 0, "--resolution must be >= 0, got " << f.resolution);
-  NAS_CHECK(n.shift_bits >= 2 && n.shift_bits <= 8, "--shift-bits must be in [2, 8], got " << n.shift_bits);
+  NAS_CHECK(nas::datasets::is_known_dataset(d.dataset),
+            "unknown --dataset '" << d.dataset << "' (accepted: fashion-mnist, mnist, cifar10, cifar100)");
+  NAS_CHECK(f.trainer.epochs >= 1, "--epochs must be >= 1, got " << f.trainer.epochs);
   NAS_CHECK(vm.count("aug-stop-fraction") == 0 || (f.aug_stop_fraction >= 0 && f.aug_stop_fraction <= 1),
             "--aug-stop-fraction must be in [0, 1], got " << f.aug_stop_fraction);
   NAS_CHECK(vm.count("aug-stop-fraction") == 0 ||
                 (vm["stop-width-aug-fraction"].defaulted() && vm["stop-expand-aug-fraction"].defaulted()),
             "--aug-stop-fraction sets both stop fractions: do not combine it with "
             "--stop-width-aug-fraction / --stop-expand-aug-fraction");
-  const nas::ChannelSort sort_mode = nas::parse_channel_sort(f.sort_mode);
-  NAS_CHECK(f.device == "cpu" || f.device == "cuda", "unknown --device '" << f.device << "' (accepted: cpu, cuda)");
-  NAS_CHECK(f.device != "cuda" || torch::cuda::is_available(),
-            "--device cuda: no CUDA device is available (this LibTorch build or machine has none)");
-  if (!f.data_dir.empty()) {
-    std::error_code ec;
-    NAS_CHECK(fs::is_directory(f.data_dir, ec), "--data-dir " << f.data_dir << ": no such directory");
-  }
-  nas::AugOptions aug;
-  aug.expand_mults = nas::parse_multiplier_list(f.expand_list, "--expand-list");
-  aug.width_mults = nas::parse_multiplier_list(f.width_list, "--width-list");
-  aug.cross_term = !f.no_cross_term;
-  if (!augment) aug.expand_mults = aug.width_mults = {1.0};  // the layers are the tiny ones
-
-  nas::HybridNetOptions net_options = f.net;
-  net_options.aug = aug;
-  net_options.remap = op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
-
-  nas::TrainerOptions topt = f.trainer;
-  topt.warmup_epochs = f.warmup_epochs >= 0 ? f.warmup_epochs
-                                            : std::min(5.0, 0.05 * static_cast<double>(topt.epochs));
-  topt.augment = augment;
   if (vm.count("aug-stop-fraction"))
-    topt.stop_width_aug_fraction = topt.stop_expand_aug_fraction = 1.0 - f.aug_stop_fraction;
-  topt.sort_channels = !f.no_sort;
-  topt.sort_mode = sort_mode;
-  topt.seed = common.seed;
-  topt.device = f.device;
-  topt.checkpoint_every_steps = f.checkpoint_every;
+    f.trainer.stop_width_aug_fraction = f.trainer.stop_expand_aug_fraction = 1.0 - f.aug_stop_fraction;
+  nas::cli::apply_training_flags(f, common.seed);
+  nas::HybridNetOptions net_options = f.net;
+  net_options.remap = op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
+  nas::TrainerOptions topt = f.trainer;
+  d.seed = common.seed;
   try {
-    topt.validate();
+    d.validate();
   } catch (const nas::Error& e) {
-    // The library names fields (trainer.stop_width_aug_fraction); the CLI names its flags.
-    std::string message = std::regex_replace(e.message(), std::regex("trainer\\.([a-z_]+)"), "--$1");
-    for (size_t i = message.find("--"); i < message.size() && message[i] != ' '; ++i)
-      if (message[i] == '_') message[i] = '-';
-    throw nas::Error(message, e.file().c_str(), e.line());
+    throw nas::cli::with_flag_names(e, {"data"});
   }
 
   const int threads = nas::cli::resolve_threads(common);
   torch::set_num_threads(threads);
   const fs::path out(common.out_dir);
-  const std::string checkpoint_path = (out / "checkpoint.pt").string();
+  const std::string checkpoint_path = nas::cli::prepare_run_dir(common.out_dir, "checkpoint.pt", f.resume);
   topt.checkpoint_path = checkpoint_path;
-  {
-    std::error_code ec;
-    NAS_CHECK(f.resume || !fs::exists(checkpoint_path, ec),
-              common.out_dir << " already holds a run (checkpoint.pt): pass --resume to continue it, "
-                                "or choose another --out");
-    fs::create_directories(out, ec);
-    NAS_CHECK(!ec, "cannot create --out " << common.out_dir << ": " << ec.message());
-  }
 
   // ---- data -----------------------------------------------------------------------------------
-  const nas::datasets::DatasetInfo& info = nas::datasets::dataset_info(dataset);
-  nas::datasets::Dataset train_full =
-      nas::datasets::load_dataset(dataset, f.data_dir, nas::datasets::Split::Train, f.limit_train);
-  nas::datasets::Dataset test_set =
-      nas::datasets::load_dataset(dataset, f.data_dir, nas::datasets::Split::Test, f.limit_test);
-  int64_t val_size = f.val_size;
-  if (val_size < 0) val_size = std::min<int64_t>(5000, train_full.size() / 10);
-  NAS_CHECK(val_size == 0 || val_size < train_full.size(),
-            "--val-size " << val_size << " leaves no training images (the training set has "
-                          << train_full.size() << ")");
-  std::shared_ptr<const nas::datasets::Dataset> train_data, val_data;
-  if (val_size > 0) {
-    nas::datasets::TrainValSplit split = nas::datasets::split_train_val(train_full, val_size, common.seed);
-    train_data = std::make_shared<const nas::datasets::Dataset>(std::move(split.train));
-    val_data = std::make_shared<const nas::datasets::Dataset>(std::move(split.val));
-  } else {
-    train_data = std::make_shared<const nas::datasets::Dataset>(std::move(train_full));
-  }
-  const auto test_data = std::make_shared<const nas::datasets::Dataset>(std::move(test_set));
-
-  const int resolution = static_cast<int>(f.resolution > 0 ? f.resolution : info.height);
+  const nas::datasets::DatasetInfo& info = nas::datasets::dataset_info(nas::datasets::canonical_dataset_name(d.dataset));
+  const std::string dataset = info.name;
+  const int resolution = static_cast<int>(d.resolution > 0 ? d.resolution : info.height);
   nas::ArchConfig arch = nas::resolve_arch(f.arch, resolution, static_cast<int>(info.channels),
                                            static_cast<int>(info.num_classes));
   nas::set_all_ops(arch, op);
   arch.validate();
-
-  nas::datasets::DataLoaderOptions train_options =
-      nas::datasets::DataLoaderOptions::training(dataset, f.batch_size, common.seed);
-  train_options.resolution = arch.resolution;
-  const nas::datasets::DataLoader train_loader(train_data, train_options);
-  NAS_CHECK(train_loader.num_batches() >= 1,
-            "the training set (" << train_data->size() << " images) is smaller than --batch-size " << f.batch_size);
-  nas::datasets::DataLoaderOptions eval_options = nas::datasets::DataLoaderOptions::evaluation(f.eval_batch_size);
-  eval_options.resolution = arch.resolution;
-  eval_options.mean = train_loader.mean();
-  eval_options.std = train_loader.std();
-  std::unique_ptr<nas::datasets::DataLoader> val_loader;
-  if (val_data) val_loader = std::make_unique<nas::datasets::DataLoader>(val_data, eval_options);
-  const nas::datasets::DataLoader test_loader(test_data, eval_options);
+  d.resolution = arch.resolution;
+  const nas::datasets::ExperimentData data = [&] {
+    try {
+      return nas::datasets::load_experiment_data(d);
+    } catch (const nas::Error& e) {
+      throw nas::cli::with_flag_names(e, {"data"});
+    }
+  }();
+  const auto& train_data = data.train;
+  const auto& val_data = data.val;
+  const auto& test_data = data.test;
+  const nas::datasets::DataLoader& train_loader = *data.train_loader;
+  const nas::datasets::DataLoader* val_loader = data.val_loader.get();
+  const nas::datasets::DataLoader& test_loader = *data.test_loader;
+  const int64_t val_size = data.val_size;
 
   // ---- configuration --------------------------------------------------------------------------
 
@@ -260,14 +162,14 @@ int run(int argc, char** argv) {
   fingerprint["aug"] = f.aug;
   fingerprint["net"] = net_options.to_json();
   fingerprint["trainer"] = topt.to_json();
-  fingerprint["data"] = {{"dataset", dataset},     {"limit_train", f.limit_train},
+  fingerprint["data"] = {{"dataset", dataset},     {"limit_train", d.limit_train},
                          {"val_size", val_size},   {"resolution", arch.resolution},
-                         {"batch_size", f.batch_size}, {"train_images", train_data->size()}};
+                         {"batch_size", d.batch_size}, {"train_images", train_data->size()}};
   nas::json config = fingerprint;
   config["context"] = nas::make_context(run_context);
   config["arch_name"] = f.arch;
   config["arch_key"] = arch.key();
-  config["data"]["limit_test"] = f.limit_test;
+  config["data"]["limit_test"] = d.limit_test;
   config["data"]["test_images"] = test_data->size();
   config["data"]["val_images"] = val_data ? val_data->size() : 0;
   config["data"]["mean"] = train_loader.mean();
@@ -289,7 +191,7 @@ int run(int argc, char** argv) {
   // ---- training -------------------------------------------------------------------------------
   torch::manual_seed(common.seed);
   nas::HybridNet net(arch, net_options);
-  nas::ShiftAddAugTrainer trainer(net, topt, train_loader, val_loader.get());
+  nas::ShiftAddAugTrainer trainer(net, topt, train_loader, val_loader);
   const bool resumed = trainer.resume(fingerprint);
   log_line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
            (resumed ? " (at step " + std::to_string(trainer.global_step()) + ")" : ""));
@@ -311,7 +213,7 @@ int run(int argc, char** argv) {
   nas::TinyPreprocessing pre{dataset, arch.resolution, train_loader.mean(), train_loader.std()};
   nas::json meta = {{"arch_name", f.arch},           {"op", nas::op_kind_name(op)},
                     {"aug", f.aug},                  {"remap", nas::remap_kind_name(net_options.remap)},
-                    {"limit_test", f.limit_test},    {"eval_batch_size", f.eval_batch_size},
+                    {"limit_test", d.limit_test},    {"eval_batch_size", d.eval_batch_size},
                     {"epochs", topt.epochs},         {"seed", common.seed},
                     {"device", f.device},            {"val_top1", val_top1}};
   nas::TinyNet exported = nas::TinyNet::from_hybrid(*trained, pre, meta);
@@ -330,21 +232,7 @@ int run(int argc, char** argv) {
               << "% differs from the hybrid net's tiny top-1 " << hybrid_test_top1 << "%\n";
 
   const nas::LayerCounts counts = nas::count_layers(arch);
-  const std::vector<nas::LayerSpec> layers = nas::to_layer_specs(arch, 32);
-  nas::json energy;
-  for (nas::EnergyTier tier : {nas::EnergyTier::Eyeriss, nas::EnergyTier::Unit}) {
-    nas::EnergyModelOptions eo;
-    eo.tier = tier;
-    eo.bits = 32;
-    nas::EnergyModel model(nas::resolve_energy_table(""), eo);
-    const nas::EnergyReport report = model.report(layers);
-    energy[std::string(nas::energy_tier_name(tier)) + "_mj"] = report.energy_per_image_mj();
-    nas::json per_op;
-    for (const auto& [key, totals] : report.per_op) per_op[key] = totals.energy_mj;
-    energy[std::string(nas::energy_tier_name(tier)) + "_per_op_mj"] = per_op;
-    if (tier == nas::EnergyTier::Eyeriss) energy["table"] = nas::energy_table_summary(model.table());
-  }
-  energy["bits"] = 32;
+  const nas::json energy = nas::energy_summary(arch);
 
   const auto& history = trainer.history();
   nas::json history_json = nas::json::array();

@@ -40,6 +40,25 @@ json AugOptions::to_json() const {
   return {{"expand_mults", expand_mults}, {"width_mults", width_mults}, {"cross_term", cross_term}};
 }
 
+AugOptions AugOptions::from_json(const json& j, const std::string& where) {
+  NAS_CHECK(j.is_object(), where << " must be an object");
+  AugOptions o;
+  for (const char* key : {"expand_mults", "width_mults"}) {
+    NAS_CHECK(j.contains(key) && j[key].is_array() && !j[key].empty() && j[key].size() <= 64,
+              where << "." << key << " must be a non-empty array of at most 64 numbers");
+    std::vector<double>& dst = std::string(key) == "expand_mults" ? o.expand_mults : o.width_mults;
+    dst.clear();
+    for (const json& v : j[key]) {
+      NAS_CHECK(v.is_number(), where << "." << key << " must hold numbers");
+      dst.push_back(v.get<double>());
+    }
+  }
+  NAS_CHECK(j.contains("cross_term") && j["cross_term"].is_boolean(), where << ".cross_term must be true or false");
+  o.cross_term = j["cross_term"].get<bool>();
+  o.validate();
+  return o;
+}
+
 std::vector<double> parse_multiplier_list(const std::string& text, const std::string& flag) {
   std::vector<double> out;
   std::stringstream in(text);

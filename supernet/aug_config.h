@@ -22,6 +22,7 @@ struct AugOptions {
   // tiny width is always a choice).
   void validate() const;
   json to_json() const;
+  static AugOptions from_json(const json& j, const std::string& where);
 };
 
 // Parses "1.0,1.6,2.2" into multipliers; errors name `flag`.

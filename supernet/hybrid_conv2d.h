@@ -44,6 +44,10 @@ struct HybridConv2dOptions {
   OpKind op = OpKind::Mult;  // default op of the tiny channels, and the one that initialises them
   std::vector<OpKind> ops;   // every op the tiny channels may run (empty: {op}); must hold op
   RemapKind remap = RemapKind::None;  // applied to the tiny slice of shift/add ops only
+  // The adder op sees its slice scaled to unit RMS (w / RMS(w), the RMS detached) before the
+  // remap: adder weights must be on the scale of the activations (AdderNet's N(0, 1)), while a
+  // slice shared with shift / mult channels lives on the Kaiming scale (see HybridNetOptions).
+  bool adder_unit_rms = false;
   int64_t shift_bits = 5;
   // Initialisation. The tiny slice [:tiny_out, :tiny_in] (0: the whole dimension) is drawn from
   // the global torch generator exactly as a layer allocated at the tiny size would be, so the

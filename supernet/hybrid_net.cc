@@ -22,12 +22,9 @@ json HybridNetOptions::to_json() const {
           {"remap_eta", effective_remap_eta()},
           {"bn_momentum", bn_momentum},
           {"bn_eps", bn_eps},
-          {"bn_per_op", bn_per_op}};
-}
-
-torch::Tensor resize_input(const torch::Tensor& x, int64_t resolution) {
-  if (x.size(2) == resolution && x.size(3) == resolution) return x;
-  return torch::upsample_bilinear2d(x, {resolution, resolution}, /*align_corners=*/false);
+          {"bn_per_op", bn_per_op},
+          {"relative_adder_scaling", relative_adder_scaling},
+          {"adder_unit_rms", adder_unit_rms}};
 }
 
 namespace {
@@ -38,6 +35,35 @@ std::string block_prefix(int stage, int index) {
 }
 
 }  // namespace
+
+HybridNetOptions HybridNetOptions::from_json(const json& j, const std::string& where) {
+  NAS_CHECK(j.is_object(), where << " must be an object");
+  HybridNetOptions o;
+  NAS_CHECK(j.contains("aug"), where << ".aug is missing");
+  o.aug = AugOptions::from_json(j["aug"], where + ".aug");
+  o.remap = parse_remap_kind(json_string(j, "remap", where));
+  o.shift_bits = json_int(j, "shift_bits", where);
+  NAS_CHECK(o.shift_bits >= 2 && o.shift_bits <= 8, where << ".shift_bits must be in [2, 8]");
+  o.eta = json_number(j, "eta", where);
+  o.remap_eta = json_number(j, "remap_eta", where);
+  o.bn_momentum = json_number(j, "bn_momentum", where);
+  o.bn_eps = json_number(j, "bn_eps", where);
+  NAS_CHECK(o.bn_eps > 0 && o.bn_momentum >= 0 && o.bn_momentum <= 1,
+            where << ".bn_eps must be > 0 and bn_momentum in [0, 1]");
+  if (j.contains("bn_per_op")) {
+    NAS_CHECK(j["bn_per_op"].is_boolean(), where << ".bn_per_op must be true or false");
+    o.bn_per_op = j["bn_per_op"].get<bool>();
+  }
+  if (j.contains("adder_unit_rms")) {
+    NAS_CHECK(j["adder_unit_rms"].is_boolean(), where << ".adder_unit_rms must be true or false");
+    o.adder_unit_rms = j["adder_unit_rms"].get<bool>();
+  }
+  if (j.contains("relative_adder_scaling")) {
+    NAS_CHECK(j["relative_adder_scaling"].is_boolean(), where << ".relative_adder_scaling must be true or false");
+    o.relative_adder_scaling = j["relative_adder_scaling"].get<bool>();
+  }
+  return o;
+}
 
 HybridNetImpl::HybridNetImpl(const ArchConfig& arch, const HybridNetOptions& options)
     : largest_(arch) {
@@ -119,6 +145,7 @@ HybridNetImpl::Slot HybridNetImpl::make_slot(const std::string& conv_name,
   o.op = op;
   o.ops = ops;
   o.remap = options_.remap;
+  o.adder_unit_rms = options_.adder_unit_rms;
   o.shift_bits = options_.shift_bits;
   // An adder classifier is followed by BN (AdderNet), so it has no bias.
   o.bias = classifier && op != OpKind::Add;
@@ -380,8 +407,15 @@ void HybridNetImpl::scale_adder_gradients() {
     const torch::Tensor g = conv->weight.mutable_grad();
     // The adder slice of the gradient (a view: scaled in place); the multiplicative rest of the
     // tensor keeps its plain gradient.
-    if (g.defined())
-      scale_to_norm(conv->tiny_slice_of(g, used.in_t, used.out_t, used.kernel), options_.eta);
+    if (g.defined()) {
+      double eta = options_.eta;
+      if (options_.relative_adder_scaling) {
+        const torch::Tensor w = conv->tiny_slice_of(conv->weight, used.in_t, used.out_t, used.kernel);
+        const double rms = w.contiguous().norm().item<double>() / std::sqrt(static_cast<double>(w.numel()));
+        if (rms > 0) eta *= rms;
+      }
+      scale_to_norm(conv->tiny_slice_of(g, used.in_t, used.out_t, used.kernel), eta);
+    }
     if (WeightRemap r = conv->remap_for(OpKind::Add); r && remap_eta > 0)
       for (torch::Tensor& p : r->parameters()) scale_to_norm(p.mutable_grad(), remap_eta);
   }

@@ -23,7 +23,8 @@
 //   elastic op      the block's layers run the chosen MF op on their tiny slice, through that
 //                   op's remap, with that op's BN when bn_per_op (adder outputs are negative
 //                   distances, on a different scale from shift outputs)
-//   resolution      not the net's business: the caller resizes the input (resize_input()).
+//   resolution      not the net's business: the caller resizes the input (resize_input() in
+//                   tiny_ops.h, which the exported TinyNet applies too).
 //
 // Channel sorting (sort_channels): every channel space of the network (the stem output, each
 // block's hidden channels, each stage's output shared by its residual blocks, the head output)
@@ -73,17 +74,30 @@ struct HybridNetOptions {
   // smaller step than the weights themselves.
   double remap_eta = -1.0;
   double effective_remap_eta() const { return remap_eta < 0 ? eta : remap_eta; }
+  // Relative adder scaling: the scaled gradient's RMS is eta * RMS(weights of the slice) instead
+  // of eta. AdderNet's absolute rule assumes N(0, 1) adder weights (its initialisation, which a
+  // fixed adder net and the adder slice of AddAug have), so each step moves every weight by about
+  // lr * eta. In a supernet the adder shares its weights with shift layers, initialised and
+  // trained on the multiplicative (Kaiming) scale, 10-30x smaller: the absolute rule then moves
+  // them by several times their own size per step and training diverges (measured: loss ~10
+  // after 7 steps on Fashion-MNIST). The relative rule is the absolute one for unit-RMS weights.
+  bool relative_adder_scaling = false;
+  // The adder op sees its weight slice scaled to unit RMS (detached): the shared weights stay on
+  // the multiplicative scale, the adder works on AdderNet's. Together with the relative scaling
+  // an adder step is AdderNet's step in the adder's own units. (Supernet default; a fixed adder
+  // net and AddAug initialise their adder slice at N(0, 1) and need neither.)
+  bool adder_unit_rms = false;
   double bn_momentum = 0.1;
   double bn_eps = 1e-5;
   // Layers that can run more than one op get one BN per op (else one shared BN).
   bool bn_per_op = true;
 
   json to_json() const;
+  // The inverse of to_json (strict; errors name `where` and the field).
+  static HybridNetOptions from_json(const json& j, const std::string& where);
 };
 
-// x resized (bilinear, no corner alignment) to resolution x resolution; x itself when it has that
-// size already. How the supernet's elastic resolution is fed, in training, extraction and nas_eval.
-torch::Tensor resize_input(const torch::Tensor& x, int64_t resolution);
+
 
 class HybridNetImpl : public torch::nn::Module {
  public:
@@ -163,7 +177,8 @@ class HybridNetImpl : public torch::nn::Module {
   // AdderNet's adaptive gradient scaling, once per optimiser step (call after every backward of
   // the step, before the optimiser): for each layer that ran the adder op in a forward of the
   // step, the gradient of the union of the adder slices used (tiny + alpha * augmented, and every
-  // sandwich subnet) becomes eta * sqrt(numel) * g / ||g||_2; each parameter tensor of the adder
+  // sandwich subnet) becomes eta * sqrt(numel) * g / ||g||_2 (relative_adder_scaling: times the
+  // RMS of the slice's weights); each parameter tensor of the adder
   // remap likewise with remap_eta (one remap parameter moves many weights, so it may want a
   // smaller step). The multiplicative rest of the shared tensors keeps its plain gradient.
   // Nothing when eta <= 0 (the record of used slices is cleared either way).

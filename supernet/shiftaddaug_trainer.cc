@@ -14,12 +14,13 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "supernet/subnet_extraction.h"
+#include "supernet/tiny_ops.h"
 
 namespace nas {
 
 namespace {
 
-constexpr int64_t kBnEpoch = 1000000;  // the pseudo-epoch whose batches re-estimate BN
 constexpr int kCheckpointVersion = 2;  // 2: per-step schedule, sort statistics
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -227,34 +228,13 @@ torch::Tensor ShiftAddAugTrainer::loss_fn(const torch::Tensor& logits,
 }
 
 void ShiftAddAugTrainer::reestimate_bn() {
-  if (options_.bn_batches <= 0) return;
-  torch::NoGradGuard no_grad;
   net_->set_tiny();
-  net_->train();
-  net_->begin_bn_reestimation();
-  datasets::DataLoader::Epoch epoch = train_.epoch(kBnEpoch);
-  const int64_t n = std::min(options_.bn_batches, epoch.num_batches());
-  for (int64_t b = 0; b < n; ++b) {
-    const datasets::Batch batch = epoch.batch(b);
-    net_->forward(resize_input(batch.images.to(device_), net_->arch().resolution));
-  }
-  net_->end_bn_reestimation();
+  recalibrate_bn(*net_, train_, options_.bn_batches, device_);
 }
 
 double ShiftAddAugTrainer::evaluate(const datasets::DataLoader& loader, bool reestimate) {
   if (reestimate) reestimate_bn();
-  torch::NoGradGuard no_grad;
-  net_->set_tiny();
-  net_->eval();
-  int64_t correct = 0, total = 0;
-  for (datasets::Batch& batch : loader.epoch(0)) {
-    const torch::Tensor logits =
-        net_->forward(resize_input(batch.images.to(device_), net_->arch().resolution));
-    correct += logits.argmax(1).eq(batch.labels.to(device_)).sum().item<int64_t>();
-    total += batch.size();
-  }
-  net_->train();
-  return total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+  return evaluate_active(*net_, loader, device_);
 }
 
 bool ShiftAddAugTrainer::train() {
@@ -428,15 +408,14 @@ void ShiftAddAugTrainer::save_checkpoint() const {
   write_file_atomic(options_.checkpoint_path, out.str());
 }
 
-bool ShiftAddAugTrainer::resume(const json& fingerprint) {
-  fingerprint_ = fingerprint;
-  const std::string& path = options_.checkpoint_path;
-  std::error_code ec;
-  if (path.empty() || !std::filesystem::exists(path, ec)) return false;
-  torch::serialize::InputArchive archive;
+namespace {
+
+// Opens a checkpoint file into `archive` and returns its state (checked version).
+json read_checkpoint(const std::string& path, const torch::Device& device,
+                     torch::serialize::InputArchive& archive) {
   try {
     std::istringstream in(read_file(path));
-    archive.load_from(in, device_);
+    archive.load_from(in, device);
   } catch (const nas::Error&) {
     throw;
   } catch (const std::exception&) {
@@ -444,9 +423,21 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
   }
   c10::IValue state_value;
   archive.read("state", state_value);
-  const json state = parse_json_text(state_value.toStringRef(), "checkpoint '" + path + "' (state)");
+  json state = parse_json_text(state_value.toStringRef(), "checkpoint '" + path + "' (state)");
   NAS_CHECK(state.value("checkpoint_version", 0) == kCheckpointVersion,
             "checkpoint '" << path << "' has an unsupported version");
+  return state;
+}
+
+}  // namespace
+
+bool ShiftAddAugTrainer::resume(const json& fingerprint) {
+  fingerprint_ = fingerprint;
+  const std::string& path = options_.checkpoint_path;
+  std::error_code ec;
+  if (path.empty() || !std::filesystem::exists(path, ec)) return false;
+  torch::serialize::InputArchive archive;
+  const json state = read_checkpoint(path, device_, archive);
   const std::string diff = first_difference(state.at("fingerprint"), fingerprint, "settings");
   NAS_CHECK(diff.empty(), "checkpoint '" << path << "' was made with different settings (" << diff
                                          << " differs); use another output directory or the same settings");
@@ -477,6 +468,21 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
     gen.set_state(gen_state.to(torch::kCPU));
   }
   return true;
+}
+
+json load_checkpoint_weights(HybridNetImpl& net, const std::string& path, const torch::Device& device) {
+  std::error_code ec;
+  NAS_CHECK(std::filesystem::exists(path, ec), "checkpoint '" << path << "' does not exist");
+  torch::serialize::InputArchive archive;
+  json state = read_checkpoint(path, device, archive);
+  torch::serialize::InputArchive model_archive;
+  archive.read("model", model_archive);
+  try {
+    net.load(model_archive);
+  } catch (const std::exception&) {
+    NAS_THROW("checkpoint '" << path << "' holds weights of another network (space or options differ)");
+  }
+  return state;
 }
 
 }  // namespace nas

@@ -216,7 +216,7 @@ torch::Tensor TinyNet::forward(const torch::Tensor& input) const {
             "TinyNet: input must be [N, " << resolved_.in_channels << ", H, W]");
   torch::NoGradGuard no_grad;
   size_t li = 0;
-  torch::Tensor x = relu6_act(run_layer(li++, input));
+  torch::Tensor x = relu6_act(run_layer(li++, resize_input(input, resolved_.resolution)));
   for (const ResolvedBlock& b : resolved_.blocks) {
     torch::Tensor h = x;
     if (b.has_expand_conv()) h = relu6_act(run_layer(li++, h));

@@ -73,7 +73,8 @@ class TinyNet {
   // The file's bytes (what save() writes).
   std::string serialize() const;
 
-  // Eval-mode logits [N, num_classes]; no autograd.
+  // Eval-mode logits [N, num_classes]; no autograd. An input of another size than the
+  // architecture's resolution is resized to it first (resize_input, as in supernet training).
   torch::Tensor forward(const torch::Tensor& x) const;
   void to(torch::Device device);
 

@@ -60,4 +60,9 @@ torch::Tensor global_avg_pool(const torch::Tensor& x) {
   return x.mean(std::vector<int64_t>{2, 3}, /*keepdim=*/true);
 }
 
+torch::Tensor resize_input(const torch::Tensor& x, int64_t resolution) {
+  if (x.size(2) == resolution && x.size(3) == resolution) return x;
+  return torch::upsample_bilinear2d(x, {resolution, resolution}, /*align_corners=*/false);
+}
+
 }  // namespace nas

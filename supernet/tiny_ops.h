@@ -29,6 +29,11 @@ torch::Tensor relu6_act(const torch::Tensor& x);
 // layer. Values are bit-identical to relu6_act.
 torch::Tensor relu6_act_(torch::Tensor x);
 
+// x [N, C, H, W] resized (bilinear, no corner alignment) to resolution x resolution; x itself
+// when it has that size already. The supernet's elastic resolution: training, BN recalibration,
+// evaluation and the exported TinyNet all resize with this one function.
+torch::Tensor resize_input(const torch::Tensor& x, int64_t resolution);
+
 // Global average pool to [N, C, 1, 1].
 torch::Tensor global_avg_pool(const torch::Tensor& x);
 

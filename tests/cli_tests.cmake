@@ -96,7 +96,7 @@ if(TARGET nas_retrain AND TARGET nas_eval)
   set(retrain_out ${CMAKE_CURRENT_BINARY_DIR}/retrain_cli)
 
   nas_cli_test(retrain_cli.help
-    "--arch.*--op.*--aug.*--remap.*--dataset.*--data-dir.*--epochs.*--batch-size.*--lr.*--alpha.*--stop-width-aug-fraction.*--stop-expand-aug-fraction.*--aug-stop-fraction.*--expand-list.*--width-list.*--no-cross-term.*--sort-channels.*--eta.*--limit-train.*--limit-test.*--val-size.*--device.*--resume.*--seed.*--threads.*--out"
+    "--arch.*--op.*--remap.*--dataset.*--data-dir.*--batch-size.*--aug-stop-fraction.*--limit-train.*--limit-test.*--val-size.*--epochs.*--lr.*--aug.*--alpha.*--stop-width-aug-fraction.*--stop-expand-aug-fraction.*--expand-list.*--width-list.*--no-cross-term.*--sort-channels.*--eta.*--device.*--resume.*--seed.*--threads.*--out"
     ${retrain} --help)
   nas_cli_test(eval_cli.help "--model.*--dataset.*--data-dir.*--limit-test.*--device.*--json" ${neval} --help)
 
@@ -159,4 +159,33 @@ if(TARGET nas_retrain AND TARGET nas_eval)
   set_tests_properties(retrain_cli.cifar10_1epoch PROPERTIES
     PASS_REGULAR_EXPRESSION "nas_retrain: test top-1 [0-9.]+%.*nas_eval: cifar10 test top-1 .*reproduced exactly"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
+
+  # The supernet: train one epoch over the Fashion-MNIST micro space, extract mbv2-micro (add) with
+  # its inherited weights, evaluate the file with nas_eval; an architecture outside the space is a
+  # one-line error naming the field; --resume is required for an existing run.
+  set(train_supernet $<TARGET_FILE:nas_train_supernet>)
+  set(extract $<TARGET_FILE:nas_extract>)
+  set(micro_space ${PROJECT_SOURCE_DIR}/results/supernet/space-fmnist-micro.json)
+  nas_cli_test(supernet_cli.help "--space.*--sandwich.*--limit-train.*--val-size.*--epochs.*--aug.*--alpha.*--resume"
+    ${train_supernet} --help)
+  nas_cli_test(extract_cli.help "--supernet.*--arch.*--bn-batches.*--out" ${extract} --help)
+  nas_cli_fail_test(supernet_cli.bad_sandwich "nas_train_supernet: error: --sandwich must be in \\[1, 64\\], got 0"
+    ${train_supernet} --sandwich 0 --out ${retrain_out}/bad)
+  nas_cli_fail_test(extract_cli.no_supernet "nas_extract: error: --supernet /nonexistent: no supernet.json"
+    ${extract} --supernet /nonexistent --arch mbv2-micro --out ${retrain_out}/bad)
+  add_test(NAME supernet_cli.fashion_mnist_extract COMMAND sh -c "
+    if [ ! -f ${fm_dir}/train-images-idx3-ubyte.gz ] && [ ! -f ${fm_dir}/train-images-idx3-ubyte ]; then
+      echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
+    rm -rf ${retrain_out}/sn && \
+    ${train_supernet} --space ${micro_space} --epochs 1 --batch-size 64 --limit-train 640 --val-size 128 \
+      --sandwich 2 --bn-batches 1 --threads 1 --out ${retrain_out}/sn && \
+    ${extract} --supernet ${retrain_out}/sn --arch mbv2-micro --op add --bn-batches 2 --threads 1 \
+      --out ${retrain_out}/sn/micro-add && \
+    ${neval} --model ${retrain_out}/sn/micro-add/tiny_model.nasm --limit-test 256 --threads 1 && \
+    { ${extract} --supernet ${retrain_out}/sn --arch mbv2-tiny --op add --out ${retrain_out}/sn/bad 2>&1; true; } && \
+    { ${train_supernet} --space ${micro_space} --epochs 1 --limit-train 640 --out ${retrain_out}/sn 2>&1; true; } && \
+    cat ${retrain_out}/sn/result.json ${retrain_out}/sn/micro-add/result.json")
+  set_tests_properties(supernet_cli.fashion_mnist_extract PROPERTIES
+    PASS_REGULAR_EXPRESSION "nas_train_supernet: trained 1 epochs.*nas_extract: [^\n]*inherited val top-1 [0-9.]+% \\(128 images\\).*nas_eval: fashion-mnist test top-1 [0-9.]+%.*nas_extract: error: --arch mbv2-tiny is not in the supernet's space: head.channels 1280.*already holds a run \\(supernet.ckpt\\): pass --resume.*\"final_val\".*\"inherited_val_top1\""
+    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 600 LABELS cli)
 endif()

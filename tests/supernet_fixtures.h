@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "search_space/arch_config.h"
 #include "supernet/aug_config.h"
 #include "supernet/hybrid_net.h"
+#include "supernet/shiftaddaug_trainer.h"
 
 namespace nas::test {
 
@@ -110,6 +112,62 @@ inline std::pair<torch::Tensor, torch::Tensor> tiny_and_largest_outputs(HybridNe
   const torch::Tensor tiny = net->forward(x);
   net->set_active(net->largest_aug());
   return {tiny, net->forward(x)};
+}
+
+// Exact resume: the same training run straight through, and killed after `kill_after` steps
+// (checkpoints every `every` steps) then resumed by a fresh process (a differently initialised
+// net). The net comes from make_net() under torch::manual_seed(init_seed).
+struct ResumeCheck {
+  std::vector<EpochRecord> straight, resumed;
+  int64_t resumed_at_step = -1;
+  bool weights_equal = false;
+  std::vector<torch::Tensor> straight_state;
+  std::string straight_checkpoint;
+};
+
+inline ResumeCheck check_resume(const std::function<HybridNet()>& make_net, const TrainerOptions& options,
+                                const datasets::DataLoader& loader, const json& fingerprint,
+                                int64_t every, int64_t kill_after, uint64_t init_seed,
+                                const std::string& tag) {
+  ResumeCheck r;
+  torch::manual_seed(init_seed);
+  HybridNet a = make_net();
+  TrainerOptions oa = options;
+  oa.checkpoint_path = temp_path(tag + "_straight.ckpt");
+  std::filesystem::remove(oa.checkpoint_path);
+  ShiftAddAugTrainer ta(a, oa, loader, &loader);
+  CHECK(!ta.resume(fingerprint));
+  CHECK(ta.train());
+  r.straight = ta.history();
+  r.straight_checkpoint = oa.checkpoint_path;
+
+  torch::manual_seed(init_seed);
+  HybridNet b = make_net();
+  TrainerOptions ob = options;
+  ob.checkpoint_path = temp_path(tag + "_killed.ckpt");
+  std::filesystem::remove(ob.checkpoint_path);
+  ob.checkpoint_every_steps = every;
+  ob.stop_after_steps = kill_after;
+  {
+    ShiftAddAugTrainer tb(b, ob, loader, &loader);
+    CHECK(!tb.resume(fingerprint));
+    CHECK(!tb.train());
+  }
+  // A new process: a freshly (differently) initialised net resumes from the checkpoint.
+  torch::manual_seed(init_seed + 999);
+  HybridNet c = make_net();
+  ob.stop_after_steps = 0;
+  ShiftAddAugTrainer tc(c, ob, loader, &loader);
+  CHECK(tc.resume(fingerprint));
+  r.resumed_at_step = tc.global_step();
+  CHECK(tc.train());
+  r.resumed = tc.history();
+  r.straight_state = state_tensors(*a);
+  const auto sc = state_tensors(*c);
+  r.weights_equal = r.straight_state.size() == sc.size();
+  for (size_t i = 0; r.weights_equal && i < sc.size(); ++i)
+    r.weights_equal = torch::equal(r.straight_state[i], sc[i]);
+  return r;
 }
 
 }  // namespace nas::test

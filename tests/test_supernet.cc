@@ -473,48 +473,19 @@ TEST_CASE("trainer: a killed run resumed from its checkpoint ends with identical
     options.progress = false;
     const ArchConfig arch = small_arch(OpKind::Add);
     const json fingerprint = {{"test", "resume"}};
-
-    torch::manual_seed(100);
-    HybridNet a(arch, net_options);
-    TrainerOptions oa = options;
-    oa.checkpoint_path = temp_path("a.ckpt");
-    std::filesystem::remove(oa.checkpoint_path);
-    ShiftAddAugTrainer ta(a, oa, loader, &loader);
-    CHECK(!ta.resume(fingerprint));
-    CHECK(ta.train());
-    CHECK(ta.history().size() == 3);
-    CHECK(ta.history()[0].augmented);
-    CHECK(!ta.history()[2].augmented);
-
-    // Run B: killed after step 8 (mid-epoch 2), its last checkpoint at step 7.
-    torch::manual_seed(100);
-    HybridNet b(arch, net_options);
+    // Killed after step 8 (mid-epoch 2), its last checkpoint at step 7.
+    const ResumeCheck r = check_resume([&] { return HybridNet(arch, net_options); }, options, loader,
+                                       fingerprint, 7, 8, 100, "fixed");
+    REQUIRE(r.straight.size() == 3);
+    CHECK(r.straight[0].augmented);
+    CHECK(!r.straight[2].augmented);
+    CHECK(r.resumed_at_step == 7);
+    CHECK(r.weights_equal);
+    REQUIRE(r.resumed.size() == 3);
+    CHECK(r.resumed[2].val_top1 == r.straight[2].val_top1);
+    CHECK(r.resumed[1].train_loss == doctest::Approx(r.straight[1].train_loss).epsilon(1e-12));
     TrainerOptions ob = options;
-    ob.checkpoint_path = temp_path("b.ckpt");
-    std::filesystem::remove(ob.checkpoint_path);
-    ob.checkpoint_every_steps = 7;
-    ob.stop_after_steps = 8;
-    {
-      ShiftAddAugTrainer tb(b, ob, loader, &loader);
-      CHECK(!tb.resume(fingerprint));
-      CHECK(!tb.train());
-    }
-    // A new process: a freshly (differently) initialised net resumes from the checkpoint.
-    torch::manual_seed(999);
-    HybridNet c(arch, net_options);
-    ob.stop_after_steps = 0;
-    ShiftAddAugTrainer tc(c, ob, loader, &loader);
-    CHECK(tc.resume(fingerprint));
-    CHECK(tc.global_step() == 7);
-    CHECK(tc.train());
-    const auto sa = state_tensors(*a), sc = state_tensors(*c);
-    REQUIRE(sa.size() == sc.size());
-    bool all_equal = true;
-    for (size_t i = 0; i < sa.size(); ++i) all_equal = all_equal && torch::equal(sa[i], sc[i]);
-    CHECK(all_equal);
-    REQUIRE(tc.history().size() == 3);
-    CHECK(tc.history()[2].val_top1 == ta.history()[2].val_top1);
-    CHECK(tc.history()[1].train_loss == doctest::Approx(ta.history()[1].train_loss).epsilon(1e-12));
+    ob.checkpoint_path = temp_path("fixed_killed.ckpt");
     // A checkpoint of other settings is refused.
     HybridNet d(arch, net_options);
     ShiftAddAugTrainer td(d, ob, loader, &loader);

@@ -1,0 +1,75 @@
+#include "datasets/experiment_data.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/error.h"
+#include "datasets/dataset_split.h"
+#include "datasets/load_dataset.h"
+
+namespace nas::datasets {
+
+void ExperimentDataOptions::validate() const {
+  NAS_CHECK(is_known_dataset(dataset), "data.dataset '" << dataset
+                                           << "' is unknown (accepted: fashion-mnist, mnist, cifar10, cifar100)");
+  NAS_CHECK(batch_size >= 1, "data.batch_size must be >= 1, got " << batch_size);
+  NAS_CHECK(eval_batch_size >= 1, "data.eval_batch_size must be >= 1, got " << eval_batch_size);
+  NAS_CHECK(limit_train >= 0, "data.limit_train must be >= 0, got " << limit_train);
+  NAS_CHECK(limit_test >= 0, "data.limit_test must be >= 0, got " << limit_test);
+  NAS_CHECK(val_size >= -1, "data.val_size must be >= -1, got " << val_size);
+  NAS_CHECK(resolution >= 0 && resolution <= 4096, "data.resolution must be in [0, 4096], got " << resolution);
+  if (!data_dir.empty()) {
+    std::error_code ec;
+    NAS_CHECK(std::filesystem::is_directory(data_dir, ec), "data.data_dir " << data_dir << ": no such directory");
+  }
+}
+
+ExperimentData load_experiment_data(const ExperimentDataOptions& o) {
+  o.validate();
+  ExperimentData d;
+  const std::string name = canonical_dataset_name(o.dataset);
+  d.info = dataset_info(name);
+  Dataset train_full = load_dataset(name, o.data_dir, Split::Train, o.limit_train);
+  d.val_size = o.val_size >= 0 ? o.val_size : std::min<int64_t>(5000, train_full.size() / 10);
+  NAS_CHECK(d.val_size == 0 || d.val_size < train_full.size(),
+            "data.val_size " << d.val_size << " leaves no training images (the training set has "
+                             << train_full.size() << ")");
+  if (d.val_size > 0) {
+    TrainValSplit split = split_train_val(train_full, d.val_size, o.seed);
+    d.train = std::make_shared<const Dataset>(std::move(split.train));
+    d.val = std::make_shared<const Dataset>(std::move(split.val));
+  } else {
+    d.train = std::make_shared<const Dataset>(std::move(train_full));
+  }
+  if (o.load_test)
+    d.test = std::make_shared<const Dataset>(load_dataset(name, o.data_dir, Split::Test, o.limit_test));
+
+  DataLoaderOptions train_options = DataLoaderOptions::training(name, o.batch_size, o.seed);
+  train_options.resolution = o.resolution;
+  d.train_loader = std::make_unique<DataLoader>(d.train, train_options);
+  NAS_CHECK(d.train_loader->num_batches() >= 1, "the training set (" << d.train->size()
+                                                    << " images) is smaller than data.batch_size " << o.batch_size);
+  DataLoaderOptions eval_options = DataLoaderOptions::evaluation(o.eval_batch_size);
+  eval_options.resolution = o.resolution;
+  eval_options.mean = d.train_loader->mean();
+  eval_options.std = d.train_loader->std();
+  if (d.val) d.val_loader = std::make_unique<DataLoader>(d.val, eval_options);
+  if (d.test) d.test_loader = std::make_unique<DataLoader>(d.test, eval_options);
+  return d;
+}
+
+json ExperimentData::to_json(const ExperimentDataOptions& o) const {
+  return {{"dataset", info.name},
+          {"limit_train", o.limit_train},
+          {"limit_test", o.limit_test},
+          {"val_size", val_size},
+          {"resolution", train_loader->height()},
+          {"batch_size", o.batch_size},
+          {"train_images", train->size()},
+          {"val_images", val ? val->size() : 0},
+          {"test_images", test ? test->size() : 0},
+          {"mean", train_loader->mean()},
+          {"std", train_loader->std()}};
+}
+
+}  // namespace nas::datasets

@@ -1,0 +1,51 @@
+#pragma once
+// The data of one experiment: a data set's training split carved into train + validation
+// (seeded, class-balanced; the validation images are never trained on), its test split, and the
+// loaders over them. One definition for every command that trains, extracts or evaluates
+// (nas_retrain, nas_train_supernet, nas_extract), so that the same flags give the same split:
+// a supernet's subnets are recalibrated on exactly the images it was trained on and scored on
+// exactly its held-out validation images. The test split is loaded only when asked for (search
+// never needs it).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/json_util.h"
+#include "datasets/data_loader.h"
+#include "datasets/dataset.h"
+#include "datasets/dataset_info.h"
+
+namespace nas::datasets {
+
+struct ExperimentDataOptions {
+  std::string dataset = "fashion-mnist";  // any name dataset_info() knows (aliases accepted)
+  std::string data_dir;                   // "" = the data set's system location
+  int64_t limit_train = 0;   // class-balanced subset of the training split (0: all)
+  int64_t limit_test = 0;    // likewise of the test split
+  int64_t val_size = -1;     // validation images carved from the training split; -1: 10 % up to 5000
+  uint64_t seed = 0;         // of the split and the training order
+  int64_t batch_size = 128;
+  int64_t eval_batch_size = 256;
+  int64_t resolution = 0;    // loader output size (0: native; larger pads, smaller crops)
+  bool load_test = true;
+
+  // Errors name the field ("data.batch_size must be >= 1, got 0").
+  void validate() const;
+};
+
+struct ExperimentData {
+  DatasetInfo info;
+  int64_t val_size = 0;
+  std::shared_ptr<const Dataset> train, val, test;  // val / test null when absent
+  std::unique_ptr<DataLoader> train_loader;  // shuffled, drop_last, the data set's augmentation
+  std::unique_ptr<DataLoader> val_loader, test_loader;  // file order, the training normalisation
+
+  // {"dataset", "limit_train", "limit_test", "val_size", "resolution", "batch_size",
+  //  "train_images", "val_images", "test_images", "mean", "std"}
+  json to_json(const ExperimentDataOptions& options) const;
+};
+
+ExperimentData load_experiment_data(const ExperimentDataOptions& options);
+
+}  // namespace nas::datasets

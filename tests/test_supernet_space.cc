@@ -1,0 +1,314 @@
+// Tests of the weight-sharing supernet: HybridNet over an ArchSpace (the plan of active layers,
+// depth / kernel / width / op / resolution elasticity), subnet extraction, the sandwich trainer
+// and its exact resume.
+#include <torch/torch.h>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "datasets/data_loader.h"
+#include "search_space/arch_space.h"
+#include "supernet/hybrid_net.h"
+#include "supernet/shiftaddaug_trainer.h"
+#include "supernet/subnet_extraction.h"
+#include "supernet/tiny_net.h"
+#include "supernet/tiny_ops.h"
+#include "supernet_fixtures.h"
+
+using namespace nas;
+using namespace nas::test;
+using torch::Tensor;
+
+namespace {
+
+// A small space on 8x8 inputs: an expand-free first stage, a second stage with elastic depth
+// (1, 2), kernel (3, 5) and expand (2, 3), elastic width and resolution, shift / add blocks and
+// head conv.
+ArchSpace small_space() {
+  ArchSpace s;
+  s.in_channels = 1;
+  s.num_classes = 4;
+  s.stem = StemConfig{OpKind::Mult, 16, 3, 1};
+  StageSpace s0;
+  s0.stride = 1;
+  s0.out_channels = 16;
+  s0.depths = {1};
+  s0.kernels = {3};
+  s0.expands = {1};
+  StageSpace s1;
+  s1.stride = 2;
+  s1.out_channels = 24;
+  s1.depths = {1, 2};
+  s1.kernels = {3, 5};
+  s1.expands = {2, 3};
+  s.stages = {s0, s1};
+  s.head_channels = 32;
+  s.classifier_op = OpKind::Mult;
+  s.resolutions = {6, 8};
+  s.widths = {0.5, 1.0};
+  s.ops = {OpKind::Shift, OpKind::Add};
+  s.head_ops = {OpKind::Shift, OpKind::Add};
+  s.validate();
+  return s;
+}
+
+// Subnets that exercise every dimension: the extremes and random ones.
+std::vector<ArchConfig> test_subnets(const ArchSpace& space, int random_count, uint64_t seed) {
+  std::vector<ArchConfig> out = {space.largest(), space.smallest(), space.largest(OpKind::Add),
+                                 space.smallest(OpKind::Add)};
+  Rng rng(seed);
+  for (int i = 0; i < random_count; ++i) out.push_back(space.sample(rng));
+  return out;
+}
+
+// A fixed net of `arch` holding the supernet's inherited weights (its layers are the tiny size).
+HybridNet standalone_copy(HybridNet& supernet, const ArchConfig& arch, HybridNetOptions options) {
+  options.aug.expand_mults = options.aug.width_mults = {1.0};
+  HybridNet alone(arch, options);
+  torch::NoGradGuard no_grad;
+  const auto from = supernet->tiny_layers();
+  const auto to = alone->tiny_layers();
+  REQUIRE(from.size() == to.size());
+  for (size_t i = 0; i < from.size(); ++i) {
+    REQUIRE(from[i].name == to[i].name);
+    REQUIRE(from[i].op == to[i].op);
+    const auto& f = from[i];
+    const auto& t = to[i];
+    t.conv->weight.copy_(f.conv->tiny_slice(f.in_t, f.out_t, f.kernel));
+    if (t.conv->bias.defined()) t.conv->bias.copy_(f.conv->bias.narrow(0, 0, f.out_t));
+    REQUIRE(static_cast<bool>(f.bn) == static_cast<bool>(t.bn));
+    if (t.bn) {
+      t.bn->weight.copy_(f.bn->weight.narrow(0, 0, f.out_t));
+      t.bn->bias.copy_(f.bn->bias.narrow(0, 0, f.out_t));
+      t.bn->running_mean.copy_(f.bn->running_mean.narrow(0, 0, f.out_t));
+      t.bn->running_var.copy_(f.bn->running_var.narrow(0, 0, f.out_t));
+    }
+  }
+  return alone;
+}
+
+}  // namespace
+
+TEST_CASE("supernet plan: an active subnet's forward equals the architecture built alone with the inherited weights, bit for bit") {
+  const ArchSpace space = small_space();
+  for (bool unit_rms : {false, true}) {
+    CAPTURE(unit_rms);
+    HybridNetOptions options;
+    options.aug = small_aug();
+    options.adder_unit_rms = unit_rms;
+    torch::manual_seed(3);
+    HybridNet net(space, options);
+    randomise_bn(*net, 4);
+    for (const ArchConfig& arch : test_subnets(space, 6, 11)) {
+      CAPTURE(arch.key());
+      net->set_subnet(arch);
+      CHECK(net->arch() == arch);
+      HybridNet alone = standalone_copy(net, arch, options);
+      const Tensor x = torch::randn({3, 1, arch.resolution, arch.resolution});
+      net->eval();
+      alone->eval();
+      CHECK(torch::equal(net->forward(x), alone->forward(x)));
+      net->train();
+      alone->train();
+      // Train mode (batch statistics): the same as well; the running statistics move alike.
+      CHECK(torch::equal(net->forward(x), alone->forward(x)));
+    }
+  }
+}
+
+TEST_CASE("supernet elasticity: depth runs the first blocks, kernel is the centre crop, op picks its own BN and remap") {
+  const ArchSpace space = small_space();
+  HybridNetOptions options;
+  options.aug = small_aug();
+  options.remap = RemapKind::Quantile;
+  torch::manual_seed(5);
+  HybridNet net(space, options);
+
+  ArchConfig deep = space.largest();
+  ArchConfig shallow = deep;
+  shallow.stages[1].blocks.resize(1);
+  auto names = [&](const ArchConfig& a) {
+    net->set_subnet(a);
+    std::set<std::string> out;
+    for (const auto& l : net->tiny_layers()) out.insert(l.name);
+    return out;
+  };
+  CHECK(names(deep).count("stage1.block1.dw") == 1);
+  CHECK(names(shallow).count("stage1.block1.dw") == 0);
+  CHECK(names(shallow).count("stage1.block0.dw") == 1);
+
+  ArchConfig small_kernel = deep;
+  small_kernel.stages[1].blocks[0].kernel = 3;
+  net->set_subnet(small_kernel);
+  for (const auto& l : net->tiny_layers()) {
+    if (l.name != "stage1.block0.dw") continue;
+    CHECK(l.kernel == 3);
+    CHECK(l.conv->options().max_kernel == 5);
+    const Tensor crop = l.conv->weight.narrow(0, 0, l.out_t).narrow(2, 1, 3).narrow(3, 1, 3);
+    CHECK(torch::equal(l.conv->tiny_slice(l.in_t, l.out_t, 3), crop));
+  }
+
+  // The same layer with shift and with add: one weight tensor, two BNs, two remaps.
+  ArchConfig with_add = deep, with_shift = deep;
+  set_all_ops(with_add, OpKind::Add);
+  set_all_ops(with_shift, OpKind::Shift);
+  net->set_subnet(with_add);
+  const auto add_layers = net->tiny_layers();
+  net->set_subnet(with_shift);
+  const auto shift_layers = net->tiny_layers();
+  REQUIRE(add_layers.size() == shift_layers.size());
+  for (size_t i = 0; i < add_layers.size(); ++i) {
+    if (add_layers[i].op == OpKind::Mult) continue;
+    CAPTURE(add_layers[i].name);
+    CHECK(add_layers[i].conv.get() == shift_layers[i].conv.get());
+    CHECK(add_layers[i].bn.get() != shift_layers[i].bn.get());
+    CHECK(add_layers[i].conv->remap_for(OpKind::Add).get() != add_layers[i].conv->remap_for(OpKind::Shift).get());
+  }
+  // --shared-bn: one BN per layer whatever the op.
+  options.bn_per_op = false;
+  HybridNet shared(space, options);
+  shared->set_subnet(with_add);
+  const auto shared_add = shared->tiny_layers();
+  shared->set_subnet(with_shift);
+  const auto shared_shift = shared->tiny_layers();
+  for (size_t i = 0; i < shared_add.size(); ++i)
+    if (shared_add[i].bn) CHECK(shared_add[i].bn.get() == shared_shift[i].bn.get());
+}
+
+TEST_CASE("supernet: an architecture outside the space is a clear error naming the field") {
+  const ArchSpace space = small_space();
+  HybridNetOptions options;
+  options.aug = small_aug();
+  HybridNet net(space, options);
+  ArchConfig bad = space.largest();
+  bad.stages[1].blocks[0].kernel = 7;
+  CHECK_THROWS_WITH_AS(net->set_subnet(bad, "subnet.json"),
+                       doctest::Contains("subnet.json: architecture is not in the supernet's space: stages[1].blocks[0].kernel 7"),
+                       nas::Error);
+  ArchConfig too_deep = space.largest();
+  too_deep.stages[1].blocks.push_back(too_deep.stages[1].blocks[0]);
+  CHECK(!net->subnet_violation(too_deep).empty());
+  // A fixed net runs only what fits its allocation.
+  HybridNet fixed(small_arch(OpKind::Shift), options);
+  ArchConfig other_op = small_arch(OpKind::Add);
+  CHECK_THROWS_WITH_AS(fixed->set_subnet(other_op), doctest::Contains("is not an op of the net's"), nas::Error);
+}
+
+TEST_CASE("adaptive scaling in a supernet: the union of the adder slices a step used is scaled once") {
+  const ArchSpace space = small_space();
+  HybridNetOptions options;
+  options.aug = small_aug();
+  torch::manual_seed(8);
+  HybridNet net(space, options);
+  net->train();
+  ArchConfig big = space.largest(OpKind::Add), small = space.smallest(OpKind::Add);
+  const Tensor y = torch::tensor({0, 1, 2, 3}, torch::kLong);
+  for (const ArchConfig& a : {small, big}) {
+    net->set_subnet(a);
+    smoothed_cross_entropy(net->forward(torch::randn({4, 1, a.resolution, a.resolution})), y, 0.1).backward();
+  }
+  net->scale_adder_gradients();
+  net->set_subnet(big);
+  int checked = 0;
+  for (const auto& l : net->tiny_layers()) {
+    if (l.op != OpKind::Add) continue;
+    CAPTURE(l.name);
+    const Tensor g = l.conv->tiny_slice_of(l.conv->weight.grad(), l.in_t, l.out_t, l.kernel).contiguous();
+    CHECK(g.norm().item<double>() == doctest::Approx(options.eta * std::sqrt(static_cast<double>(g.numel()))).epsilon(1e-5));
+    ++checked;
+  }
+  CHECK(checked > 0);
+  // Relative scaling: the scaled RMS is eta times the weights' RMS.
+  options.relative_adder_scaling = true;
+  HybridNet rel(space, options);
+  rel->train();
+  rel->set_subnet(big);
+  smoothed_cross_entropy(rel->forward(torch::randn({4, 1, 8, 8})), y, 0.1).backward();
+  rel->scale_adder_gradients();
+  for (const auto& l : rel->tiny_layers()) {
+    if (l.op != OpKind::Add) continue;
+    const Tensor w = l.conv->tiny_slice(l.in_t, l.out_t, l.kernel).contiguous();
+    const Tensor g = l.conv->tiny_slice_of(l.conv->weight.grad(), l.in_t, l.out_t, l.kernel).contiguous();
+    const double w_rms = w.norm().item<double>() / std::sqrt(static_cast<double>(w.numel()));
+    const double g_rms = g.norm().item<double>() / std::sqrt(static_cast<double>(g.numel()));
+    CHECK(g_rms == doctest::Approx(options.eta * w_rms).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("subnet extraction: the exported network reproduces the supernet's subnet bit for bit, resizing its input") {
+  const auto data = std::make_shared<const datasets::Dataset>(synthetic_dataset(64, 31));
+  const datasets::DataLoader train(data, datasets::DataLoaderOptions::training("synthetic", 16, 2));
+  const ArchSpace space = small_space();
+  HybridNetOptions options;
+  options.aug = small_aug();
+  options.adder_unit_rms = true;
+  options.remap = RemapKind::Quantile;
+  torch::manual_seed(9);
+  HybridNet net(space, options);
+  const torch::Device cpu(torch::kCPU);
+  for (const ArchConfig& arch : test_subnets(space, 3, 12)) {
+    CAPTURE(arch.key());
+    const TinyPreprocessing pre{"synthetic", 8, {0.5}, {0.25}};
+    TinyNet tiny = extract_subnet(*net, arch, train, 2, pre, cpu);
+    const Tensor x = torch::randn({5, 1, 8, 8});
+    net->eval();
+    const Tensor expected = net->forward(resize_input(x, arch.resolution));
+    net->train();
+    CHECK(torch::equal(tiny.forward(x), expected));
+    const std::string path = temp_path("extract.nasm");
+    tiny.save(path);
+    CHECK(torch::equal(TinyNet::load(path).forward(x), expected));
+    // The scores of a subnet do not depend on what was scored before (recalibration resets).
+    const double first = score_subnet(*net, arch, train, train, 2, cpu).val_top1;
+    score_subnet(*net, space.largest(), train, train, 2, cpu);
+    CHECK(score_subnet(*net, arch, train, train, 2, cpu).val_top1 == first);
+  }
+}
+
+TEST_CASE("supernet trainer: sandwich steps; a killed run resumed from its checkpoint ends with identical weights") {
+  const auto data = std::make_shared<const datasets::Dataset>(synthetic_dataset(96, 41));
+  const datasets::DataLoader loader(data, datasets::DataLoaderOptions::training("synthetic", 16, 3));
+  const ArchSpace space = small_space();
+  HybridNetOptions net_options;
+  net_options.aug = small_aug();
+  net_options.adder_unit_rms = net_options.relative_adder_scaling = true;
+  TrainerOptions options;
+  options.epochs = 2;
+  options.lr = 0.05;
+  options.sandwich = 3;
+  options.bn_batches = 2;
+  options.seed = 4;
+  options.progress = false;
+  const json fingerprint = {{"test", "supernet resume"}};
+  const ResumeCheck r = check_resume([&] { return HybridNet(space, net_options); }, options, loader,
+                                     fingerprint, 4, 5, 50, "supernet");
+  REQUIRE(r.straight.size() == 2);
+  CHECK(r.straight[1].val_subnets.size() == 2);
+  CHECK(r.resumed_at_step == 4);
+  CHECK(r.weights_equal);
+  CHECK(r.resumed[1].val_subnets == r.straight[1].val_subnets);
+  {
+    HybridNet probe(space, net_options);
+    ShiftAddAugTrainer t(probe, options, loader, &loader);
+    CHECK(t.eval_subnets().size() == 2);
+  }
+
+  // The weights load into a fresh supernet for extraction.
+  HybridNet d(space, net_options);
+  const json state = load_checkpoint_weights(*d, r.straight_checkpoint, torch::kCPU);
+  CHECK(state.at("epoch").get<int64_t>() == 2);
+  const auto sd = state_tensors(*d);
+  bool loaded_equal = sd.size() == r.straight_state.size();
+  for (size_t i = 0; loaded_equal && i < sd.size(); ++i) loaded_equal = torch::equal(r.straight_state[i], sd[i]);
+  CHECK(loaded_equal);
+  HybridNet other(small_arch(OpKind::Shift), net_options);
+  CHECK_THROWS_AS(load_checkpoint_weights(*other, r.straight_checkpoint, torch::kCPU), nas::Error);
+}
