@@ -1,10 +1,18 @@
 // bench_train_step: images/s of one ShiftAddAug training step (tiny forward+backward, one sampled
 // augmented forward+backward, adder gradient scaling, SGD) on random data, split into its parts,
 // with the peak resident set of each configuration. Prints JSON.
+//
+// --supernet SPACE (default | ArchSpace file): the same step with the architecture as the active
+// subnet of the weight-sharing supernet against the architecture built as a fixed net, in
+// alternating rounds (median of --rounds; supernet_step_ratio = supernet / fixed time per step),
+// plus one row of full sandwich steps (--sandwich subnets per step, each with an augmented
+// version) for the supernet's training throughput and peak resident set.
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -13,11 +21,14 @@
 #include "core/json_util.h"
 #include "core/memory_usage.h"
 #include "core/rng.h"
+#include "search_space/arch_space.h"
 #include "search_space/named_archs.h"
 #include "supernet/hybrid_net.h"
 #include "supernet/malloc_tuning.h"
 #include "supernet/sgd_nesterov.h"
 #include "supernet/shiftaddaug_trainer.h"
+#include "supernet/tiny_ops.h"
+#include "core/error.h"
 
 namespace {
 
@@ -26,11 +37,47 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// Times `steps` training steps (after 2 warm-up steps) on one batch: for each subnet that
+// choose() returns, its MF forward+backward and (aug) one augmented forward+backward, then the
+// adder scaling and SGD. Returns seconds per step.
+double time_steps(nas::HybridNet& net, const std::function<std::vector<nas::ArchConfig>()>& choose,
+                  bool augment, int64_t steps, const torch::Tensor& x, const torch::Tensor& y,
+                  nas::Rng& rng) {
+  std::vector<nas::SgdParamGroup> groups(1);
+  groups[0].params = net->parameters();
+  nas::SgdNesterov sgd(groups, 0.9);
+  double seconds = 0;
+  for (int64_t s = 0; s < steps + 2; ++s) {
+    const auto t0 = Clock::now();
+    sgd.zero_grad();
+    for (const nas::ArchConfig& subnet : choose()) {
+      net->set_subnet(subnet);
+      const torch::Tensor xs = nas::resize_input(x, subnet.resolution);
+      nas::smoothed_cross_entropy(net->forward(xs), y, 0.1).backward();
+      if (augment) {
+        net->set_active(net->sample_aug(rng));
+        nas::smoothed_cross_entropy(net->forward(xs), y, 0.1).backward();
+      }
+    }
+    net->scale_adder_gradients();
+    sgd.step(0.01);
+    if (s >= 2) seconds += since(t0);
+  }
+  return seconds / static_cast<double>(steps);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
 int run(int argc, char** argv) {
   nas::cli::CommonFlags common;
   std::string arch_name, ops_list, aug_list;
   int64_t batch = 128, steps = 10, resolution = 28, channels = 1;
   bool channels_last = false, largest = false, no_malloc_tuning = false, forward_only = false;
+  std::string supernet_space;
+  int64_t rounds = 3, sandwich = nas::TrainerOptions{}.sandwich;
   po::options_description desc("Options");
   desc.add_options()
       ("arch", po::value(&arch_name)->default_value("mbv2-micro"), "architecture name or file")
@@ -43,7 +90,10 @@ int run(int argc, char** argv) {
       ("channels-last", po::bool_switch(&channels_last), "channels-last inputs")
       ("largest", po::bool_switch(&largest), "run the largest augmented network every step (the memory worst case) instead of a sampled one")
       ("forward-only", po::bool_switch(&forward_only), "memory probe: the augmented forward keeps its autograd graph but runs no backward (peak = saved activations + forward temporaries)")
-      ("no-malloc-tuning", po::bool_switch(&no_malloc_tuning), "keep glibc's default malloc settings where glibc's malloc is in use (for comparison)");
+      ("no-malloc-tuning", po::bool_switch(&no_malloc_tuning), "keep glibc's default malloc settings where glibc's malloc is in use (for comparison)")
+      ("supernet", po::value(&supernet_space), "compare a supernet step (default | ArchSpace file; --arch with each op as the active subnet) with the fixed net's, and time sandwich steps")
+      ("rounds", po::value(&rounds)->default_value(rounds), "--supernet: alternating timing rounds (median)")
+      ("sandwich", po::value(&sandwich)->default_value(sandwich), "--supernet: subnets per sandwich step");
   nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kJson);
   po::variables_map vm;
   if (!nas::cli::parse_flags(argc, argv, "bench_train_step", "time ShiftAddAug training steps", desc, vm))
@@ -62,7 +112,74 @@ int run(int argc, char** argv) {
     return out;
   };
   nas::json rows = nas::json::array();
-  for (const std::string& op_name : split(ops_list)) {
+  if (!supernet_space.empty()) {
+    NAS_CHECK(rounds >= 1 && sandwich >= 1, "--rounds and --sandwich must be >= 1");
+    const nas::ArchSpace space =
+        supernet_space == "default"
+            ? nas::default_space(static_cast<int>(resolution), static_cast<int>(channels), 10)
+            : nas::ArchSpace::from_json(nas::read_json_file(supernet_space), supernet_space);
+    torch::Tensor x = torch::randn({batch, channels, resolution, resolution});
+    const torch::Tensor y = torch::randint(0, 10, {batch}, torch::kLong);
+    for (const std::string& op_name : split(ops_list)) {
+      for (const std::string& aug : split(aug_list)) {
+        nas::ArchConfig arch = nas::resolve_arch(arch_name, static_cast<int>(resolution), static_cast<int>(channels), 10);
+        nas::set_all_ops(arch, nas::parse_op_kind(op_name));
+        nas::HybridNetOptions options;
+        options.adder_unit_rms = options.relative_adder_scaling = true;
+        if (aug == "none") options.aug.expand_mults = options.aug.width_mults = {1.0};
+        nas::release_free_heap_memory();
+        nas::reset_peak_rss();
+        torch::manual_seed(common.seed);
+        nas::HybridNet fixed(arch, options);
+        nas::HybridNet super(space, options);
+        fixed->train();
+        super->train();
+        nas::Rng rng_fixed(common.seed), rng_super(common.seed);
+        std::vector<double> t_fixed, t_super;
+        auto one = [&] { return std::vector<nas::ArchConfig>{arch}; };
+        for (int64_t r = 0; r < rounds; ++r) {
+          t_fixed.push_back(time_steps(fixed, one, aug != "none", steps, x, y, rng_fixed));
+          t_super.push_back(time_steps(super, one, aug != "none", steps, x, y, rng_super));
+        }
+        const double ratio = median(t_super) / median(t_fixed);
+        nas::json row = {{"mode", "supernet_vs_fixed"}, {"arch", arch_name}, {"arch_key", arch.key()},
+                         {"op", op_name}, {"aug", aug}, {"rounds", rounds},
+                         {"fixed_ms_per_step", 1e3 * median(t_fixed)},
+                         {"supernet_ms_per_step", 1e3 * median(t_super)},
+                         {"supernet_step_ratio", ratio},
+                         {"images_per_s", static_cast<double>(batch) / median(t_super)},
+                         {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())}};
+        std::cerr << arch_name << " " << op_name << " " << aug << ": supernet step " << row["supernet_ms_per_step"].get<double>()
+                  << " ms vs fixed " << row["fixed_ms_per_step"].get<double>() << " ms (ratio " << ratio << ")\n";
+        rows.push_back(row);
+      }
+    }
+    // Full sandwich steps of supernet training, with augmentation: throughput and peak memory.
+    nas::release_free_heap_memory();
+    const bool peak_reset = nas::reset_peak_rss();
+    nas::HybridNetOptions options;
+    options.adder_unit_rms = options.relative_adder_scaling = true;
+    torch::manual_seed(common.seed);
+    nas::HybridNet super(space, options);
+    super->train();
+    nas::Rng rng(common.seed);
+    auto sandwich_subnets = [&] {
+      std::vector<nas::ArchConfig> out = {space.largest(), space.smallest()};
+      out.resize(static_cast<size_t>(std::min<int64_t>(sandwich, 2)));
+      for (int64_t i = 2; i < sandwich; ++i) out.push_back(space.sample(rng));
+      return out;
+    };
+    const double t = time_steps(super, sandwich_subnets, true, steps, x, y, rng);
+    nas::json row = {{"mode", "supernet_sandwich"}, {"space", supernet_space}, {"sandwich", sandwich},
+                     {"aug", "shiftaddaug"}, {"ms_per_step", 1e3 * t},
+                     {"images_per_s", static_cast<double>(batch) / t},
+                     {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())}, {"peak_rss_reset", peak_reset}};
+    std::cerr << "supernet sandwich " << sandwich << ": " << row["images_per_s"].get<double>() << " img/s, peak RSS "
+              << row["peak_rss_mib"].get<double>() << " MiB\n";
+    rows.push_back(row);
+  }
+  for (const std::string& op_name : split(supernet_space.empty() ? ops_list : std::string())) {
+    if (op_name.empty()) continue;
     for (const std::string& aug : split(aug_list)) {
       nas::ArchConfig arch = nas::resolve_arch(arch_name, static_cast<int>(resolution),
                                                static_cast<int>(channels), 10);
