@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "apps/cli_common.h"
@@ -75,7 +76,7 @@ int run(int argc, char** argv) {
   po::options_description desc("Options");
   desc.add_options()
       ("arch", po::value(&f.arch)->default_value(f.arch), "architecture: a name (mbv2-tiny, mbv2-micro) or an ArchConfig JSON file")
-      ("op", po::value(&f.op)->default_value(f.op), "op of every block and the head conv: shift | add | mult (stem and classifier stay mult)")
+      ("op", po::value(&f.op)->default_value(f.op), "op of every block and the head conv: shift | add | mult (stem and classifier stay mult) | keep (the ops of the --arch file as written)")
       ("remap", po::value(&f.remap)->default_value(f.remap), "weight remap of the MF slice: none | quantile | piecewise | fc")
       ("dataset", po::value(&d.dataset)->default_value(d.dataset), "fashion-mnist | mnist | cifar10 | cifar100")
       ("data-dir", po::value(&d.data_dir), "data set directory (default: the system location of (Fashion-)MNIST; required for CIFAR)")
@@ -96,7 +97,8 @@ int run(int argc, char** argv) {
 
   // ---- validation (one-line errors) -----------------------------------------------------------
   NAS_CHECK(!common.out_dir.empty(), "--out DIR is required");
-  const nas::OpKind op = nas::parse_op_kind(f.op);
+  const bool keep_ops = f.op == "keep";
+  const nas::OpKind op = keep_ops ? nas::OpKind::Mult : nas::parse_op_kind(f.op);
   NAS_CHECK(f.aug == "shiftaddaug" || f.aug == "none",
             "unknown --aug '" << f.aug << "' (accepted: shiftaddaug, none)");
   const nas::RemapKind remap = nas::parse_remap_kind(f.remap);
@@ -113,7 +115,7 @@ int run(int argc, char** argv) {
     f.trainer.stop_width_aug_fraction = f.trainer.stop_expand_aug_fraction = 1.0 - f.aug_stop_fraction;
   nas::cli::apply_training_flags(f, common.seed);
   nas::HybridNetOptions net_options = f.net;
-  net_options.remap = op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
+  net_options.remap = !keep_ops && op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
   nas::TrainerOptions topt = f.trainer;
   d.seed = common.seed;
   try {
@@ -134,9 +136,22 @@ int run(int argc, char** argv) {
   const int resolution = static_cast<int>(d.resolution > 0 ? d.resolution : info.height);
   nas::ArchConfig arch = nas::resolve_arch(f.arch, resolution, static_cast<int>(info.channels),
                                            static_cast<int>(info.num_classes));
-  nas::set_all_ops(arch, op);
+  if (!keep_ops) nas::set_all_ops(arch, op);
   arch.validate();
-  d.resolution = arch.resolution;
+  // The loader gives the data at --resolution (the native size by default); an architecture of
+  // another resolution sees the batch resized to it (resize_input), as a supernet subnet does,
+  // and its exported model resizes likewise.
+  d.resolution = resolution;
+  // The op the result reports: the one given, or with --op keep the architecture's (one op of
+  // every block and the head conv, else "mixed").
+  std::string op_label = keep_ops ? std::string() : nas::op_kind_name(op);
+  if (keep_ops) {
+    std::set<std::string> ops = {nas::op_kind_name(arch.head.op)};
+    if (arch.head.channels == 0) ops.clear();
+    for (const nas::StageConfig& st : arch.stages)
+      for (const nas::BlockConfig& b : st.blocks) ops.insert(nas::op_kind_name(b.op));
+    op_label = ops.size() == 1 ? *ops.begin() : "mixed";
+  }
   const nas::datasets::ExperimentData data = [&] {
     try {
       return nas::datasets::load_experiment_data(d);
@@ -158,7 +173,7 @@ int run(int argc, char** argv) {
   // What must match for --resume: everything that changes the trained weights.
   nas::json fingerprint;
   fingerprint["arch"] = arch.to_json();
-  fingerprint["op"] = nas::op_kind_name(op);
+  fingerprint["op"] = op_label;
   fingerprint["aug"] = f.aug;
   fingerprint["net"] = net_options.to_json();
   fingerprint["trainer"] = topt.to_json();
@@ -183,7 +198,7 @@ int run(int argc, char** argv) {
     log << "[" << nas::utc_now_iso8601() << "] " << line << "\n";
     log.flush();
   };
-  std::cerr << kProgram << ": " << arch.key() << " | op " << nas::op_kind_name(op) << " | aug " << f.aug
+  std::cerr << kProgram << ": " << arch.key() << " | op " << op_label << " | aug " << f.aug
             << " | remap " << nas::remap_kind_name(net_options.remap) << " | " << dataset << " train "
             << train_data->size() << " val " << (val_data ? val_data->size() : 0) << " test "
             << test_data->size() << " | " << f.device << " " << threads << " thread(s)\n";
@@ -210,8 +225,8 @@ int run(int argc, char** argv) {
   if (val_loader) val_top1 = trainer.evaluate(*val_loader, /*reestimate=*/false);  // BN re-estimated at the end
   const double hybrid_test_top1 = trainer.evaluate(test_loader, /*reestimate=*/false);
 
-  nas::TinyPreprocessing pre{dataset, arch.resolution, train_loader.mean(), train_loader.std()};
-  nas::json meta = {{"arch_name", f.arch},           {"op", nas::op_kind_name(op)},
+  nas::TinyPreprocessing pre{dataset, train_loader.height(), train_loader.mean(), train_loader.std()};
+  nas::json meta = {{"arch_name", f.arch},           {"op", op_label},
                     {"aug", f.aug},                  {"remap", nas::remap_kind_name(net_options.remap)},
                     {"limit_test", d.limit_test},    {"eval_batch_size", d.eval_batch_size},
                     {"epochs", topt.epochs},         {"seed", common.seed},
@@ -247,7 +262,7 @@ int run(int argc, char** argv) {
   result["arch"] = f.arch;
   result["arch_key"] = arch.key();
   result["arch_config"] = arch.to_json();
-  result["op"] = nas::op_kind_name(op);
+  result["op"] = op_label;
   result["aug"] = f.aug;
   result["remap"] = nas::remap_kind_name(net_options.remap);
   result["dataset"] = dataset;

@@ -1,0 +1,88 @@
+#!/bin/bash
+# Is the supernet any good? (issue 9, item 5.) Trains the supernet once, then for >= 10
+# architectures spanning the space (the smallest and the largest with each op, a named
+# architecture with each op, RANDOM_COUNT random ones) measures the inherited validation top-1
+# (nas_extract) and the top-1 of the same architecture trained alone at the same recipe
+# (nas_retrain --op keep), and tabulates the rank agreement (scripts/supernet_ranking.py).
+# Every step is resumable: finished runs are skipped, interrupted ones resume.
+#
+#   scripts/run_supernet_ranking.sh DATASET OUT_ROOT
+# Environment: BIN (build/apps), SPACE (default | file), NAMED (mbv2-tiny; mbv2-micro for the
+#   micro space), EPOCHS (5), LR (0.1), SANDWICH (4), LIMIT_TRAIN (0), VAL_SIZE (-1), RANDOM_COUNT (6),
+#   THREADS (2), SEED (1), DATA_DIR, AUG (shiftaddaug), OUT_BASE (results/supernet/DATASET).
+set -euo pipefail
+dataset=${1:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
+root=${2:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
+bin=${BIN:-build/apps}
+seed=${SEED:-1}
+data=(--dataset "$dataset" --limit-train "${LIMIT_TRAIN:-0}" --val-size "${VAL_SIZE:--1}" --seed "$seed"
+      --threads "${THREADS:-2}")
+[[ -n ${DATA_DIR:-} ]] && data+=(--data-dir "$DATA_DIR")
+recipe=(--epochs "${EPOCHS:-5}" --lr "${LR:-0.1}" --aug "${AUG:-shiftaddaug}")
+mkdir -p "$root/archs"
+
+sn="$root/supernet"
+if [[ ! -f $sn/result.json ]]; then
+  resume=()
+  [[ -f $sn/supernet.ckpt ]] && resume=(--resume)
+  mkdir -p "$sn"
+  echo "train $sn"
+  "$bin/nas_train_supernet" --space "${SPACE:-default}" "${data[@]}" "${recipe[@]}" --sandwich "${SANDWICH:-4}" \
+    --out "$sn" "${resume[@]}" > "$sn/stdout.txt" 2> "$sn/stderr.txt"
+fi
+
+# The architectures: written once (the random ones from the seed), as ArchConfig files.
+python3 - "$sn/space.json" "$root/archs" "${RANDOM_COUNT:-6}" "$seed" <<'PY'
+import json, os, random, sys
+space, out, count, seed = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def arch(pick, op_of, rng=None):
+    stages = []
+    for st in space["stages"]:
+        d = pick(st["depths"])
+        stages.append({"depth": d, "stride": st["stride"], "out_channels": st["out_channels"],
+                       "blocks": [{"op": op_of(), "kernel": pick(st["kernels"]), "expand": pick(st["expands"])}
+                                  for _ in range(d)]})
+    return {"resolution": pick(space["resolutions"]), "in_channels": space["in_channels"],
+            "num_classes": space["num_classes"], "width_mult": pick(space["widths"]), "stem": space["stem"],
+            "stages": stages, "head": {"op": op_of() if space["head_channels"] else space["ops"][0],
+                                       "channels": space["head_channels"], "classifier_op": space["classifier_op"]}}
+for name, pick in (("largest", max), ("smallest", min)):
+    for op in space["ops"]:
+        path = f"{out}/{name}-{op}.json"
+        if not os.path.exists(path):
+            json.dump(arch(pick, lambda: op), open(path, "w"), indent=1)
+rng = random.Random(seed)
+for i in range(count):
+    path = f"{out}/random{i}.json"
+    a = arch(lambda xs: rng.choice(xs), lambda: rng.choice(space["ops"]))
+    if not os.path.exists(path):
+        json.dump(a, open(path, "w"), indent=1)
+PY
+
+targets=()
+for f in "$root"/archs/*.json; do targets+=("file:$f"); done
+for op in shift add; do targets+=("name:${NAMED:-mbv2-tiny}:$op"); done
+for t in "${targets[@]}"; do
+  if [[ $t == file:* ]]; then
+    f=${t#file:}; key=$(basename "$f" .json); arch=(--arch "$f")
+    retrain_arch=(--arch "$f" --op keep)
+  else
+    rest=${t#name:}; name=${rest%%:*}; op=${rest##*:}; key="$name-$op"; arch=(--arch "$name" --op "$op")
+    retrain_arch=(--arch "$name" --op "$op")
+  fi
+  ex="$root/inherited/$key"
+  if [[ ! -f $ex/result.json ]]; then
+    echo "extract $key"
+    "$bin/nas_extract" --supernet "$sn" "${arch[@]}" --threads "${THREADS:-2}" --out "$ex" > /dev/null
+  fi
+  st="$root/standalone/$key"
+  if [[ ! -f $st/result.json ]]; then
+    resume=()
+    [[ -f $st/checkpoint.pt ]] && resume=(--resume)
+    mkdir -p "$st"
+    echo "retrain $key"
+    "$bin/nas_retrain" "${retrain_arch[@]}" "${data[@]}" "${recipe[@]}" --out "$st" "${resume[@]}" \
+      > "$st/stdout.txt" 2> "$st/stderr.txt" || { echo "FAIL $st: $(tail -n 1 "$st/stderr.txt")"; exit 1; }
+  fi
+done
+"$([[ -x /usr/bin/python3 ]] && echo /usr/bin/python3 || echo python3)" scripts/supernet_ranking.py "$root" --dataset "$dataset" ${OUT_BASE:+--out-base "$OUT_BASE"}
