@@ -260,3 +260,29 @@ TEST_CASE("cli: guarded_main turns exceptions into exit code 1") {
   flags.threads = 0;
   CHECK(nas::cli::resolve_threads(flags) >= 1);
 }
+
+TEST_CASE("cli: library errors naming option fields are rewritten to name the flags") {
+  const nas::Error e("trainer.stop_width_aug_fraction must be in [0, 1], got 2; data.val_size 7 leaves no "
+                     "training images (subtrainer.epochs untouched)",
+                     "f.cc", 3);
+  const nas::Error r = nas::cli::with_flag_names(e, {"trainer", "data"});
+  CHECK(r.message() ==
+        "--stop-width-aug-fraction must be in [0, 1], got 2; --val-size 7 leaves no training images "
+        "(subtrainer.epochs untouched)");
+  CHECK(r.line() == 3);
+  // Prefixes not asked for stay.
+  CHECK(nas::cli::with_flag_names(e, {"data"}).message().rfind("trainer.stop_width_aug_fraction", 0) == 0);
+}
+
+TEST_CASE("cli: prepare_run_dir refuses a directory holding a run unless resuming") {
+  const auto dir = std::filesystem::temp_directory_path() / "nas_test_core_run_dir";
+  std::filesystem::remove_all(dir);
+  const std::string ckpt = nas::cli::prepare_run_dir(dir.string(), "run.ckpt", false);
+  CHECK(std::filesystem::is_directory(dir));
+  CHECK(ckpt == (dir / "run.ckpt").string());
+  nas::write_file_atomic(ckpt, "x");
+  CHECK_THROWS_WITH_AS(nas::cli::prepare_run_dir(dir.string(), "run.ckpt", false),
+                       doctest::Contains("already holds a run (run.ckpt): pass --resume"), nas::Error);
+  CHECK(nas::cli::prepare_run_dir(dir.string(), "run.ckpt", true) == ckpt);
+  std::filesystem::remove_all(dir);
+}
