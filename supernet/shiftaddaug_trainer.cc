@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/fnv1a.h"
 #include "core/progress.h"
 #include "supernet/subnet_extraction.h"
 #include "supernet/tiny_ops.h"
@@ -21,7 +22,11 @@ namespace nas {
 
 namespace {
 
-constexpr int kCheckpointVersion = 2;  // 2: per-step schedule, sort statistics
+constexpr int kCheckpointVersion = 3;  // 2: per-step schedule, sort statistics; 3: checksum trailer
+// A checkpoint file is the LibTorch archive followed by this trailer: 8 bytes of magic and the
+// FNV-1a 64 of the archive bytes (little endian), checked before anything is parsed.
+constexpr char kCheckpointMagic[8] = {'N', 'A', 'S', 'C', 'K', 'P', 'T', '3'};
+constexpr size_t kCheckpointTrailerBytes = 16;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -405,7 +410,11 @@ void ShiftAddAugTrainer::save_checkpoint() const {
   }
   std::ostringstream out;
   archive.save_to(out);
-  write_file_atomic(options_.checkpoint_path, out.str());
+  std::string bytes = out.str();
+  const uint64_t sum = fnv1a64(bytes);
+  bytes.append(kCheckpointMagic, sizeof kCheckpointMagic);
+  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((sum >> (8 * i)) & 0xff));
+  write_file_atomic(options_.checkpoint_path, bytes);
 }
 
 namespace {
@@ -413,8 +422,19 @@ namespace {
 // Opens a checkpoint file into `archive` and returns its state (checked version).
 json read_checkpoint(const std::string& path, const torch::Device& device,
                      torch::serialize::InputArchive& archive) {
+  std::string bytes = read_file(path);
+  NAS_CHECK(bytes.size() > kCheckpointTrailerBytes &&
+                std::equal(kCheckpointMagic, kCheckpointMagic + sizeof kCheckpointMagic,
+                           bytes.end() - kCheckpointTrailerBytes),
+            "checkpoint '" << path << "' has no checksum trailer (truncated, not a checkpoint, or written "
+                           << "by an older version)");
+  uint64_t stored = 0;
+  for (int i = 0; i < 8; ++i)
+    stored |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[bytes.size() - 8 + static_cast<size_t>(i)])) << (8 * i);
+  bytes.resize(bytes.size() - kCheckpointTrailerBytes);
+  NAS_CHECK(fnv1a64(bytes) == stored, "checkpoint '" << path << "' is corrupt (checksum mismatch)");
   try {
-    std::istringstream in(read_file(path));
+    std::istringstream in(bytes);
     archive.load_from(in, device);
   } catch (const nas::Error&) {
     throw;

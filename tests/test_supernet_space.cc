@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <string>
@@ -311,4 +313,24 @@ TEST_CASE("supernet trainer: sandwich steps; a killed run resumed from its check
   CHECK(loaded_equal);
   HybridNet other(small_arch(OpKind::Shift), net_options);
   CHECK_THROWS_AS(load_checkpoint_weights(*other, r.straight_checkpoint, torch::kCPU), nas::Error);
+
+  // Checksummed: one flipped byte, or a truncated file, is a one-line error before any parsing.
+  std::string bytes;
+  {
+    std::ifstream in(r.straight_checkpoint, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string bad = temp_path("corrupt.ckpt");
+  auto write = [&](const std::string& content) {
+    std::ofstream out(bad, std::ios::binary | std::ios::trunc);
+    out << content;
+  };
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x10);
+  write(flipped);
+  CHECK_THROWS_WITH_AS(load_checkpoint_weights(*d, bad, torch::kCPU),
+                       doctest::Contains("is corrupt (checksum mismatch)"), nas::Error);
+  write(bytes.substr(0, bytes.size() - 5));
+  CHECK_THROWS_WITH_AS(load_checkpoint_weights(*d, bad, torch::kCPU),
+                       doctest::Contains("has no checksum trailer"), nas::Error);
 }
