@@ -12,6 +12,7 @@
 #include "apps/cli_common.h"
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/progress.h"
 #include "core/string_format.h"
 #include "datasets/data_loader.h"
 #include "datasets/dataset_info.h"
@@ -73,13 +74,11 @@ int run(int argc, char** argv) {
   const torch::Device device(device_name);
   model.to(device);
   const auto start = std::chrono::steady_clock::now();
-  int64_t correct = 0, total = 0;
-  for (nas::datasets::Batch& b : loader.epoch(0)) {
-    correct += model.forward(b.images.to(device)).argmax(1).eq(b.labels.to(device)).sum().item<int64_t>();
-    total += b.size();
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double top1 = total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+  const nas::datasets::Top1Count count =
+      nas::datasets::count_top1(loader, device, [&](const torch::Tensor& x) { return model.forward(x); });
+  const int64_t correct = count.correct, total = count.total;
+  const double seconds = nas::seconds_since(start);
+  const double top1 = count.percent();
 
   std::cout << nas::string_printf("%s: %s test top-1 %.2f%% (%lld/%lld images, %.0f img/s)",
                                   kProgram, dataset.c_str(), top1, static_cast<long long>(correct),

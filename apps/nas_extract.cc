@@ -74,18 +74,12 @@ int run(int argc, char** argv) {
   const nas::json config = nas::read_json_file(config_path);
   const nas::ArchSpace space = nas::ArchSpace::from_json(nas::read_json_file((dir / "space.json").string()),
                                                          (dir / "space.json").string());
-  NAS_CHECK(config.contains("net") && config.contains("data"), config_path << ": 'net' or 'data' is missing");
+  NAS_CHECK(config.contains("net") && config.contains("data_options"),
+            config_path << ": 'net' or 'data_options' is missing");
   const nas::HybridNetOptions net_options = nas::HybridNetOptions::from_json(config["net"], config_path + ": net");
-  const nas::json& data_json = config["data"];
-  nas::datasets::ExperimentDataOptions d;
-  d.dataset = nas::json_string(data_json, "dataset", config_path + ": data");
-  d.data_dir = !f.data_dir.empty() ? f.data_dir : data_json.value("data_dir", std::string());
-  d.limit_train = nas::json_int(data_json, "limit_train", config_path + ": data");
-  d.val_size = nas::json_int(data_json, "val_size", config_path + ": data");
-  d.seed = static_cast<uint64_t>(nas::json_int(data_json, "seed", config_path + ": data"));
-  d.batch_size = nas::json_int(data_json, "batch_size", config_path + ": data");
-  d.eval_batch_size = nas::json_int(data_json, "eval_batch_size", config_path + ": data");
-  d.resolution = nas::json_int(data_json, "resolution", config_path + ": data");
+  nas::datasets::ExperimentDataOptions d =
+      nas::datasets::ExperimentDataOptions::from_json(config["data_options"], config_path + ": data_options");
+  if (!f.data_dir.empty()) d.data_dir = f.data_dir;
   d.load_test = false;
   const nas::datasets::ExperimentData data = nas::datasets::load_experiment_data(d);
   NAS_CHECK(data.val_loader, "the supernet was trained without a validation split (val_size 0)");

@@ -57,16 +57,6 @@ std::string fmt(double v, int precision = 2) {
   return buf;
 }
 
-double evaluate_tiny(const nas::TinyNet& tiny, const nas::datasets::DataLoader& loader,
-                     const torch::Device& device) {
-  int64_t correct = 0, total = 0;
-  for (nas::datasets::Batch& b : loader.epoch(0)) {
-    correct += tiny.forward(b.images.to(device)).argmax(1).eq(b.labels.to(device)).sum().item<int64_t>();
-    total += b.size();
-  }
-  return total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
-}
-
 int run(int argc, char** argv) {
   nas::tune_malloc_for_training();
   const auto wall_start = std::chrono::steady_clock::now();
@@ -237,7 +227,9 @@ int run(int argc, char** argv) {
   exported.save(model_path);
   nas::TinyNet reloaded = nas::TinyNet::load(model_path);
   reloaded.to(device);
-  const double test_top1 = evaluate_tiny(reloaded, test_loader, device);
+  const double test_top1 =
+      nas::datasets::count_top1(test_loader, device, [&](const torch::Tensor& x) { return reloaded.forward(x); })
+          .percent();
   // The export is bit-exact by construction (checked by the tests); a difference here would mean
   // the device picked different kernels for the two runs. Report it, keep the exported number
   // (the one nas_eval reproduces).

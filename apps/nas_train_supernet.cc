@@ -130,9 +130,7 @@ int run(int argc, char** argv) {
   fingerprint["data"]["data_dir_given"] = !d.data_dir.empty();
   nas::json config = fingerprint;
   config["context"] = nas::make_context(run_context);
-  config["data"]["data_dir"] = d.data_dir;
-  config["data"]["eval_batch_size"] = d.eval_batch_size;
-  config["data"]["seed"] = common.seed;
+  config["data_options"] = d.to_json();  // what nas_extract rebuilds the split from
   config["checkpoint"] = "supernet.ckpt";
   nas::write_json_file((out / "space.json").string(), space.to_json());
   nas::write_json_file((out / "supernet.json").string(), config);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "apps/cli_common.h"
+#include "core/progress.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/rng.h"
@@ -27,9 +28,6 @@ namespace {
 constexpr const char* kProgram = "bench_energy";
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -76,7 +74,7 @@ int run(int argc, char** argv) {
     nas::EnergyModel model(table, options);
     const auto start = Clock::now();
     const nas::EnergyReport report = model.report(tiny_layers);
-    cold_ms.push_back(seconds_since(start) * 1e3);
+    cold_ms.push_back(nas::seconds_since(start) * 1e3);
     energy_mj = report.total_energy_mj;
     searches = model.layer_evaluations();
   }
@@ -89,7 +87,7 @@ int run(int argc, char** argv) {
     const int calls = 2000;
     const auto start = Clock::now();
     for (int i = 0; i < calls; ++i) g_sink = g_sink + warm_model.report(tiny_layers).total_energy_mj;
-    warm_ms.push_back(seconds_since(start) * 1e3 / calls);
+    warm_ms.push_back(nas::seconds_since(start) * 1e3 / calls);
   }
 
   // Throughput over distinct architectures of the default space around mbv2-tiny.
@@ -110,7 +108,7 @@ int run(int argc, char** argv) {
   nas::EnergyModel search_model(table, options);
   const auto fill_start = Clock::now();
   for (const auto& n : nets) search_model.total_energy_mj(n);
-  const double fill_s = seconds_since(fill_start);
+  const double fill_s = nas::seconds_since(fill_start);
   std::vector<double> archs_per_s, report_archs_per_s;
   for (int r = 0; r < repeats; ++r) {
     auto start = Clock::now();
@@ -118,11 +116,11 @@ int run(int argc, char** argv) {
     do {
       for (const auto& n : nets) g_sink = g_sink + search_model.total_energy_mj(n);
       ++passes;
-    } while (seconds_since(start) < 0.2);
-    archs_per_s.push_back(static_cast<double>(passes) * nets.size() / seconds_since(start));
+    } while (nas::seconds_since(start) < 0.2);
+    archs_per_s.push_back(static_cast<double>(passes) * nets.size() / nas::seconds_since(start));
     start = Clock::now();
     for (const auto& n : nets) g_sink = g_sink + search_model.report(n).total_energy_mj;
-    report_archs_per_s.push_back(nets.size() / seconds_since(start));
+    report_archs_per_s.push_back(nets.size() / nas::seconds_since(start));
   }
 
   nas::json out;

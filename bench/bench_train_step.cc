@@ -20,6 +20,7 @@
 #include "apps/cli_common.h"
 #include "core/json_util.h"
 #include "core/memory_usage.h"
+#include "core/progress.h"
 #include "core/rng.h"
 #include "search_space/arch_space.h"
 #include "search_space/named_archs.h"
@@ -34,8 +35,6 @@ namespace {
 
 namespace po = nas::cli::po;
 using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Times `steps` training steps (after 2 warm-up steps) on one batch: for each subnet that
 // choose() returns, its MF forward+backward and (aug) one augmented forward+backward, then the
@@ -61,7 +60,7 @@ double time_steps(nas::HybridNet& net, const std::function<std::vector<nas::Arch
     }
     net->scale_adder_gradients();
     sgd.step(0.01);
-    if (s >= 2) seconds += since(t0);
+    if (s >= 2) seconds += nas::seconds_since(t0);
   }
   return seconds / static_cast<double>(steps);
 }
@@ -206,18 +205,18 @@ int run(int argc, char** argv) {
         sgd.zero_grad();
         net->set_tiny();
         nas::smoothed_cross_entropy(net->forward(x), y, 0.1).backward();
-        if (timed) t_tiny += since(t0);
+        if (timed) t_tiny += nas::seconds_since(t0);
         if (aug != "none") {
           t0 = Clock::now();
           net->set_active(largest ? net->largest_aug() : net->sample_aug(rng));
           const torch::Tensor aug_loss = nas::smoothed_cross_entropy(net->forward(x), y, 0.1);
           if (!forward_only) aug_loss.backward();
-          if (timed) t_aug += since(t0);
+          if (timed) t_aug += nas::seconds_since(t0);
         }
         t0 = Clock::now();
         net->scale_adder_gradients();
         sgd.step(0.01);
-        if (timed) t_opt += since(t0);
+        if (timed) t_opt += nas::seconds_since(t0);
       }
       const double total = t_tiny + t_aug + t_opt;
       const double images = static_cast<double>(batch * steps);

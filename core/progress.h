@@ -7,6 +7,11 @@
 
 namespace nas {
 
+// Seconds of steady-clock time since t0 (timing fields of results and benches).
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 class Progress {
  public:
   // `total` items of `unit` (e.g. "img"); total <= 0 means unknown (no ETA).

@@ -302,4 +302,15 @@ DataLoader::Epoch::iterator& DataLoader::Epoch::iterator::operator++() {
   return *this;
 }
 
+Top1Count count_top1(const DataLoader& loader, const at::Device& device,
+                     const std::function<at::Tensor(const at::Tensor&)>& logits_of) {
+  Top1Count count;
+  for (Batch& batch : loader.epoch(0)) {
+    count.correct += logits_of(batch.images.to(device)).argmax(1).eq(batch.labels.to(device)).sum().item<int64_t>();
+    count.total += batch.size();
+  }
+  return count;
+}
+
 }  // namespace nas::datasets
+

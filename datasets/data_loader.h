@@ -14,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -156,5 +157,16 @@ class DataLoader {
   int64_t origin_y_ = 0;  // where the image's top-left pixel sits in the output canvas
   int64_t origin_x_ = 0;
 };
+
+// Top-1 of a classifier over every image of `loader` (one epoch-0 pass): logits_of(images on
+// `device`) -> [B, classes]. The caller sets eval mode and disables autograd.
+struct Top1Count {
+  int64_t correct = 0, total = 0;
+  double percent() const {
+    return total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+  }
+};
+Top1Count count_top1(const DataLoader& loader, const at::Device& device,
+                     const std::function<at::Tensor(const at::Tensor&)>& logits_of);
 
 }  // namespace nas::datasets

@@ -24,6 +24,33 @@ void ExperimentDataOptions::validate() const {
   }
 }
 
+json ExperimentDataOptions::to_json() const {
+  return {{"dataset", dataset},       {"data_dir", data_dir},
+          {"limit_train", limit_train}, {"limit_test", limit_test},
+          {"val_size", val_size},     {"seed", seed},
+          {"batch_size", batch_size}, {"eval_batch_size", eval_batch_size},
+          {"resolution", resolution}, {"load_test", load_test}};
+}
+
+ExperimentDataOptions ExperimentDataOptions::from_json(const json& j, const std::string& where) {
+  NAS_CHECK(j.is_object(), where << " must be an object");
+  ExperimentDataOptions o;
+  o.dataset = json_string(j, "dataset", where);
+  o.data_dir = json_string(j, "data_dir", where);
+  o.limit_train = json_int(j, "limit_train", where);
+  o.limit_test = json_int(j, "limit_test", where);
+  o.val_size = json_int(j, "val_size", where);
+  const int64_t seed = json_int(j, "seed", where);
+  NAS_CHECK(seed >= 0, where << ".seed must be >= 0");
+  o.seed = static_cast<uint64_t>(seed);
+  o.batch_size = json_int(j, "batch_size", where);
+  o.eval_batch_size = json_int(j, "eval_batch_size", where);
+  o.resolution = json_int(j, "resolution", where);
+  NAS_CHECK(j.contains("load_test") && j["load_test"].is_boolean(), where << ".load_test must be true or false");
+  o.load_test = j["load_test"].get<bool>();
+  return o;
+}
+
 ExperimentData load_experiment_data(const ExperimentDataOptions& o) {
   o.validate();
   ExperimentData d;

@@ -32,6 +32,9 @@ struct ExperimentDataOptions {
 
   // Errors name the field ("data.batch_size must be >= 1, got 0").
   void validate() const;
+  // Every field (a run records what rebuilds its split; nas_extract reads it back).
+  json to_json() const;
+  static ExperimentDataOptions from_json(const json& j, const std::string& where);
 };
 
 struct ExperimentData {

@@ -72,6 +72,8 @@ HybridConv2dImpl::HybridConv2dImpl(const HybridConv2dOptions& options) : options
   remap = remap_for(options.op);
 }
 
+torch::Tensor slice_rms(const torch::Tensor& w) { return w.detach().contiguous().pow(2).mean().sqrt(); }
+
 bool HybridConv2dImpl::supports(OpKind op) const {
   return std::find(ops_.begin(), ops_.end(), op) != ops_.end();
 }
@@ -124,11 +126,7 @@ torch::Tensor HybridConv2dImpl::tiny_op_weight(int64_t in_t, int64_t out_t, int6
   const OpKind op = resolve_op(op_choice);
   torch::Tensor w = tiny_slice(in_t, out_t, kernel);
   if (op == OpKind::Mult) return w.contiguous();
-  if (op == OpKind::Add && options_.adder_unit_rms) {
-    // The RMS of a contiguous copy (the reduction order of a strided view differs).
-    const torch::Tensor rms = w.detach().contiguous().pow(2).mean().sqrt().clamp_min(1e-12);
-    w = w / rms;
-  }
+  if (op == OpKind::Add && options_.adder_unit_rms) w = w / slice_rms(w).clamp_min(1e-12);
   if (WeightRemap r = remap_for(op)) w = r->forward(w);
   if (op == OpKind::Shift) w = ops::quantize_shift(w, options_.shift_bits);
   return w.contiguous();

@@ -76,6 +76,11 @@ struct SliceExtent {
   bool empty() const { return out_t == 0; }
 };
 
+// The RMS of a weight slice as a detached 0-dim tensor, reduced over a contiguous copy (a strided
+// view reduces in another order, and a slice's value must not depend on the tensor around it).
+// What the adder sees (adder_unit_rms) and what relative adder scaling multiplies eta by.
+torch::Tensor slice_rms(const torch::Tensor& w);
+
 class HybridConv2dImpl : public torch::nn::Module {
  public:
   explicit HybridConv2dImpl(const HybridConv2dOptions& options);

@@ -104,6 +104,9 @@ void HybridNetImpl::build(const HybridNetOptions& options) {
                     largest_.stem.kernel, largest_.stem.stride, false, largest_.stem.op,
                     {largest_.stem.op}, false, true);
   stages_.assign(largest_.stages.size(), {});
+  stage_first_block_.assign(largest_.stages.size(), 0);
+  for (size_t st = 1; st < largest_.stages.size(); ++st)
+    stage_first_block_[st] = stage_first_block_[st - 1] + static_cast<size_t>(largest_.stages[st - 1].depth());
   for (size_t i = 0; i < r.blocks.size(); ++i) {
     const ResolvedBlock& rb = r.blocks[i];
     const BlockWidths& bw = m.blocks[i];
@@ -238,19 +241,15 @@ std::string HybridNetImpl::subnet_violation(const ArchConfig& subnet) const {
     }
   }
   // Widths: every channel count of the subnet (tiny and augmented) within the allocation.
-  const NetWidths w = resolve_widths(resolve_arch(subnet), AugConfig::largest(subnet, options_.aug));
+  const ResolvedArch rs = resolve_arch(subnet);
+  const NetWidths w = resolve_widths(rs, AugConfig::largest(subnet, options_.aug));
   const NetWidths& m = max_widths_;
   bool fits = w.stem_a <= m.stem_a && w.head_a <= m.head_a && w.classifier_in_a <= m.classifier_in_a;
-  const ResolvedArch rs = resolve_arch(subnet);
   for (size_t i = 0; i < rs.blocks.size() && fits; ++i) {
     const ResolvedBlock& rb = rs.blocks[i];
-    size_t slot_index = 0;  // the allocation's block at (stage, index)
-    for (const ResolvedBlock& lb : largest_resolved_.blocks) {
-      if (lb.stage == rb.stage && lb.index == rb.index) break;
-      ++slot_index;
-    }
-    fits = w.blocks[i].in_a <= m.blocks[slot_index].in_a && w.blocks[i].mid_a <= m.blocks[slot_index].mid_a &&
-           w.blocks[i].out_a <= m.blocks[slot_index].out_a;
+    // The allocation's block at (stage, index) in its flat block list.
+    const BlockWidths& max = m.blocks[stage_first_block_[static_cast<size_t>(rb.stage)] + static_cast<size_t>(rb.index)];
+    fits = w.blocks[i].in_a <= max.in_a && w.blocks[i].mid_a <= max.mid_a && w.blocks[i].out_a <= max.out_a;
   }
   if (!fits) return "its channel counts exceed the net's allocation";
   return {};
@@ -353,8 +352,7 @@ torch::Tensor HybridNetImpl::remap_kl() {
   torch::Tensor total = torch::zeros({}, stem_.conv->weight.options());
   if (options_.remap != RemapKind::Piecewise) return total;
   for (LayerRef& l : tiny_layers())
-    if (l.op != OpKind::Mult && l.conv->remap_for(l.op))
-      total = total + l.conv->remap_kl(l.in_t, l.out_t, l.kernel, l.op);
+    if (l.conv->remap_for(l.op)) total = total + l.conv->remap_kl(l.in_t, l.out_t, l.kernel, l.op);
   return total;
 }
 
@@ -410,8 +408,7 @@ void HybridNetImpl::scale_adder_gradients() {
     if (g.defined()) {
       double eta = options_.eta;
       if (options_.relative_adder_scaling) {
-        const torch::Tensor w = conv->tiny_slice_of(conv->weight, used.in_t, used.out_t, used.kernel);
-        const double rms = w.contiguous().norm().item<double>() / std::sqrt(static_cast<double>(w.numel()));
+        const double rms = slice_rms(conv->tiny_slice(used.in_t, used.out_t, used.kernel)).item<double>();
         if (rms > 0) eta *= rms;
       }
       scale_to_norm(conv->tiny_slice_of(g, used.in_t, used.out_t, used.kernel), eta);

@@ -241,6 +241,7 @@ class HybridNetImpl : public torch::nn::Module {
 
   Slot stem_, head_, classifier_;
   std::vector<std::vector<SlotBlock>> stages_;  // [stage][block]
+  std::vector<size_t> stage_first_block_;       // flat index (max_widths_.blocks) of each stage's block 0
   std::vector<DynamicBatchNorm> all_bns_;
   std::vector<HybridConv2d> all_convs_;
 };

@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/byte_order.h"
 #include "core/fnv1a.h"
 #include "core/progress.h"
 #include "supernet/subnet_extraction.h"
@@ -27,10 +28,6 @@ constexpr int kCheckpointVersion = 3;  // 2: per-step schedule, sort statistics;
 // FNV-1a 64 of the archive bytes (little endian), checked before anything is parsed.
 constexpr char kCheckpointMagic[8] = {'N', 'A', 'S', 'C', 'K', 'P', 'T', '3'};
 constexpr size_t kCheckpointTrailerBytes = 16;
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 std::string fmt(const char* format, double value) {
   char buf[64];
@@ -413,7 +410,7 @@ void ShiftAddAugTrainer::save_checkpoint() const {
   std::string bytes = out.str();
   const uint64_t sum = fnv1a64(bytes);
   bytes.append(kCheckpointMagic, sizeof kCheckpointMagic);
-  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((sum >> (8 * i)) & 0xff));
+  append_u64_le(bytes, sum);
   write_file_atomic(options_.checkpoint_path, bytes);
 }
 
@@ -428,9 +425,7 @@ json read_checkpoint(const std::string& path, const torch::Device& device,
                            bytes.end() - kCheckpointTrailerBytes),
             "checkpoint '" << path << "' has no checksum trailer (truncated, not a checkpoint, or written "
                            << "by an older version)");
-  uint64_t stored = 0;
-  for (int i = 0; i < 8; ++i)
-    stored |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[bytes.size() - 8 + static_cast<size_t>(i)])) << (8 * i);
+  const uint64_t stored = read_u64_le(bytes, bytes.size() - 8);
   bytes.resize(bytes.size() - kCheckpointTrailerBytes);
   NAS_CHECK(fnv1a64(bytes) == stored, "checkpoint '" << path << "' is corrupt (checksum mismatch)");
   try {

@@ -5,17 +5,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/progress.h"
 #include "supernet/tiny_ops.h"
 
 namespace nas {
-
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
 
 void recalibrate_bn(HybridNetImpl& net, const datasets::DataLoader& train, int64_t batches,
                     const torch::Device& device) {
@@ -38,14 +31,11 @@ double evaluate_active(HybridNetImpl& net, const datasets::DataLoader& loader,
   torch::NoGradGuard no_grad;
   net.set_tiny();
   net.eval();
-  int64_t correct = 0, total = 0;
-  for (datasets::Batch& batch : loader.epoch(0)) {
-    const torch::Tensor logits = net.forward(resize_input(batch.images.to(device), net.arch().resolution));
-    correct += logits.argmax(1).eq(batch.labels.to(device)).sum().item<int64_t>();
-    total += batch.size();
-  }
+  const int64_t resolution = net.arch().resolution;
+  const datasets::Top1Count count = datasets::count_top1(
+      loader, device, [&](const torch::Tensor& x) { return net.forward(resize_input(x, resolution)); });
   net.train();
-  return total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+  return count.percent();
 }
 
 SubnetScore score_subnet(HybridNetImpl& net, const ArchConfig& subnet,

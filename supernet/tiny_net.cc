@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/byte_order.h"
 #include "core/fnv1a.h"
 #include "ops/shift_conv2d.h"
 #include "supernet/tiny_ops.h"
@@ -16,18 +17,6 @@ namespace nas {
 namespace {
 
 constexpr char kMagic[8] = {'N', 'A', 'S', 'T', 'I', 'N', 'Y', '1'};
-
-void put_u64(std::string& out, uint64_t v) {
-  char buf[8];
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out.append(buf, 8);
-}
-
-uint64_t get_u64(const std::string& in, size_t pos) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
-  return v;
-}
 
 std::string shape_str(const std::vector<int64_t>& shape) {
   std::ostringstream out;
@@ -266,10 +255,10 @@ std::string TinyNet::serialize() const {
   header["tensors"] = tensors;
   const std::string header_text = header.dump();
   std::string out(kMagic, sizeof kMagic);
-  put_u64(out, header_text.size());
+  append_u64_le(out, header_text.size());
   out += header_text;
   out += data;
-  put_u64(out, fnv1a64(out));
+  append_u64_le(out, fnv1a64(out));
   return out;
 }
 
@@ -282,10 +271,10 @@ TinyNet TinyNet::load(const std::string& path) {
 TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
   NAS_CHECK(bytes.size() >= 24 && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0,
             where << ": not a tiny-model file (bad magic; expected one written by nas_retrain)");
-  const uint64_t stored_sum = get_u64(bytes, bytes.size() - 8);
+  const uint64_t stored_sum = read_u64_le(bytes, bytes.size() - 8);
   NAS_CHECK(fnv1a64(std::string_view(bytes).substr(0, bytes.size() - 8)) == stored_sum,
             where << ": checksum mismatch: the file is corrupt or truncated");
-  const uint64_t header_len = get_u64(bytes, 8);
+  const uint64_t header_len = read_u64_le(bytes, 8);
   NAS_CHECK(header_len <= bytes.size() - 24, where << ": header length out of range");
   json header;
   try {

@@ -24,6 +24,7 @@
 #include "datasets/data_loader.h"
 #include "datasets/dataset.h"
 #include "datasets/dataset_info.h"
+#include "datasets/experiment_data.h"
 #include "datasets/dataset_split.h"
 #include "datasets/idx_reader.h"
 #include "datasets/load_dataset.h"
@@ -781,3 +782,40 @@ TEST_CASE("real CIFAR-10 at $NAS_CIFAR10_DIR (skipped when unset)") {
   // The JPEG copy's std is about 0.7 % below the official one (its README).
   check_real_dataset("cifar10", env, 1e-2);
 }
+
+TEST_CASE("experiment data options: the JSON a run records reads back to the same options") {
+  nas::datasets::ExperimentDataOptions o;
+  o.dataset = "cifar10";
+  o.data_dir = "/data/c10";
+  o.limit_train = 1000;
+  o.limit_test = 200;
+  o.val_size = 100;
+  o.seed = 7;
+  o.batch_size = 64;
+  o.eval_batch_size = 32;
+  o.resolution = 24;
+  o.load_test = false;
+  const nas::datasets::ExperimentDataOptions r =
+      nas::datasets::ExperimentDataOptions::from_json(o.to_json(), "supernet.json: data_options");
+  CHECK(r.to_json() == o.to_json());
+  nas::json bad = o.to_json();
+  bad["seed"] = "7";
+  CHECK_THROWS_WITH_AS(nas::datasets::ExperimentDataOptions::from_json(bad, "supernet.json: data_options"),
+                       doctest::Contains("supernet.json: data_options: field 'seed'"), nas::Error);
+}
+
+TEST_CASE("count_top1 counts the argmax hits over every image of the loader") {
+  std::vector<uint8_t> pixels(6 * 2 * 2, 0);
+  std::vector<int64_t> labels = {0, 1, 2, 0, 1, 2};
+  const nas::datasets::DataLoader loader(
+      nas::datasets::Dataset("tiny", 1, 2, 2, 3, std::move(pixels), std::move(labels)),
+      nas::datasets::DataLoaderOptions::evaluation(4));
+  // Always predicts class 1: right for two of the six images.
+  const nas::datasets::Top1Count c = nas::datasets::count_top1(loader, at::kCPU, [](const at::Tensor& x) {
+    return at::tensor({0.0f, 1.0f, 0.0f}).repeat({x.size(0), 1});
+  });
+  CHECK(c.correct == 2);
+  CHECK(c.total == 6);
+  CHECK(c.percent() == doctest::Approx(100.0 / 3));
+}
+
