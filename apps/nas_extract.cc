@@ -13,6 +13,7 @@
 #include <string>
 
 #include "apps/cli_common.h"
+#include "apps/trained_supernet.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/string_format.h"
@@ -61,33 +62,14 @@ int run(int argc, char** argv) {
   NAS_CHECK(f.device == "cpu" || f.device == "cuda", "unknown --device '" << f.device << "' (accepted: cpu, cuda)");
   NAS_CHECK(f.device != "cuda" || torch::cuda::is_available(),
             "--device cuda: no CUDA device is available (this LibTorch build or machine has none)");
-  const fs::path dir(f.supernet);
-  for (const char* file : {"supernet.json", "space.json", "supernet.ckpt"}) {
-    std::error_code ec;
-    NAS_CHECK(fs::exists(dir / file, ec), "--supernet " << f.supernet << ": no " << file
-                                                        << " (not the output directory of nas_train_supernet?)");
-  }
   torch::set_num_threads(nas::cli::resolve_threads(common));
 
   // ---- the supernet and its data split --------------------------------------------------------
-  const std::string config_path = (dir / "supernet.json").string();
-  const nas::json config = nas::read_json_file(config_path);
-  const nas::ArchSpace space = nas::ArchSpace::from_json(nas::read_json_file((dir / "space.json").string()),
-                                                         (dir / "space.json").string());
-  NAS_CHECK(config.contains("net") && config.contains("data_options"),
-            config_path << ": 'net' or 'data_options' is missing");
-  const nas::HybridNetOptions net_options = nas::HybridNetOptions::from_json(config["net"], config_path + ": net");
-  nas::datasets::ExperimentDataOptions d =
-      nas::datasets::ExperimentDataOptions::from_json(config["data_options"], config_path + ": data_options");
-  if (!f.data_dir.empty()) d.data_dir = f.data_dir;
-  d.load_test = false;
-  const nas::datasets::ExperimentData data = nas::datasets::load_experiment_data(d);
-  NAS_CHECK(data.val_loader, "the supernet was trained without a validation split (val_size 0)");
-
   const torch::Device device(f.device);
-  nas::HybridNet net(space, net_options);
-  net->to(device);
-  const nas::json state = nas::load_checkpoint_weights(*net, (dir / "supernet.ckpt").string(), device);
+  nas::cli::TrainedSupernet supernet = nas::cli::load_trained_supernet(f.supernet, f.data_dir, device);
+  const nas::ArchSpace& space = supernet.space;
+  const nas::datasets::ExperimentData& data = supernet.data;
+  nas::HybridNet& net = supernet.net;
 
   // ---- the subnet -----------------------------------------------------------------------------
   nas::ArchConfig arch = nas::resolve_arch(f.arch, space.resolutions.back(), space.in_channels, space.num_classes);
@@ -98,10 +80,10 @@ int run(int argc, char** argv) {
 
   const nas::TinyPreprocessing pre{data.info.name, data.train_loader->height(), data.train_loader->mean(),
                                    data.train_loader->std()};
-  nas::json meta = {{"supernet", fs::absolute(dir).string()},
+  nas::json meta = {{"supernet", supernet.dir},
                     {"arch_name", f.arch},
                     {"bn_batches", f.bn_batches},
-                    {"supernet_epoch", state.value("epoch", int64_t{0})}};
+                    {"supernet_epoch", supernet.epoch()}};
   nas::TinyNet tiny = nas::extract_subnet(*net, arch, *data.train_loader, f.bn_batches, pre, device, meta);
   // The statistics are recalibrated: score without recalibrating again.
   const double val_top1 = nas::evaluate_active(*net, *data.val_loader, device);
@@ -118,8 +100,8 @@ int run(int argc, char** argv) {
   const nas::json energy = nas::energy_summary(arch);
   nas::json result;
   result["context"] = nas::make_context(nas::cli::make_run_context(kProgram, argc, argv, common, f.device));
-  result["supernet"] = fs::absolute(dir).string();
-  result["supernet_epoch"] = state.value("epoch", int64_t{0});
+  result["supernet"] = supernet.dir;
+  result["supernet_epoch"] = supernet.epoch();
   result["arch"] = f.arch;
   result["arch_key"] = arch.key();
   result["arch_config"] = arch.to_json();

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/fnv1a.h"
 #include "search_space/named_archs.h"
 #include "search_space/strict_json.h"
 
@@ -387,6 +388,8 @@ double ArchSpace::log10_size() const {
   }
   return total;
 }
+
+std::string ArchSpace::fingerprint() const { return fnv1a64_text(to_json().dump()); }
 
 json ArchSpace::to_json() const {
   json stage_array = json::array();

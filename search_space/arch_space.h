@@ -92,6 +92,10 @@ struct ArchSpace {
   //  "head_ops"}
   json to_json() const;
   static ArchSpace from_json(const json& j, const std::string& where = "space");
+
+  // "fnv1a64:<16 hex digits>" of the canonical JSON (to_json().dump()): files made for one space
+  // (accuracy predictors, search states) record it, and using them with another space is an error.
+  std::string fingerprint() const;
 };
 
 // The default space around mbv2-tiny (named_archs.h) for an input of resolution x resolution x

@@ -7,7 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/byte_order.h"
+#include "core/sealed_file.h"
 #include "core/fnv1a.h"
 #include "ops/shift_conv2d.h"
 #include "supernet/tiny_ops.h"
@@ -253,13 +253,7 @@ std::string TinyNet::serialize() const {
     data.append(static_cast<const char*>(c.data_ptr()), nbytes);
   }
   header["tensors"] = tensors;
-  const std::string header_text = header.dump();
-  std::string out(kMagic, sizeof kMagic);
-  append_u64_le(out, header_text.size());
-  out += header_text;
-  out += data;
-  append_u64_le(out, fnv1a64(out));
-  return out;
+  return seal(std::string_view(kMagic, sizeof kMagic), header.dump(), data);
 }
 
 void TinyNet::save(const std::string& path) const { write_file_atomic(path, serialize()); }
@@ -269,21 +263,8 @@ TinyNet TinyNet::load(const std::string& path) {
 }
 
 TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
-  NAS_CHECK(bytes.size() >= 24 && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0,
-            where << ": not a tiny-model file (bad magic; expected one written by nas_retrain)");
-  const uint64_t stored_sum = read_u64_le(bytes, bytes.size() - 8);
-  NAS_CHECK(fnv1a64(std::string_view(bytes).substr(0, bytes.size() - 8)) == stored_sum,
-            where << ": checksum mismatch: the file is corrupt or truncated");
-  const uint64_t header_len = read_u64_le(bytes, 8);
-  NAS_CHECK(header_len <= bytes.size() - 24, where << ": header length out of range");
-  json header;
-  try {
-    header = parse_json_text(bytes.substr(16, header_len), where + " (header)");
-  } catch (const nas::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    NAS_THROW(where << ": header is not valid JSON");
-  }
+  const SealedFile sealed = open_sealed(bytes, std::string_view(kMagic, sizeof kMagic), where, "a tiny-model", "nas_retrain");
+  const json& header = sealed.header;
   NAS_CHECK(header.is_object() && header.value("format", "") == "nas-tiny-model",
             where << ": header does not describe a nas-tiny-model");
   const int64_t version = json_int(header, "format_version", where);
@@ -301,8 +282,7 @@ TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
   if (header.contains("meta")) t.meta_ = header["meta"];
   NAS_CHECK(header.contains("tensors") && header["tensors"].is_array(),
             where << ": field 'tensors' must be an array");
-  const size_t data_start = 16 + header_len;
-  const size_t data_size = bytes.size() - 8 - data_start;
+  const size_t data_size = sealed.data.size();
   for (const json& e : header["tensors"]) {
     const std::string name = json_string(e, "name", where + ": tensors[]");
     const std::string dtype = json_string(e, "dtype", where + ": tensor '" + name + "'");
@@ -331,7 +311,7 @@ TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
               where << ": tensor '" << name << "' lies outside the data section");
     NAS_CHECK(!t.stored_.count(name), where << ": tensor '" << name << "' appears twice");
     torch::Tensor tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
-    if (nbytes > 0) std::memcpy(tensor.data_ptr(), bytes.data() + data_start + offset, nbytes);
+    if (nbytes > 0) std::memcpy(tensor.data_ptr(), sealed.data.data() + offset, nbytes);
     t.stored_[name] = tensor;
   }
   t.build(where);

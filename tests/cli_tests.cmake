@@ -187,5 +187,77 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     cat ${retrain_out}/sn/result.json ${retrain_out}/sn/micro-add/result.json")
   set_tests_properties(supernet_cli.fashion_mnist_extract PROPERTIES
     PASS_REGULAR_EXPRESSION "nas_train_supernet: trained 1 epochs.*nas_extract: [^\n]*inherited val top-1 [0-9.]+% \\(128 images\\).*nas_eval: fashion-mnist test top-1 [0-9.]+%.*nas_extract: error: --arch mbv2-tiny is not in the supernet's space: head.channels 1280.*already holds a run \\(supernet.ckpt\\): pass --resume.*\"final_val\".*\"inherited_val_top1\""
+    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 600 LABELS cli FIXTURES_SETUP fmnist_supernet)
+endif()
+
+# ---- nas_search (issue 10): a synthetic 3 x 400 predictor of default_space(28, 1, 10) --------
+if(TARGET nas_search AND TARGET bench_search)
+  set(search $<TARGET_FILE:nas_search>)
+  set(search_out ${CMAKE_CURRENT_BINARY_DIR}/search_cli)
+  set(synth_predictor ${search_out}/synthetic.pt)
+  add_test(NAME search_cli.make_predictor COMMAND sh -c "mkdir -p ${search_out} && \
+    $<TARGET_FILE:bench_search> --generations 1 --population 4 --repeats 1 --threads 1 --write-predictor ${synth_predictor}")
+  set_tests_properties(search_cli.make_predictor PROPERTIES FIXTURES_SETUP search_predictor TIMEOUT 120 LABELS cli)
+  # Run context lines (date, command line, threads) aside, the output is a function of the seed.
+  set(strip_context "grep -v '\"date\"\\|\"command_line\"\\|\"threads\"'")
+
+  nas_cli_test(search_cli.help "--supernet.*--predictor.*--budget.*--energy-model.*--bits.*--energy-batch.*--population.*--generations.*--objective.*--resume"
+    ${search} --help)
+  nas_cli_fail_test(search_cli.infeasible "nas_search: error: budget 1 nJ is below the cheapest architecture of the space \\(shift: [0-9.]+ uJ, add: [0-9.]+ uJ\\)"
+    ${search} --predictor ${synth_predictor} --budget 1nJ --out ${search_out}/infeasible)
+  nas_cli_fail_test(search_cli.bad_budget "nas_search: error: .*10 parsecs"
+    ${search} --predictor ${synth_predictor} --budget "10 parsecs" --out ${search_out}/bad)
+  nas_cli_fail_test(search_cli.no_predictor "nas_search: error: --supernet /nonexistent: no predictor.pt"
+    ${search} --supernet /nonexistent --budget 1mJ --out ${search_out}/bad)
+  nas_cli_fail_test(search_cli.not_a_predictor "nas_search: error: .*not an accuracy predictor"
+    ${search} --predictor ${NAS_TEST_DATA}/energy_small_layers.json --out ${search_out}/bad)
+  set_tests_properties(search_cli.infeasible search_cli.infeasible.exit_code PROPERTIES FIXTURES_REQUIRED search_predictor)
+
+  # Same seed: the same pareto.json with 1 and 2 threads; a search stopped at generation 8 and
+  # resumed to 20 ends where an uninterrupted one does; the budget binds and holds.
+  add_test(NAME search_cli.deterministic_resume COMMAND sh -c "
+    set -e; rm -rf ${search_out}/a ${search_out}/b ${search_out}/c
+    ${search} --predictor ${synth_predictor} --budget 60uJ --population 24 --generations 20 --seed 5 --threads 1 --out ${search_out}/a 2>/dev/null
+    ${search} --predictor ${synth_predictor} --budget 60uJ --population 24 --generations 20 --seed 5 --threads 2 --out ${search_out}/b 2>/dev/null
+    ${search} --predictor ${synth_predictor} --budget 60uJ --population 24 --generations 8 --seed 5 --threads 2 --out ${search_out}/c 2>/dev/null
+    if ${search} --predictor ${synth_predictor} --budget 60uJ --population 24 --generations 20 --seed 5 --out ${search_out}/c 2>${search_out}/c.err; then exit 1; fi
+    ${search} --predictor ${synth_predictor} --budget 60uJ --population 24 --generations 20 --seed 5 --threads 1 --out ${search_out}/c --resume 2>${search_out}/c.err
+    for d in a b c; do ${strip_context} ${search_out}/$d/pareto.json > ${search_out}/$d.json; done
+    cmp ${search_out}/a.json ${search_out}/b.json && echo SAME_THREADS
+    cmp ${search_out}/a.json ${search_out}/c.json && echo SAME_RESUMED
+    grep -q 'resumed from' ${search_out}/c.err && echo RESUME_SAID
+    grep -o '\"energy_mj\": [0-9.e-]*' ${search_out}/a/pareto.json | awk '{ if ($2 > 0.06) bad = 1 } END { print bad ? \"OVER_BUDGET\" : \"WITHIN_BUDGET\" }'
+    grep -q '\"budget_binds\": true' ${search_out}/a/pareto.json && echo BINDS
+    grep -c '\"generation\"' ${search_out}/c/history.json")
+  set_tests_properties(search_cli.deterministic_resume PROPERTIES FIXTURES_REQUIRED search_predictor
+    PASS_REGULAR_EXPRESSION "SAME_THREADS\nSAME_RESUMED\nRESUME_SAID\nWITHIN_BUDGET\nBINDS\n21\n" TIMEOUT 300 LABELS cli)
+  nas_cli_test(search_cli.budget_does_not_bind "note: the budget 10 mJ is above the most expensive architecture of the space \\([0-9.]+ mJ\\): it does not bind"
+    sh -c "rm -rf ${search_out}/nobind && ${search} --predictor ${synth_predictor} --budget 10mJ --population 8 --generations 2 --objective max-accuracy --out ${search_out}/nobind 2>&1")
+  set_tests_properties(search_cli.budget_does_not_bind PROPERTIES FIXTURES_REQUIRED search_predictor)
+endif()
+
+# ---- the search pipeline on the tiny Fashion-MNIST supernet of supernet_cli.fashion_mnist_extract:
+# accuracy data set (killed mid-line, resumed: the same file as an uninterrupted run), predictor,
+# search; a predictor of another space is refused.
+if(TARGET nas_build_acc_dataset AND TARGET nas_train_predictor AND TARGET nas_search AND TARGET nas_train_supernet)
+  set(acc_build $<TARGET_FILE:nas_build_acc_dataset>)
+  set(sn ${CMAKE_CURRENT_BINARY_DIR}/retrain_cli/sn)
+  add_test(NAME search_cli.fashion_mnist_pipeline COMMAND sh -c "
+    if [ ! -f ${sn}/supernet.ckpt ]; then echo 'SKIPPED: no supernet (Fashion-MNIST not installed?)'; exit 0; fi
+    set -e; rm -rf ${sn}/acc.jsonl ${sn}/acc_full.jsonl ${sn}/predictor.pt* ${sn}/search ${sn}/other
+    ${acc_build} --supernet ${sn} --samples 6 --bn-batches 1 --seed 2 --threads 1 --out ${sn}/acc.jsonl 2>/dev/null
+    head -c -40 ${sn}/acc.jsonl > ${sn}/acc.cut && mv ${sn}/acc.cut ${sn}/acc.jsonl
+    ${acc_build} --supernet ${sn} --samples 14 --bn-batches 1 --seed 2 --threads 1 --out ${sn}/acc.jsonl --resume 2>&1 | grep -E 'dropped|resuming'
+    ${acc_build} --supernet ${sn} --samples 14 --bn-batches 1 --seed 2 --threads 1 --out ${sn}/acc_full.jsonl 2>/dev/null
+    cmp ${sn}/acc.jsonl ${sn}/acc_full.jsonl && echo SAME_DATASET
+    ${acc_build} --supernet ${sn} --samples 14 --out ${sn}/acc_full.jsonl 2>&1 | grep -o 'exists: pass --resume' || true
+    ${acc_build} --supernet ${sn} --samples 14 --seed 3 --threads 1 --out ${sn}/acc_full.jsonl --resume 2>&1 | grep -o 'built with other settings' || true
+    $<TARGET_FILE:nas_train_predictor> --data ${sn}/acc.jsonl --out ${sn}/predictor.pt --holdout 0.3 --epochs 20 --threads 1 2>/dev/null
+    ${search} --supernet ${sn} --population 8 --generations 3 --threads 1 --out ${sn}/search 2>/dev/null
+    mkdir -p ${sn}/other && cp ${sn}/space.json ${sn}/other/ && cp ${synth_predictor} ${sn}/other/predictor.pt
+    ${search} --supernet ${sn}/other --generations 1 --out ${sn}/other/search 2>&1 | grep -o 'the predictor was trained for space fnv1a64:[0-9a-f]*, not' || true")
+  set_tests_properties(search_cli.fashion_mnist_pipeline PROPERTIES
+    FIXTURES_REQUIRED "fmnist_supernet;search_predictor"
+    PASS_REGULAR_EXPRESSION "dropped an incomplete last line.*resuming with 5 architectures.*SAME_DATASET\nexists: pass --resume\nbuilt with other settings\nnas_train_predictor: hold-out of 4: RMSE [0-9.]+ pt, Kendall tau [-0-9.na/]+ \\(baselines: MACs.*nas_search: [0-9]+ architectures on the front \\(no budget\\).*the predictor was trained for space fnv1a64:[0-9a-f]+, not"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 600 LABELS cli)
 endif()

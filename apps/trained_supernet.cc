@@ -1,0 +1,40 @@
+#include "apps/trained_supernet.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "supernet/shiftaddaug_trainer.h"
+
+namespace nas::cli {
+
+TrainedSupernet load_trained_supernet(const std::string& dir, const std::string& data_dir,
+                                      const torch::Device& device) {
+  namespace fs = std::filesystem;
+  const fs::path root(dir);
+  for (const char* file : {"supernet.json", "space.json", "supernet.ckpt"}) {
+    std::error_code ec;
+    NAS_CHECK(fs::exists(root / file, ec),
+              "--supernet " << dir << ": no " << file << " (not the output directory of nas_train_supernet?)");
+  }
+  TrainedSupernet s;
+  s.dir = fs::absolute(root).string();
+  const std::string config_path = (root / "supernet.json").string();
+  s.config = read_json_file(config_path);
+  const std::string space_path = (root / "space.json").string();
+  s.space = ArchSpace::from_json(read_json_file(space_path), space_path);
+  NAS_CHECK(s.config.contains("net") && s.config.contains("data_options"),
+            config_path << ": 'net' or 'data_options' is missing");
+  s.net_options = HybridNetOptions::from_json(s.config["net"], config_path + ": net");
+  datasets::ExperimentDataOptions d =
+      datasets::ExperimentDataOptions::from_json(s.config["data_options"], config_path + ": data_options");
+  if (!data_dir.empty()) d.data_dir = data_dir;
+  d.load_test = false;
+  s.data = datasets::load_experiment_data(d);
+  NAS_CHECK(s.data.val_loader, "--supernet " << dir << ": trained without a validation split (val_size 0)");
+  s.net = HybridNet(s.space, s.net_options);
+  s.net->to(device);
+  s.checkpoint_state = load_checkpoint_weights(*s.net, (root / "supernet.ckpt").string(), device);
+  return s;
+}
+
+}  // namespace nas::cli
