@@ -3,10 +3,19 @@
 //
 // Output directory (--out): config.json, log.txt, checkpoint.pt (every epoch, atomic; --resume
 // continues exactly), tiny_model.nasm (the exported MF network) and result.json.
+//
+// --pareto SEARCH_DIR/pareto.json (nas_search) retrains points of a Pareto set instead, each with
+// its own ops (as --op keep) and the same recipe: --top K (the K best by predicted top-1), --keys
+// K1,K2 or --all (the default). One run directory per point, --out/point-NN (NN = the point's
+// index in pareto.json), and --out/retrain_summary.json {context, pareto {file, fingerprint},
+// init, dataset, selection, runs: [{key, dir, point_index, predicted_top1, val_top1, test_top1,
+// energy_mj, macs, params, train_seconds}]}, rewritten after every point. Rerunning the command
+// continues: finished points are skipped, an interrupted one resumes from its checkpoint.
 #include <torch/cuda.h>
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -14,11 +23,14 @@
 #include <iostream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "apps/cli_common.h"
 #include "apps/training_flags.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/fnv1a.h"
 #include "core/json_util.h"
 #include "core/memory_usage.h"
 #include "core/string_format.h"
@@ -49,7 +61,15 @@ struct Flags : nas::cli::TrainingFlags {
   std::string arch = "mbv2-tiny", op = "shift", remap = "none";
   double aug_stop_fraction = -1;  // the older single stop (both stops at 1 - x); -1: not given
   nas::datasets::ExperimentDataOptions data;
+  // --pareto mode
+  std::string pareto, keys, init = "scratch";
+  int top = 0;
+  bool all = false;
 };
+
+// Upper bounds on an untrusted pareto.json.
+constexpr uint64_t kMaxParetoFileBytes = uint64_t{64} << 20;
+constexpr size_t kMaxParetoPoints = 100000;
 
 std::string fmt(double v, int precision = 2) {
   char buf[64];
@@ -57,75 +77,33 @@ std::string fmt(double v, int precision = 2) {
   return buf;
 }
 
-int run(int argc, char** argv) {
-  nas::tune_malloc_for_training();
-  const auto wall_start = std::chrono::steady_clock::now();
-  nas::cli::CommonFlags common;
-  Flags f;
+// Trains one architecture in `out_dir` (the arch of --arch / --op, or `given_arch` as it is) and
+// returns its result.json.
+nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char** argv, const nas::OpKind op,
+                    const bool keep_ops, const nas::RemapKind remap, const nas::ArchConfig* given_arch,
+                    const std::string& arch_name, const std::string& out_dir, const bool resume,
+                    const std::chrono::steady_clock::time_point wall_start) {
   nas::datasets::ExperimentDataOptions& d = f.data;
-  po::options_description desc("Options");
-  desc.add_options()
-      ("arch", po::value(&f.arch)->default_value(f.arch), "architecture: a name (mbv2-tiny, mbv2-micro) or an ArchConfig JSON file")
-      ("op", po::value(&f.op)->default_value(f.op), "op of every block and the head conv: shift | add | mult (stem and classifier stay mult) | keep (the ops of the --arch file as written)")
-      ("remap", po::value(&f.remap)->default_value(f.remap), "weight remap of the MF slice: none | quantile | piecewise | fc")
-      ("dataset", po::value(&d.dataset)->default_value(d.dataset), "fashion-mnist | mnist | cifar10 | cifar100")
-      ("data-dir", po::value(&d.data_dir), "data set directory (default: the system location of (Fashion-)MNIST; required for CIFAR)")
-      ("batch-size", po::value(&d.batch_size)->default_value(d.batch_size), "training batch size")
-      ("eval-batch-size", po::value(&d.eval_batch_size)->default_value(d.eval_batch_size), "evaluation batch size")
-      ("aug-stop-fraction", po::value(&f.aug_stop_fraction), "no augmentation at all in the last fraction of training (sets both stop fractions to 1 - x)")
-      ("limit-train", po::value(&d.limit_train)->default_value(0), "use only N training images (class-balanced; 0: all)")
-      ("limit-test", po::value(&d.limit_test)->default_value(0), "use only N test images (class-balanced; 0: all)")
-      ("val-size", po::value(&d.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000; 0: none)")
-      ("resolution", po::value(&d.resolution)->default_value(0), "input size (0: the data set's; larger pads)");
-  nas::cli::add_training_flags(desc, f);
-  nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kOut);
-  po::variables_map vm;
-  if (!nas::cli::parse_flags(argc, argv, kProgram,
-                             "train a multiplication-free tiny network with ShiftAddAug and export it",
-                             desc, vm))
-    return 0;
-
-  // ---- validation (one-line errors) -----------------------------------------------------------
-  NAS_CHECK(!common.out_dir.empty(), "--out DIR is required");
-  const bool keep_ops = f.op == "keep";
-  const nas::OpKind op = keep_ops ? nas::OpKind::Mult : nas::parse_op_kind(f.op);
-  NAS_CHECK(f.aug == "shiftaddaug" || f.aug == "none",
-            "unknown --aug '" << f.aug << "' (accepted: shiftaddaug, none)");
-  const nas::RemapKind remap = nas::parse_remap_kind(f.remap);
-  NAS_CHECK(nas::datasets::is_known_dataset(d.dataset),
-            "unknown --dataset '" << d.dataset << "' (accepted: fashion-mnist, mnist, cifar10, cifar100)");
-  NAS_CHECK(f.trainer.epochs >= 1, "--epochs must be >= 1, got " << f.trainer.epochs);
-  NAS_CHECK(vm.count("aug-stop-fraction") == 0 || (f.aug_stop_fraction >= 0 && f.aug_stop_fraction <= 1),
-            "--aug-stop-fraction must be in [0, 1], got " << f.aug_stop_fraction);
-  NAS_CHECK(vm.count("aug-stop-fraction") == 0 ||
-                (vm["stop-width-aug-fraction"].defaulted() && vm["stop-expand-aug-fraction"].defaulted()),
-            "--aug-stop-fraction sets both stop fractions: do not combine it with "
-            "--stop-width-aug-fraction / --stop-expand-aug-fraction");
-  if (vm.count("aug-stop-fraction"))
-    f.trainer.stop_width_aug_fraction = f.trainer.stop_expand_aug_fraction = 1.0 - f.aug_stop_fraction;
-  nas::cli::apply_training_flags(f, common.seed);
   nas::HybridNetOptions net_options = f.net;
   net_options.remap = !keep_ops && op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
   nas::TrainerOptions topt = f.trainer;
-  d.seed = common.seed;
-  try {
-    d.validate();
-  } catch (const nas::Error& e) {
-    throw nas::cli::with_flag_names(e, {"data"});
-  }
-
   const int threads = nas::cli::resolve_threads(common);
   torch::set_num_threads(threads);
-  const fs::path out(common.out_dir);
-  const std::string checkpoint_path = nas::cli::prepare_run_dir(common.out_dir, "checkpoint.pt", f.resume);
+  const fs::path out(out_dir);
+  const std::string checkpoint_path = nas::cli::prepare_run_dir(out_dir, "checkpoint.pt", resume);
   topt.checkpoint_path = checkpoint_path;
 
   // ---- data -----------------------------------------------------------------------------------
   const nas::datasets::DatasetInfo& info = nas::datasets::dataset_info(nas::datasets::canonical_dataset_name(d.dataset));
   const std::string dataset = info.name;
   const int resolution = static_cast<int>(d.resolution > 0 ? d.resolution : info.height);
-  nas::ArchConfig arch = nas::resolve_arch(f.arch, resolution, static_cast<int>(info.channels),
-                                           static_cast<int>(info.num_classes));
+  nas::ArchConfig arch = given_arch ? *given_arch
+                                    : nas::resolve_arch(f.arch, resolution, static_cast<int>(info.channels),
+                                                        static_cast<int>(info.num_classes));
+  NAS_CHECK(!given_arch || (arch.in_channels == static_cast<int>(info.channels) &&
+                            arch.num_classes == static_cast<int>(info.num_classes)),
+            "the architecture " << arch.key() << " is for " << arch.in_channels << " channels and " << arch.num_classes
+                                << " classes, not " << dataset);
   if (!keep_ops) nas::set_all_ops(arch, op);
   arch.validate();
   // The loader gives the data at --resolution (the native size by default); an architecture of
@@ -172,7 +150,7 @@ int run(int argc, char** argv) {
                          {"batch_size", d.batch_size}, {"train_images", train_data->size()}};
   nas::json config = fingerprint;
   config["context"] = nas::make_context(run_context);
-  config["arch_name"] = f.arch;
+  config["arch_name"] = arch_name;
   config["arch_key"] = arch.key();
   config["data"]["limit_test"] = d.limit_test;
   config["data"]["test_images"] = test_data->size();
@@ -216,7 +194,7 @@ int run(int argc, char** argv) {
   const double hybrid_test_top1 = trainer.evaluate(test_loader, /*reestimate=*/false);
 
   nas::TinyPreprocessing pre{dataset, train_loader.height(), train_loader.mean(), train_loader.std()};
-  nas::json meta = {{"arch_name", f.arch},           {"op", op_label},
+  nas::json meta = {{"arch_name", arch_name},           {"op", op_label},
                     {"aug", f.aug},                  {"remap", nas::remap_kind_name(net_options.remap)},
                     {"limit_test", d.limit_test},    {"eval_batch_size", d.eval_batch_size},
                     {"epochs", topt.epochs},         {"seed", common.seed},
@@ -251,7 +229,7 @@ int run(int argc, char** argv) {
   }
   nas::json result;
   result["context"] = nas::make_context(run_context);
-  result["arch"] = f.arch;
+  result["arch"] = arch_name;
   result["arch_key"] = arch.key();
   result["arch_config"] = arch.to_json();
   result["op"] = op_label;
@@ -295,7 +273,188 @@ int run(int argc, char** argv) {
   log_line("done: " + summary);
   std::cout << kProgram << ": " << summary << "\n"
             << kProgram << ": wrote " << (out / "result.json").string() << " and " << model_path << "\n";
+  return result;
+}
+
+// --pareto: the selected points of a nas_search Pareto set, one run each (see the top).
+int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::CommonFlags& common, int argc,
+                   char** argv, const nas::RemapKind remap) {
+  NAS_CHECK(vm["op"].defaulted(), "--op does not apply to --pareto: every point keeps its own ops");
+  NAS_CHECK(vm["arch"].defaulted(), "--arch does not apply to --pareto: the points are the architectures");
+  NAS_CHECK(f.init == "scratch", "--init " << f.init << ": only scratch is supported so far (starting from the "
+                                             "supernet's inherited weights is not built yet)");
+  NAS_CHECK((f.top > 0) + (!f.keys.empty()) + (f.all ? 1 : 0) <= 1, "give at most one of --top, --keys, --all");
+  NAS_CHECK(!vm.count("top") || f.top >= 1, "--top must be >= 1, got " << f.top);
+
+  // ---- the Pareto set -------------------------------------------------------------------------
+  std::error_code ec;
+  const auto size = fs::file_size(f.pareto, ec);
+  NAS_CHECK(!ec, "--pareto " << f.pareto << ": " << ec.message());
+  NAS_CHECK(size <= kMaxParetoFileBytes, "--pareto " << f.pareto << ": " << size << " bytes, larger than a Pareto set may be");
+  const std::string bytes = nas::read_file(f.pareto);
+  const nas::json pareto = nas::parse_json_text(bytes, f.pareto);
+  NAS_CHECK(pareto.is_object() && pareto.contains("points") && pareto["points"].is_array(),
+            f.pareto << ": no 'points' array (not a pareto.json of nas_search?)");
+  const nas::json& points_json = pareto["points"];
+  NAS_CHECK(!points_json.empty() && points_json.size() <= kMaxParetoPoints,
+            f.pareto << ": 'points' must hold 1.." << kMaxParetoPoints << " points");
+  struct Point {
+    std::string key;
+    nas::ArchConfig arch;
+    double predicted_top1 = 0, energy_mj = 0;
+  };
+  std::vector<Point> points;
+  for (size_t i = 0; i < points_json.size(); ++i) {
+    const std::string where = f.pareto + ": points[" + std::to_string(i) + "]";
+    const nas::json& p = points_json[i];
+    NAS_CHECK(p.is_object() && p.contains("arch"), where << ": no 'arch'");
+    Point pt{nas::json_string(p, "key", where), nas::ArchConfig::from_json(p["arch"], where + ": arch"),
+             nas::json_number(p, "predicted_top1", where), nas::json_number(p, "energy_mj", where)};
+    NAS_CHECK(pt.key == pt.arch.key(), where << ": key does not match the architecture");
+    points.push_back(std::move(pt));
+  }
+  std::vector<size_t> chosen;
+  if (!f.keys.empty()) {
+    std::stringstream list(f.keys);
+    std::string key;
+    while (std::getline(list, key, ',')) {
+      size_t i = 0;
+      while (i < points.size() && points[i].key != key) ++i;
+      NAS_CHECK(i < points.size(), "--keys: " << nas::json_excerpt(key) << " is not a point of " << f.pareto);
+      if (std::find(chosen.begin(), chosen.end(), i) == chosen.end()) chosen.push_back(i);
+    }
+  } else {
+    for (size_t i = 0; i < points.size(); ++i) chosen.push_back(i);
+    if (f.top > 0) {
+      // The best predicted first; ties: the cheaper, then the earlier point.
+      std::stable_sort(chosen.begin(), chosen.end(), [&](size_t a, size_t b) {
+        if (points[a].predicted_top1 != points[b].predicted_top1) return points[a].predicted_top1 > points[b].predicted_top1;
+        return points[a].energy_mj < points[b].energy_mj;
+      });
+      chosen.resize(std::min(chosen.size(), static_cast<size_t>(f.top)));
+      std::sort(chosen.begin(), chosen.end());
+    }
+  }
+
+  // ---- one run per point ----------------------------------------------------------------------
+  const fs::path out(common.out_dir);
+  fs::create_directories(out, ec);
+  NAS_CHECK(!ec, "cannot create --out " << common.out_dir << ": " << ec.message());
+  nas::json summary;
+  summary["context"] = nas::make_context(nas::cli::make_run_context(kProgram, argc, argv, common, f.device));
+  summary["pareto"] = {{"file", fs::absolute(f.pareto).string()}, {"fingerprint", nas::fnv1a64_text(bytes)}};
+  summary["init"] = f.init;
+  summary["dataset"] = nas::datasets::canonical_dataset_name(f.data.dataset);
+  summary["selection"] = f.top > 0 ? "top " + std::to_string(f.top) : !f.keys.empty() ? "keys" : "all";
+  summary["runs"] = nas::json::array();
+  const std::string summary_path = (out / "retrain_summary.json").string();
+  for (size_t n = 0; n < chosen.size(); ++n) {
+    const Point& pt = points[chosen[n]];
+    const std::string name = nas::string_printf("point-%02zu", chosen[n]);
+    const fs::path dir = out / name;
+    const fs::path result_path = dir / "result.json";
+    nas::json result;
+    if (fs::exists(result_path, ec)) {
+      result = nas::read_json_file(result_path.string());
+      NAS_CHECK(result.value("arch_key", std::string()) == pt.key,
+                result_path.string() << " holds another architecture than point " << chosen[n] << " of " << f.pareto
+                                     << " (another search? choose another --out)");
+      std::cerr << kProgram << ": [" << n + 1 << "/" << chosen.size() << "] " << name << " done already\n";
+    } else {
+      std::cerr << kProgram << ": [" << n + 1 << "/" << chosen.size() << "] " << name << " predicted top-1 "
+                << fmt(pt.predicted_top1) << "%, " << fmt(pt.energy_mj * 1e3) << " uJ\n";
+      const bool resume = fs::exists(dir / "checkpoint.pt", ec);
+      result = train_one(f, common, argc, argv, nas::OpKind::Mult, /*keep_ops=*/true, remap, &pt.arch,
+                         "pareto:" + name, dir.string(), resume, std::chrono::steady_clock::now());
+    }
+    summary["runs"].push_back({{"key", pt.key},
+                               {"dir", name},
+                               {"point_index", chosen[n]},
+                               {"predicted_top1", pt.predicted_top1},
+                               {"val_top1", result.at("val_top1")},
+                               {"test_top1", result.at("test_top1")},
+                               {"energy_mj", result.at("energy_mj")},
+                               {"macs", result.at("macs")},
+                               {"params", result.at("params")},
+                               {"train_seconds", result.at("train_seconds")}});
+    nas::write_json_file(summary_path, summary);
+  }
+  std::cout << kProgram << ": retrained " << chosen.size() << " point(s) of " << f.pareto << "\n";
+  for (const nas::json& r : summary["runs"])
+    std::cout << "  " << r["dir"].get<std::string>() << "  " << fmt(r["energy_mj"].get<double>() * 1e3) << " uJ  predicted "
+              << fmt(r["predicted_top1"].get<double>()) << "%  val " << fmt(r["val_top1"].get<double>()) << "%  test "
+              << fmt(r["test_top1"].get<double>()) << "%\n";
+  std::cout << kProgram << ": wrote " << summary_path << "\n";
   return 0;
+}
+
+int run(int argc, char** argv) {
+  nas::tune_malloc_for_training();
+  const auto wall_start = std::chrono::steady_clock::now();
+  nas::cli::CommonFlags common;
+  Flags f;
+  nas::datasets::ExperimentDataOptions& d = f.data;
+  po::options_description desc("Options");
+  desc.add_options()
+      ("arch", po::value(&f.arch)->default_value(f.arch), "architecture: a name (mbv2-tiny, mbv2-micro) or an ArchConfig JSON file")
+      ("op", po::value(&f.op)->default_value(f.op), "op of every block and the head conv: shift | add | mult (stem and classifier stay mult) | keep (the ops of the --arch file as written)")
+      ("remap", po::value(&f.remap)->default_value(f.remap), "weight remap of the MF slice: none | quantile | piecewise | fc")
+      ("dataset", po::value(&d.dataset)->default_value(d.dataset), "fashion-mnist | mnist | cifar10 | cifar100")
+      ("data-dir", po::value(&d.data_dir), "data set directory (default: the system location of (Fashion-)MNIST; required for CIFAR)")
+      ("batch-size", po::value(&d.batch_size)->default_value(d.batch_size), "training batch size")
+      ("eval-batch-size", po::value(&d.eval_batch_size)->default_value(d.eval_batch_size), "evaluation batch size")
+      ("aug-stop-fraction", po::value(&f.aug_stop_fraction), "no augmentation at all in the last fraction of training (sets both stop fractions to 1 - x)")
+      ("limit-train", po::value(&d.limit_train)->default_value(0), "use only N training images (class-balanced; 0: all)")
+      ("limit-test", po::value(&d.limit_test)->default_value(0), "use only N test images (class-balanced; 0: all)")
+      ("val-size", po::value(&d.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000; 0: none)")
+      ("resolution", po::value(&d.resolution)->default_value(0), "input size (0: the data set's; larger pads)")
+      ("pareto", po::value(&f.pareto), "retrain points of this pareto.json of nas_search (one run per point under --out)")
+      ("top", po::value(&f.top), "with --pareto: the K points of highest predicted top-1")
+      ("keys", po::value(&f.keys), "with --pareto: these points, by key, comma-separated")
+      ("all", po::bool_switch(&f.all), "with --pareto: every point (the default)")
+      ("init", po::value(&f.init)->default_value(f.init), "with --pareto: scratch (the supernet's inherited weights are not supported yet)");
+  nas::cli::add_training_flags(desc, f);
+  nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kOut);
+  po::variables_map vm;
+  if (!nas::cli::parse_flags(argc, argv, kProgram,
+                             "train a multiplication-free tiny network with ShiftAddAug and export it",
+                             desc, vm))
+    return 0;
+
+  // ---- validation (one-line errors) -----------------------------------------------------------
+  NAS_CHECK(!common.out_dir.empty(), "--out DIR is required");
+  const bool keep_ops = f.op == "keep";
+  const nas::OpKind op = keep_ops ? nas::OpKind::Mult : nas::parse_op_kind(f.op);
+  NAS_CHECK(f.aug == "shiftaddaug" || f.aug == "none",
+            "unknown --aug '" << f.aug << "' (accepted: shiftaddaug, none)");
+  const nas::RemapKind remap = nas::parse_remap_kind(f.remap);
+  NAS_CHECK(nas::datasets::is_known_dataset(d.dataset),
+            "unknown --dataset '" << d.dataset << "' (accepted: fashion-mnist, mnist, cifar10, cifar100)");
+  NAS_CHECK(f.trainer.epochs >= 1, "--epochs must be >= 1, got " << f.trainer.epochs);
+  NAS_CHECK(vm.count("aug-stop-fraction") == 0 || (f.aug_stop_fraction >= 0 && f.aug_stop_fraction <= 1),
+            "--aug-stop-fraction must be in [0, 1], got " << f.aug_stop_fraction);
+  NAS_CHECK(vm.count("aug-stop-fraction") == 0 ||
+                (vm["stop-width-aug-fraction"].defaulted() && vm["stop-expand-aug-fraction"].defaulted()),
+            "--aug-stop-fraction sets both stop fractions: do not combine it with "
+            "--stop-width-aug-fraction / --stop-expand-aug-fraction");
+  if (vm.count("aug-stop-fraction"))
+    f.trainer.stop_width_aug_fraction = f.trainer.stop_expand_aug_fraction = 1.0 - f.aug_stop_fraction;
+  nas::cli::apply_training_flags(f, common.seed);
+  d.seed = common.seed;
+  try {
+    d.validate();
+  } catch (const nas::Error& e) {
+    throw nas::cli::with_flag_names(e, {"data"});
+  }
+
+  torch::set_num_threads(nas::cli::resolve_threads(common));
+  if (f.pareto.empty()) {
+    NAS_CHECK(f.top == 0 && f.keys.empty() && !f.all && vm["init"].defaulted(),
+              "--top, --keys, --all and --init select points of a --pareto set");
+    train_one(f, common, argc, argv, op, keep_ops, remap, nullptr, f.arch, common.out_dir, f.resume, wall_start);
+    return 0;
+  }
+  return retrain_pareto(f, vm, common, argc, argv, remap);
 }
 
 }  // namespace

@@ -6,9 +6,10 @@
 // Output directory (--out):
 //   pareto.json        {context, objective, budget_mj, budget_binds, energy_model {tier, table,
 //                      bits, batch}, energy_range, space, predictor {file, fingerprint,
-//                      kendall_tau, ...}, search {...}, points: [{key, arch, predicted_top1 (%),
-//                      energy_mj, macs, params, per_op_energy_mj}]}: points sorted by energy,
-//                      every one within the budget, none dominated by another
+//                      kendall_tau, ...}, supernet (directory or null), search {...}, population
+//                      (final population: [{key, predicted_top1, energy_mj}]), points: [{key,
+//                      arch, predicted_top1 (%), energy_mj, macs, params, per_op_energy_mj}]}:
+//                      points sorted by energy, every one within the budget, none dominated
 //   history.json       per generation: feasible count, best predicted top-1 within the budget,
 //                      hypervolume, draws, seconds
 //   search_state.json  the search's state after every generation (--resume continues it; the
@@ -200,6 +201,22 @@ int run(int argc, char** argv) {
                       {"hypervolume_reference_mj", search.hypervolume_reference_mj()},
                       {"final_hypervolume", search.history().empty() ? 0.0 : search.history().back().hypervolume}};
   result["search"]["options"].erase("threads");  // the result does not depend on it
+  // Where the predictor's accuracies came from: nas_retrain --pareto --init supernet starts there.
+  std::string supernet_dir;
+  if (!f.supernet.empty()) {
+    supernet_dir = fs::absolute(f.supernet).string();
+  } else {
+    const nas::json& meta = predictor.meta();
+    if (meta.contains("data") && meta["data"].contains("source") && meta["data"]["source"].contains("supernet") &&
+        meta["data"]["source"]["supernet"].is_string())
+      supernet_dir = meta["data"]["source"]["supernet"].get<std::string>();
+  }
+  result["supernet"] = supernet_dir.empty() ? nas::json() : nas::json(supernet_dir);
+  // The final population (the explored region the front came from), for plots.
+  result["population"] = nas::json::array();
+  for (const nas::ScoredArch& p : search.population())
+    result["population"].push_back(
+        {{"key", p.key}, {"predicted_top1", 100.0 * p.predicted_top1}, {"energy_mj", p.energy_mj}});
   result["points_note"] = "predicted_top1 is the predictor's top-1 in %; energy_mj per image";
   result["points"] = points;
   nas::write_json_file((out / "pareto.json").string(), result);

@@ -239,7 +239,7 @@ endif()
 # ---- the search pipeline on the tiny Fashion-MNIST supernet of supernet_cli.fashion_mnist_extract:
 # accuracy data set (killed mid-line, resumed: the same file as an uninterrupted run), predictor,
 # search; a predictor of another space is refused.
-if(TARGET nas_build_acc_dataset AND TARGET nas_train_predictor AND TARGET nas_search AND TARGET nas_train_supernet)
+if(TARGET nas_build_acc_dataset AND TARGET nas_train_predictor AND TARGET nas_search AND TARGET nas_train_supernet AND TARGET nas_retrain)
   set(acc_build $<TARGET_FILE:nas_build_acc_dataset>)
   set(sn ${CMAKE_CURRENT_BINARY_DIR}/retrain_cli/sn)
   add_test(NAME search_cli.fashion_mnist_pipeline COMMAND sh -c "
@@ -254,10 +254,19 @@ if(TARGET nas_build_acc_dataset AND TARGET nas_train_predictor AND TARGET nas_se
     ${acc_build} --supernet ${sn} --samples 14 --seed 3 --threads 1 --out ${sn}/acc_full.jsonl --resume 2>&1 | grep -o 'built with other settings' || true
     $<TARGET_FILE:nas_train_predictor> --data ${sn}/acc.jsonl --out ${sn}/predictor.pt --holdout 0.3 --epochs 20 --threads 1 2>/dev/null
     ${search} --supernet ${sn} --population 8 --generations 3 --threads 1 --out ${sn}/search 2>/dev/null
+    rm -rf ${sn}/retrain
+    $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain 2>/dev/null | grep -E '^nas_retrain: retrained'
+    $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain 2>&1 | grep -c 'done already'
+    grep -c '\"test_top1\"' ${sn}/retrain/retrain_summary.json
     mkdir -p ${sn}/other && cp ${sn}/space.json ${sn}/other/ && cp ${synth_predictor} ${sn}/other/predictor.pt
     ${search} --supernet ${sn}/other --generations 1 --out ${sn}/other/search 2>&1 | grep -o 'the predictor was trained for space fnv1a64:[0-9a-f]*, not' || true")
   set_tests_properties(search_cli.fashion_mnist_pipeline PROPERTIES
     FIXTURES_REQUIRED "fmnist_supernet;search_predictor"
-    PASS_REGULAR_EXPRESSION "dropped an incomplete last line.*resuming with 5 architectures.*SAME_DATASET\nexists: pass --resume\nbuilt with other settings\nnas_train_predictor: hold-out of 4: RMSE [0-9.]+ pt, Kendall tau [-0-9.na/]+ \\(baselines: MACs.*nas_search: [0-9]+ architectures on the front \\(no budget\\).*the predictor was trained for space fnv1a64:[0-9a-f]+, not"
+    PASS_REGULAR_EXPRESSION "dropped an incomplete last line.*resuming with 5 architectures.*SAME_DATASET\nexists: pass --resume\nbuilt with other settings\nnas_train_predictor: hold-out of 4: RMSE [0-9.]+ pt, Kendall tau [-0-9.na/]+ \\(baselines: MACs.*nas_search: [0-9]+ architectures on the front \\(no budget\\).*nas_retrain: retrained 2 point\\(s\\) of .*pareto.json\n2\n2\n.*the predictor was trained for space fnv1a64:[0-9a-f]+, not"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 600 LABELS cli)
+endif()
+
+# nas_report's tests live beside their app's fixture files.
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/report_cli_tests.cmake)
+  include(${CMAKE_CURRENT_SOURCE_DIR}/report_cli_tests.cmake)
 endif()
