@@ -9,8 +9,9 @@
 // K1,K2 or --all (the default). One run directory per point, --out/point-NN (NN = the point's
 // index in pareto.json), and --out/retrain_summary.json {context, pareto {file, fingerprint},
 // init, dataset, selection, runs: [{key, dir, point_index, predicted_top1, val_top1, test_top1,
-// energy_mj, macs, params, train_seconds}]}, rewritten after every point. Rerunning the command
-// continues: finished points are skipped, an interrupted one resumes from its checkpoint.
+// energy_mj, macs, params, train_seconds}], best_by_val {key, dir, ...}}, rewritten after every
+// point; the best point on the validation split is copied to --out/best_tiny_model.nasm. Rerunning
+// the command continues: finished points are skipped, an interrupted one resumes.
 #include <torch/cuda.h>
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -379,12 +380,24 @@ int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::
                                {"train_seconds", result.at("train_seconds")}});
     nas::write_json_file(summary_path, summary);
   }
+  // The network to deploy: the best on the validation split (never chosen on the test split).
+  const nas::json* best = nullptr;
+  for (const nas::json& r : summary["runs"])
+    if (!best || r["val_top1"].get<double>() > (*best)["val_top1"].get<double>()) best = &r;
+  const fs::path best_model = out / "best_tiny_model.nasm";
+  nas::write_file_atomic(best_model.string(), nas::read_file((out / (*best)["dir"].get<std::string>() / kModelFile).string()));
+  summary["best_by_val"] = {{"key", (*best)["key"]}, {"dir", (*best)["dir"]}, {"val_top1", (*best)["val_top1"]},
+                            {"test_top1", (*best)["test_top1"]}, {"energy_mj", (*best)["energy_mj"]},
+                            {"model_file", best_model.filename().string()}};
+  nas::write_json_file(summary_path, summary);
   std::cout << kProgram << ": retrained " << chosen.size() << " point(s) of " << f.pareto << "\n";
   for (const nas::json& r : summary["runs"])
     std::cout << "  " << r["dir"].get<std::string>() << "  " << fmt(r["energy_mj"].get<double>() * 1e3) << " uJ  predicted "
               << fmt(r["predicted_top1"].get<double>()) << "%  val " << fmt(r["val_top1"].get<double>()) << "%  test "
               << fmt(r["test_top1"].get<double>()) << "%\n";
-  std::cout << kProgram << ": wrote " << summary_path << "\n";
+  std::cout << kProgram << ": best on validation: " << summary["best_by_val"]["dir"].get<std::string>() << " -> "
+            << best_model.string() << "\n"
+            << kProgram << ": wrote " << summary_path << "\n";
   return 0;
 }
 

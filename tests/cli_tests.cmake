@@ -270,3 +270,21 @@ endif()
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/report_cli_tests.cmake)
   include(${CMAKE_CURRENT_SOURCE_DIR}/report_cli_tests.cmake)
 endif()
+
+# ---- scripts/pipeline.sh --preset smoke: every stage, a few steps each, then a rerun that skips
+# the finished stages.
+if(TARGET nas_report AND TARGET nas_retrain AND TARGET nas_search)
+  set(pipe_out ${CMAKE_CURRENT_BINARY_DIR}/pipeline_smoke)
+  add_test(NAME pipeline_cli.smoke COMMAND sh -c "
+    if [ ! -f ${fm_dir}/train-images-idx3-ubyte.gz ] && [ ! -f ${fm_dir}/train-images-idx3-ubyte ]; then
+      echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
+    rm -rf ${pipe_out} && \
+    ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset smoke --budget 35uJ --out ${pipe_out} --threads 1 \
+      --bin $<TARGET_FILE_DIR:nas_search> 2>&1 | grep -E '^\\[.*stage|pipeline.sh: done' && \
+    ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset smoke --budget 35uJ --out ${pipe_out} --threads 1 \
+      --bin $<TARGET_FILE_DIR:nas_search> 2>&1 | grep -c 'done already' && \
+    ls ${pipe_out}/report.json ${pipe_out}/report.md ${pipe_out}/report.svg")
+  set_tests_properties(pipeline_cli.smoke PROPERTIES
+    PASS_REGULAR_EXPRESSION "stage 1/6 supernet.*stage 6/6 report.*pipeline.sh: done in [0-9]+ s.*\n1\n.*report.json.*report.md.*report.svg"
+    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
+endif()

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The whole job in one command (issue 11): supernet training -> accuracy data set -> predictor ->
+# search under a budget -> ShiftAddAug retraining of the top points -> Pareto report.
+#
+#   scripts/pipeline.sh --preset quick|full --dataset fashion-mnist|cifar10 [--data-dir D]
+#                       --budget 35uJ --out DIR [--threads N] [--bin build/apps]
+#
+# Every stage is resumable: rerunning the same command continues where it stopped (finished
+# stages are skipped, an interrupted one resumes from its own checkpoint or file).
+# Presets (2-core CPU figures; the supernet stage dominates):
+#   quick   ~20-30 min on Fashion-MNIST: supernet 2 epochs on 5,500 images (sandwich 3), 120
+#           subnets for the predictor, search 100 x 100, retrain the top 3 points for 3 epochs on
+#           5,500 images. Small, but every number in the report is real.
+#   full    many hours: supernet 20 epochs on the whole training split (sandwich 4), 1,000
+#           subnets, search 100 x 500, retrain the top 5 points for 15 epochs on the whole split.
+#   smoke   a few steps per stage (the CLI smoke test; numbers meaningless).
+# The space: the shift-only micro space (results/supernet/space-<dataset>-micro-shift.json). A
+# space mixing shift and add per block does not train yet with one shared weight tensor (issue 9,
+# results/supernet/README.md); pass --space FILE to use another.
+set -euo pipefail
+
+preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines=""
+root=$(cd "$(dirname "$0")/.." && pwd)
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+while (($#)); do
+  case $1 in
+    --preset) preset=$2; shift 2 ;;
+    --dataset) dataset=$2; shift 2 ;;
+    --data-dir) data_dir=$2; shift 2 ;;
+    --budget) budget=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --bin) bin=$2; shift 2 ;;
+    --space) space=$2; shift 2 ;;
+    --baselines) baselines=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "pipeline.sh: error: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ -n $out ]] || { echo "pipeline.sh: error: --out DIR is required" >&2; exit 2; }
+[[ -n $budget ]] || { echo "pipeline.sh: error: --budget is required (e.g. 35uJ)" >&2; exit 2; }
+case $dataset in
+  fashion-mnist) space=${space:-$root/results/supernet/space-fmnist-micro-shift.json} ;;
+  cifar10) space=${space:-$root/results/supernet/space-cifar10-micro-shift.json}
+           [[ -n $data_dir ]] || { echo "pipeline.sh: error: --dataset cifar10 needs --data-dir" >&2; exit 2; } ;;
+  *) echo "pipeline.sh: error: unknown --dataset '$dataset' (accepted: fashion-mnist, cifar10)" >&2; exit 2 ;;
+esac
+case $preset in
+  quick) sn_flags=(--epochs 2 --limit-train 6100 --val-size 600 --sandwich 3 --bn-batches 4)
+         samples=120 acc_bn=4 search_flags=(--population 100 --generations 100) top=3
+         rt_flags=(--epochs 3 --limit-train 6100 --val-size 600) pred_epochs=200 ;;
+  full)  sn_flags=(--epochs 20 --sandwich 4 --bn-batches 8)
+         samples=1000 acc_bn=8 search_flags=(--population 100 --generations 500) top=5
+         rt_flags=(--epochs 15) pred_epochs=200 ;;
+  smoke) sn_flags=(--epochs 1 --limit-train 448 --val-size 64 --sandwich 2 --bn-batches 1 --batch-size 64)
+         samples=12 acc_bn=1 search_flags=(--population 8 --generations 3) top=1
+         rt_flags=(--epochs 1 --limit-train 320 --val-size 64 --limit-test 128) pred_epochs=10 ;;
+  *) echo "pipeline.sh: error: unknown --preset '$preset' (accepted: quick, full, smoke)" >&2; exit 2 ;;
+esac
+data_flags=(--dataset "$dataset")
+[[ -n $data_dir ]] && data_flags+=(--data-dir "$data_dir")
+mkdir -p "$out"
+log=$out/pipeline.log
+start=$(date +%s)
+stage() {  # N NAME: a progress line per stage (stderr and the log)
+  local line
+  line="[$(date -u +%FT%TZ)] stage $1/6 $2 (elapsed $(( $(date +%s) - start )) s)"
+  echo "$line" | tee -a "$log" >&2
+}
+run() { echo "+ $*" >> "$log"; "$@"; }
+
+# 1. supernet
+stage 1 "supernet ($preset, $dataset)"
+if [[ ! -f $out/supernet/result.json ]]; then
+  resume=(); [[ -f $out/supernet/supernet.ckpt ]] && resume=(--resume)
+  run "$bin/nas_train_supernet" "${data_flags[@]}" --space "$space" "${sn_flags[@]}" --threads "$threads" \
+    --seed 1 --out "$out/supernet" "${resume[@]}"
+fi
+# 2. accuracy data set (resumes line by line)
+stage 2 "accuracy data set ($samples subnets)"
+run "$bin/nas_build_acc_dataset" --supernet "$out/supernet" --samples "$samples" --bn-batches "$acc_bn" \
+  --seed 1 --threads "$threads" --out "$out/acc.jsonl" --resume
+# 3. predictor
+stage 3 "accuracy predictor"
+if [[ ! -f $out/supernet/predictor.pt ]]; then
+  run "$bin/nas_train_predictor" --data "$out/acc.jsonl" --epochs "$pred_epochs" --seed 1 --threads "$threads" \
+    --out "$out/supernet/predictor.pt"
+fi
+# 4. search
+stage 4 "search under $budget"
+if [[ ! -f $out/search/pareto.json ]]; then
+  resume=(); [[ -f $out/search/search_state.json ]] && resume=(--resume)
+  run "$bin/nas_search" --supernet "$out/supernet" --budget "$budget" "${search_flags[@]}" --seed 1 \
+    --threads "$threads" --out "$out/search" "${resume[@]}"
+fi
+# 5. retraining of the top points (finished points are skipped, an interrupted one resumes)
+stage 5 "ShiftAddAug retraining of the top $top points"
+run "$bin/nas_retrain" --pareto "$out/search/pareto.json" --top "$top" "${data_flags[@]}" "${rt_flags[@]}" \
+  --seed 1 --threads "$threads" --out "$out/retrain"
+# 6. report
+stage 6 "report"
+report_flags=(--search "$out/search" --retrain "$out/retrain" --out "$out/report.json" --svg "$out/report.svg")
+[[ -n $baselines ]] && report_flags+=(--baselines "$baselines")
+run "$bin/nas_report" "${report_flags[@]}"
+echo "pipeline.sh: done in $(( $(date +%s) - start )) s: $out/report.json, $out/report.md, $out/report.svg" | tee -a "$log"
