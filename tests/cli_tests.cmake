@@ -231,6 +231,21 @@ if(TARGET nas_search AND TARGET bench_search)
     grep -c '\"generation\"' ${search_out}/c/history.json")
   set_tests_properties(search_cli.deterministic_resume PROPERTIES FIXTURES_REQUIRED search_predictor
     PASS_REGULAR_EXPRESSION "SAME_THREADS\nSAME_RESUMED\nRESUME_SAID\nWITHIN_BUDGET\nBINDS\n21\n" TIMEOUT 300 LABELS cli)
+  # kill -9 in the middle of a search, then --resume: the same pareto.json as an uninterrupted run.
+  add_test(NAME search_cli.kill_resume COMMAND sh -c "
+    rm -rf ${search_out}/k ${search_out}/u; mkdir -p ${search_out}/k
+    ${search} --predictor ${synth_predictor} --budget 60uJ --population 24 --generations 400 --seed 9 --threads 2 --out ${search_out}/k 2>/dev/null &
+    pid=$!
+    while [ ! -f ${search_out}/k/search_state.json ]; do sleep 0.05; done
+    sleep 0.3
+    kill -9 $pid && echo KILLED; wait $pid 2>/dev/null
+    ${search} --predictor ${synth_predictor} --budget 60uJ --population 24 --generations 400 --seed 9 --threads 2 --out ${search_out}/k --resume 2>/dev/null >/dev/null
+    ${search} --predictor ${synth_predictor} --budget 60uJ --population 24 --generations 400 --seed 9 --threads 1 --out ${search_out}/u 2>/dev/null >/dev/null
+    ${strip_context} ${search_out}/k/pareto.json > ${search_out}/k.json
+    ${strip_context} ${search_out}/u/pareto.json > ${search_out}/u.json
+    cmp ${search_out}/k.json ${search_out}/u.json && echo SAME_AFTER_KILL")
+  set_tests_properties(search_cli.kill_resume PROPERTIES FIXTURES_REQUIRED search_predictor
+    PASS_REGULAR_EXPRESSION "KILLED\nSAME_AFTER_KILL" TIMEOUT 300 LABELS cli)
   nas_cli_test(search_cli.budget_does_not_bind "note: the budget 10 mJ is above the most expensive architecture of the space \\([0-9.]+ mJ\\): it does not bind"
     sh -c "rm -rf ${search_out}/nobind && ${search} --predictor ${synth_predictor} --budget 10mJ --population 8 --generations 2 --objective max-accuracy --out ${search_out}/nobind 2>&1")
   set_tests_properties(search_cli.budget_does_not_bind PROPERTIES FIXTURES_REQUIRED search_predictor)
