@@ -45,9 +45,14 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   }
 }
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, uint64_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   NAS_CHECK(in.good(), "cannot open " << path << ": " << std::strerror(errno));
+  std::error_code ec;
+  NAS_CHECK(std::filesystem::is_regular_file(path, ec), path << ": not a regular file");
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  NAS_CHECK(!ec && size <= max_bytes, path << ": " << size << " bytes, more than the " << max_bytes
+                                            << " bytes this file may have");
   std::ostringstream buffer;
   buffer << in.rdbuf();
   NAS_CHECK(!in.bad(), "cannot read " << path);

@@ -77,7 +77,7 @@ json parse_json_text(const std::string& text, const std::string& where) {
   }
 }
 
-json read_json_file(const std::string& path) { return parse_json_text(read_file(path), path); }
+json read_json_file(const std::string& path) { return parse_json_text(read_file(path, kMaxJsonFileBytes), path); }
 
 namespace {
 

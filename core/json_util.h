@@ -42,7 +42,8 @@ constexpr int kMaxJsonDepth = 64;
 // errors and refuse nesting deeper than kMaxJsonDepth.
 json parse_json_text(const std::string& text, const std::string& where);
 
-// Parses a JSON file with parse_json_text; errors name the file.
+// Parses a JSON file (at most kMaxJsonFileBytes) with parse_json_text; errors name the file.
+constexpr uint64_t kMaxJsonFileBytes = uint64_t{256} << 20;
 json read_json_file(const std::string& path);
 
 // At most kJsonExcerptChars characters of a value's JSON text ("..." marks a cut), for error

@@ -125,6 +125,10 @@ TEST_CASE("atomic writes replace the file and leave no temporaries") {
                        doctest::Contains("invalid JSON"), nas::Error);
   CHECK_THROWS_WITH_AS(nas::read_file((dir / "missing.json").string()),
                        doctest::Contains("missing.json"), nas::Error);
+  // Sizes are checked before reading; a directory is not read as a file.
+  CHECK(nas::read_file(path, 100).size() == nas::read_file(path).size());
+  CHECK_THROWS_WITH_AS(nas::read_file(path, 3), doctest::Contains("bytes, more than the 3 bytes"), nas::Error);
+  CHECK_THROWS_WITH_AS(nas::read_file((dir / "sub").string()), doctest::Contains("not a regular file"), nas::Error);
   fs::remove_all(dir);
 }
 

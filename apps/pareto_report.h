@@ -1,0 +1,129 @@
+#pragma once
+// The Pareto report (nas_report, issue 11): what the search predicted against what retraining
+// measured, and which hand-made baselines the searched networks beat. Torch-free.
+//
+// Inputs (each read with a size cap of kMaxReportInputBytes and JSON nesting of kMaxJsonDepth;
+// every error names the file and the field):
+//   SEARCH_DIR/pareto.json            nas_search: points [{key, arch, predicted_top1 (%),
+//                                     energy_mj, macs, params, per_op_energy_mj}], population,
+//                                     budget_mj (number | null), energy_model {tier, bits, ...}
+//   RETRAIN_DIR/retrain_summary.json  nas_retrain --pareto: pareto {fingerprint}, init, dataset,
+//                                     runs [{key, dir, predicted_top1, val_top1, test_top1,
+//                                     energy_mj, macs, params, train_seconds}]; a subset of the
+//                                     points (retraining is resumable); fingerprint must equal
+//                                     fnv1a64_text(bytes of pareto.json)
+//   baselines (optional)              a results table (scripts/shiftaddaug_table.py): {arch,
+//                                     dataset, rows [{column, remap, top1_mean, top1_std,
+//                                     energy_mj, energy_unit_mj, macs, params}]}; the rows with
+//                                     remap "none" are the baselines "<arch> <column>"
+//
+// What is computed (measured = retrained test top-1; energies are the search's energy model):
+//   - Kendall tau-b of predicted vs measured test top-1 over the retrained points (none below 2).
+//   - measured front: retrained points no other retrained point dominates (top-1 up, energy down);
+//     predicted front: the search's points (nas_search writes only non-dominated ones).
+//   - best under the budget: the retrained point within budget_mj with the highest *validation*
+//     top-1 (ties: lower energy, then earlier point); choosing it on test top-1 would report a
+//     test number that was also used for selection.
+//   - a baseline is beaten by every retrained point with energy <= the baseline's and test top-1 >
+//     its mean; margin = the largest difference in top-1 points.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json_util.h"
+
+namespace nas::report {
+
+// Largest input file read (a pareto.json of a 100-point population is ~200 kB).
+constexpr uint64_t kMaxReportInputBytes = uint64_t{64} << 20;
+
+struct ReportInputs {
+  std::string search_dir;      // holds pareto.json
+  std::string retrain_dir;     // holds retrain_summary.json
+  std::string baselines_file;  // empty: no baselines
+};
+
+// One point of the search's front, with its retraining result when there is one.
+struct ReportPoint {
+  std::string key;
+  size_t point_index = 0;   // index in pareto.json points (nas_retrain's point-NN)
+  json arch;                // canonical ArchConfig JSON
+  double predicted_top1 = 0;  // %
+  double energy_mj = 0;       // per image, the search's energy model
+  int64_t macs = 0, params = 0;
+  json per_op_energy_mj;    // {op: mJ}
+  // Retraining (valid when retrained).
+  bool retrained = false;
+  double test_top1 = 0, val_top1 = 0;  // %
+  std::string run_dir;
+  double train_seconds = 0;
+  bool on_measured_front = false;
+};
+
+struct Baseline {
+  std::string name;  // "<arch> <column>"
+  double top1_mean = 0, top1_std = 0;  // %
+  double energy_mj = 0;                // the field matching the search's energy model tier
+  int64_t macs = -1, params = -1;      // -1: not in the table
+};
+
+struct PopulationPoint {
+  std::string key;
+  double predicted_top1 = 0, energy_mj = 0;
+};
+
+// A baseline beaten by retrained points (indices into ParetoReport::points, ascending energy).
+struct BaselineWin {
+  size_t baseline = 0;
+  std::vector<size_t> beaten_by;
+  size_t best = 0;          // the point with the largest margin (ties: lower energy)
+  double margin_top1 = 0;   // its test top-1 minus the baseline's mean, in points
+};
+
+struct ParetoReport {
+  std::string pareto_file, pareto_fingerprint, summary_file, baselines_file;
+  std::string dataset, init, objective;
+  std::optional<double> budget_mj;
+  json energy_model;  // pareto.json's, as written
+  std::vector<ReportPoint> points;  // every pareto.json point, in its order (by energy)
+  std::vector<PopulationPoint> population;
+  std::vector<Baseline> baselines;
+  std::optional<double> kendall_tau;  // predicted vs measured test top-1
+  size_t tau_points = 0;
+  std::vector<size_t> predicted_front, measured_front;  // indices into points, ascending energy
+  std::optional<size_t> best_under_budget;              // index into points
+  std::vector<BaselineWin> wins;                        // beaten baselines, in baseline order
+  std::vector<std::string> notes;                       // what is missing or does not compare
+
+  size_t retrained_count() const;
+};
+
+// Reads and checks the inputs, computes everything above. Throws nas::Error naming file and field.
+ParetoReport build_pareto_report(const ReportInputs& inputs);
+
+// report.json: {context, inputs {pareto {file, fingerprint}, retrain_summary, baselines}, dataset,
+// init, objective, budget_mj (null: none), energy_model, points (the retrained ones, ascending
+// energy: key, point_index, arch, predicted_top1, measured_test_top1, measured_val_top1, energy_mj,
+// per_op_energy_mj, macs, params, run_dir, train_seconds, on_measured_front, beats_baselines),
+// not_retrained (the same without the measured fields), baselines [{name, top1_mean, top1_std,
+// energy_mj, macs, params, beaten}], predicted_front, measured_front (keys),
+// kendall_tau_predicted_vs_measured (null below 2 points), kendall_tau_points, best_under_budget
+// (a point + selected_by, or null), dominated_baselines [{baseline, top1_mean, energy_mj, beaten_by
+// (keys), best, margin_top1, energy_ratio}], notes}.
+json report_to_json(const ParetoReport& report, const json& context);
+
+// The Markdown summary: a table (points, then baselines) and the claims in sentences.
+std::string report_to_markdown(const ParetoReport& report);
+
+// A self-contained SVG: top-1 (%) vs energy (mJ, log axis); population grey, predicted front
+// dashed, measured points and front solid, baselines labelled squares, the budget a vertical line.
+std::string report_to_svg(const ParetoReport& report);
+
+// The PNG, drawn by PYTHON scripts/plot_report.py REPORT_JSON PARETO_JSON OUT_PNG (matplotlib).
+// The script is $NAS_SCRIPTS_DIR/plot_report.py, else <dir of this executable>/../../scripts/
+// (the build tree's apps/ or bench/ folder); PYTHON is $NAS_PYTHON, else /usr/bin/python3.
+// Throws nas::Error with one line (the script's last line of output) when it cannot be drawn.
+void render_png(const std::string& report_json, const std::string& pareto_json, const std::string& png);
+
+}  // namespace nas::report
