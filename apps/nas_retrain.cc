@@ -5,8 +5,9 @@
 // continues exactly), tiny_model.nasm (the exported MF network) and result.json.
 //
 // --pareto SEARCH_DIR/pareto.json (nas_search) retrains points of a Pareto set instead, each with
-// its own ops (as --op keep) and the same recipe: --top K (the K best by predicted top-1), --keys
-// K1,K2 or --all (the default). One run directory per point, --out/point-NN (NN = the point's
+// its own ops (as --op keep) and the same recipe: --top K (the K best by predicted top-1),
+// --spread K (K points evenly spread over the front's energy range), --keys K1,K2 or --all (the
+// default). One run directory per point, --out/point-NN (NN = the point's
 // index in pareto.json), and --out/retrain_summary.json {context, pareto {file, fingerprint},
 // init, dataset, selection, runs: [{key, dir, point_index, predicted_top1, val_top1, test_top1,
 // energy_mj, macs, params, train_seconds}], best_by_val {key, dir, ...}}, rewritten after every
@@ -22,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -64,7 +66,7 @@ struct Flags : nas::cli::TrainingFlags {
   nas::datasets::ExperimentDataOptions data;
   // --pareto mode
   std::string pareto, keys, init = "scratch";
-  int top = 0;
+  int top = 0, spread = 0;
   bool all = false;
 };
 
@@ -284,8 +286,10 @@ int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::
   NAS_CHECK(vm["arch"].defaulted(), "--arch does not apply to --pareto: the points are the architectures");
   NAS_CHECK(f.init == "scratch", "--init " << f.init << ": only scratch is supported so far (starting from the "
                                              "supernet's inherited weights is not built yet)");
-  NAS_CHECK((f.top > 0) + (!f.keys.empty()) + (f.all ? 1 : 0) <= 1, "give at most one of --top, --keys, --all");
+  NAS_CHECK((f.top > 0) + (f.spread > 0) + (!f.keys.empty()) + (f.all ? 1 : 0) <= 1,
+            "give at most one of --top, --spread, --keys, --all");
   NAS_CHECK(!vm.count("top") || f.top >= 1, "--top must be >= 1, got " << f.top);
+  NAS_CHECK(!vm.count("spread") || f.spread >= 1, "--spread must be >= 1, got " << f.spread);
 
   // ---- the Pareto set -------------------------------------------------------------------------
   std::error_code ec;
@@ -326,7 +330,29 @@ int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::
     }
   } else {
     for (size_t i = 0; i < points.size(); ++i) chosen.push_back(i);
-    if (f.top > 0) {
+    if (f.spread > 0 && static_cast<size_t>(f.spread) < points.size()) {
+      // The point nearest to each of K energies evenly spaced (log scale) from the cheapest to
+      // the dearest point: a view of the whole front rather than its top.
+      std::vector<size_t> by_energy = chosen;
+      std::stable_sort(by_energy.begin(), by_energy.end(),
+                       [&](size_t a, size_t b) { return points[a].energy_mj < points[b].energy_mj; });
+      const double lo = std::log(std::max(points[by_energy.front()].energy_mj, 1e-300));
+      const double hi = std::log(std::max(points[by_energy.back()].energy_mj, 1e-300));
+      std::vector<size_t> picked;
+      for (int k = 0; k < f.spread; ++k) {
+        const double target = f.spread == 1 ? hi : lo + (hi - lo) * k / (f.spread - 1);
+        size_t best = by_energy.front();
+        double best_distance = std::numeric_limits<double>::infinity();
+        for (size_t i : by_energy) {
+          if (std::find(picked.begin(), picked.end(), i) != picked.end()) continue;
+          const double distance = std::abs(std::log(std::max(points[i].energy_mj, 1e-300)) - target);
+          if (distance < best_distance) best_distance = distance, best = i;
+        }
+        picked.push_back(best);
+      }
+      std::sort(picked.begin(), picked.end());
+      chosen = picked;
+    } else if (f.top > 0) {
       // The best predicted first; ties: the cheaper, then the earlier point.
       std::stable_sort(chosen.begin(), chosen.end(), [&](size_t a, size_t b) {
         if (points[a].predicted_top1 != points[b].predicted_top1) return points[a].predicted_top1 > points[b].predicted_top1;
@@ -346,7 +372,10 @@ int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::
   summary["pareto"] = {{"file", fs::absolute(f.pareto).string()}, {"fingerprint", nas::fnv1a64_text(bytes)}};
   summary["init"] = f.init;
   summary["dataset"] = nas::datasets::canonical_dataset_name(f.data.dataset);
-  summary["selection"] = f.top > 0 ? "top " + std::to_string(f.top) : !f.keys.empty() ? "keys" : "all";
+  summary["selection"] = f.top > 0      ? "top " + std::to_string(f.top)
+                         : f.spread > 0 ? "spread " + std::to_string(f.spread)
+                         : !f.keys.empty() ? "keys"
+                                           : "all";
   summary["runs"] = nas::json::array();
   const std::string summary_path = (out / "retrain_summary.json").string();
   for (size_t n = 0; n < chosen.size(); ++n) {
@@ -423,6 +452,7 @@ int run(int argc, char** argv) {
       ("resolution", po::value(&d.resolution)->default_value(0), "input size (0: the data set's; larger pads)")
       ("pareto", po::value(&f.pareto), "retrain points of this pareto.json of nas_search (one run per point under --out)")
       ("top", po::value(&f.top), "with --pareto: the K points of highest predicted top-1")
+      ("spread", po::value(&f.spread), "with --pareto: K points spread evenly over the front's energy range (cheapest, dearest, between)")
       ("keys", po::value(&f.keys), "with --pareto: these points, by key, comma-separated")
       ("all", po::bool_switch(&f.all), "with --pareto: every point (the default)")
       ("init", po::value(&f.init)->default_value(f.init), "with --pareto: scratch (the supernet's inherited weights are not supported yet)");
@@ -462,8 +492,8 @@ int run(int argc, char** argv) {
 
   torch::set_num_threads(nas::cli::resolve_threads(common));
   if (f.pareto.empty()) {
-    NAS_CHECK(f.top == 0 && f.keys.empty() && !f.all && vm["init"].defaulted(),
-              "--top, --keys, --all and --init select points of a --pareto set");
+    NAS_CHECK(f.top == 0 && f.spread == 0 && f.keys.empty() && !f.all && vm["init"].defaulted(),
+              "--top, --spread, --keys, --all and --init select points of a --pareto set");
     train_one(f, common, argc, argv, op, keep_ops, remap, nullptr, f.arch, common.out_dir, f.resume, wall_start);
     return 0;
   }
