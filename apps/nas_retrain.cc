@@ -292,11 +292,7 @@ int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::
   NAS_CHECK(!vm.count("spread") || f.spread >= 1, "--spread must be >= 1, got " << f.spread);
 
   // ---- the Pareto set -------------------------------------------------------------------------
-  std::error_code ec;
-  const auto size = fs::file_size(f.pareto, ec);
-  NAS_CHECK(!ec, "--pareto " << f.pareto << ": " << ec.message());
-  NAS_CHECK(size <= kMaxParetoFileBytes, "--pareto " << f.pareto << ": " << size << " bytes, larger than a Pareto set may be");
-  const std::string bytes = nas::read_file(f.pareto);
+  const std::string bytes = nas::read_file(f.pareto, kMaxParetoFileBytes);
   const nas::json pareto = nas::parse_json_text(bytes, f.pareto);
   NAS_CHECK(pareto.is_object() && pareto.contains("points") && pareto["points"].is_array(),
             f.pareto << ": no 'points' array (not a pareto.json of nas_search?)");
@@ -365,6 +361,7 @@ int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::
 
   // ---- one run per point ----------------------------------------------------------------------
   const fs::path out(common.out_dir);
+  std::error_code ec;
   fs::create_directories(out, ec);
   NAS_CHECK(!ec, "cannot create --out " << common.out_dir << ": " << ec.message());
   nas::json summary;

@@ -120,15 +120,7 @@ int run(int argc, char** argv) {
   const nas::ModelEnergyScorer energy(energy_model);
 
   const fs::path out(common.out_dir);
-  const std::string state_path = (out / kStateFile).string();
-  {
-    std::error_code ec;
-    NAS_CHECK(f.resume || !fs::exists(state_path, ec),
-              "--out " << common.out_dir << " already holds a search (" << kStateFile
-                       << "): pass --resume to continue it, or choose another directory");
-    fs::create_directories(out, ec);
-    NAS_CHECK(!ec, "cannot create --out " << common.out_dir << ": " << ec.message());
-  }
+  const std::string state_path = nas::cli::prepare_run_dir(common.out_dir, kStateFile, f.resume);
 
   nas::EvolutionSearch search(space, predictor, energy, f.search);
   const nas::EnergyRange range = search.energy_range();

@@ -39,11 +39,7 @@ std::string read_input(const std::string& path, const std::string& hint) {
   const fs::file_status status = fs::status(path, ec);
   NAS_CHECK(fs::exists(status), path << " does not exist (" << hint << ")");
   NAS_CHECK(fs::is_regular_file(status), path << " is not a file (" << hint << ")");
-  const uintmax_t size = fs::file_size(path, ec);
-  NAS_CHECK(!ec, "cannot read " << path << ": " << ec.message());
-  NAS_CHECK(size <= kMaxReportInputBytes,
-            path << ": " << size << " bytes, more than the " << kMaxReportInputBytes << " an input may have");
-  return read_file(path);
+  return read_file(path, kMaxReportInputBytes);
 }
 
 // The field `name` of `object`, which must hold an array or an object (`type`).

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 
 #include "core/atomic_file.h"
@@ -225,15 +224,13 @@ std::vector<double> AccuracyPredictor::predict(const std::vector<ArchConfig>& ar
 json AccuracyPredictor::describe() const {
   // The weights' checksum tells two predictors of one space apart (a resumed search refuses a
   // state made with another predictor).
-  uint64_t weights_hash = 1469598103934665603ULL;
+  std::string weight_bytes;
   for (auto* list : {&impl_->weights, &impl_->biases})
-    for (const torch::Tensor& t : *list) {
-      const std::string_view bytes(reinterpret_cast<const char*>(t.data_ptr<float>()), sizeof(float) * static_cast<size_t>(t.numel()));
-      weights_hash = fnv1a64(std::to_string(weights_hash) + std::string(bytes));
-    }
+    for (const torch::Tensor& t : *list)
+      weight_bytes.append(reinterpret_cast<const char*>(t.data_ptr<float>()), sizeof(float) * static_cast<size_t>(t.numel()));
   json d = {{"fingerprint", impl_->space.fingerprint()},
             {"layer_sizes", impl_->layer_sizes},
-            {"weights_checksum", fnv1a64_text(std::to_string(weights_hash))}};
+            {"weights_checksum", fnv1a64_text(weight_bytes)}};
   if (!impl_->file.empty()) d["file"] = impl_->file;
   const json& m = impl_->meta;
   if (m.contains("holdout") && m["holdout"].is_object()) {
@@ -271,11 +268,7 @@ void AccuracyPredictor::save(const std::string& path) const { write_file_atomic(
 
 AccuracyPredictor AccuracyPredictor::load(const std::string& path) {
   const std::string& where = path;
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  NAS_CHECK(!ec, "cannot read predictor " << path << ": " << ec.message());
-  NAS_CHECK(size <= kMaxPredictorFileBytes, where << ": " << size << " bytes, larger than a predictor may be");
-  const std::string bytes = read_file(path);
+  const std::string bytes = read_file(path, kMaxPredictorFileBytes);
   const SealedFile sealed =
       open_sealed(bytes, std::string_view(kMagic, sizeof kMagic), where, "an accuracy predictor", "nas_train_predictor");
   const json& header = sealed.header;
