@@ -84,7 +84,15 @@ int run(int argc, char** argv) {
     layers = nas::to_layer_specs(config);
     input = {{"arch", arch}, {"arch_key", config.key()}, {"arch_config", config.to_json()}};
   } else {
-    layers = nas::layers_from_json(nas::read_json_file(layers_path), layers_path);
+    layers = nas::read_layers_file(layers_path);
+    // A precision the table lacks is an error of the file's layer, named as such (not the table's).
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const int bits = model.effective_bits(layers[i]);
+      NAS_CHECK(options.bits != 0 || model.table().supports_bits(bits),
+                layers_path << ": layers[" << i << "]: layer '" << layers[i].name << "': field 'bits' = " << bits
+                            << ", but the energy table '" << model.table().name << "' has entries for "
+                            << model.table().supported_bits_text() << " bits only");
+    }
     input = {{"layers_file", layers_path}};
   }
 

@@ -110,7 +110,7 @@ int run(int argc, char** argv) {
   const nas::ArchSpace& space = predictor.space();
   if (!f.supernet.empty()) {
     const std::string space_path = (fs::path(f.supernet) / "space.json").string();
-    predictor.check_space(nas::ArchSpace::from_json(nas::read_json_file(space_path), space_path), predictor_path);
+    predictor.check_space(nas::read_space_file(space_path), predictor_path);
   }
   nas::EnergyModelOptions energy_options;
   energy_options.tier = nas::parse_energy_tier(f.energy_model);

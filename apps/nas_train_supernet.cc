@@ -96,7 +96,7 @@ int run(int argc, char** argv) {
     space = nas::default_space(static_cast<int>(info.height), static_cast<int>(info.channels),
                                static_cast<int>(info.num_classes));
   } else {
-    space = nas::ArchSpace::from_json(nas::read_json_file(f.space), f.space);
+    space = nas::read_space_file(f.space);
   }
   space.validate(f.space == "default" ? "space" : f.space);
   NAS_CHECK(space.in_channels == info.channels && space.num_classes == info.num_classes,

@@ -21,7 +21,7 @@ TrainedSupernet load_trained_supernet(const std::string& dir, const std::string&
   const std::string config_path = (root / "supernet.json").string();
   s.config = read_json_file(config_path);
   const std::string space_path = (root / "space.json").string();
-  s.space = ArchSpace::from_json(read_json_file(space_path), space_path);
+  s.space = read_space_file(space_path);
   NAS_CHECK(s.config.contains("net") && s.config.contains("data_options"),
             config_path << ": 'net' or 'data_options' is missing");
   s.net_options = HybridNetOptions::from_json(s.config["net"], config_path + ": net");

@@ -116,7 +116,7 @@ int run(int argc, char** argv) {
     const nas::ArchSpace space =
         supernet_space == "default"
             ? nas::default_space(static_cast<int>(resolution), static_cast<int>(channels), 10)
-            : nas::ArchSpace::from_json(nas::read_json_file(supernet_space), supernet_space);
+            : nas::read_space_file(supernet_space);
     torch::Tensor x = torch::randn({batch, channels, resolution, resolution});
     const torch::Tensor y = torch::randint(0, 10, {batch}, torch::kLong);
     for (const std::string& op_name : split(ops_list)) {

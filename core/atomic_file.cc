@@ -49,9 +49,11 @@ std::string read_file(const std::string& path, uint64_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   NAS_CHECK(in.good(), "cannot open " << path << ": " << std::strerror(errno));
   std::error_code ec;
+  NAS_CHECK(!std::filesystem::is_directory(path, ec), path << ": is a directory, not a file");
   NAS_CHECK(std::filesystem::is_regular_file(path, ec), path << ": not a regular file");
   const uint64_t size = std::filesystem::file_size(path, ec);
-  NAS_CHECK(!ec && size <= max_bytes, path << ": " << size << " bytes, more than the " << max_bytes
+  NAS_CHECK(!ec, "cannot read " << path << ": " << ec.message());
+  NAS_CHECK(size <= max_bytes, path << ": " << size << " bytes, more than the " << max_bytes
                                             << " bytes this file may have");
   std::ostringstream buffer;
   buffer << in.rdbuf();

@@ -15,4 +15,10 @@ Error::Error(const std::string& message, const char* file, int line)
       file_(short_file_name(file)),
       line_(line) {}
 
+std::string first_line_excerpt(const std::string& text, size_t max_chars) {
+  std::string line = text.substr(0, text.find_first_of("\r\n"));
+  if (line.size() > max_chars) line = line.substr(0, max_chars) + "...";
+  return line;
+}
+
 }  // namespace nas

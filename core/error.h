@@ -24,6 +24,11 @@ class Error : public std::runtime_error {
 // Strips the directories of a __FILE__ path so messages stay short.
 const char* short_file_name(const char* path);
 
+// The first line of a foreign library's error text (c10 and nlohmann messages can span many lines
+// and carry backtraces), cut to at most max_chars ("..." marks a cut): for quoting inside our
+// one-line messages.
+std::string first_line_excerpt(const std::string& text, size_t max_chars = 160);
+
 }  // namespace nas
 
 #define NAS_THROW(msg_stream)                                              \

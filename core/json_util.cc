@@ -1,5 +1,8 @@
 #include "core/json_util.h"
 
+#include <cstdint>
+#include <cstdio>
+#include <cmath>
 #include <unistd.h>
 
 #include <ctime>
@@ -70,14 +73,24 @@ json parse_json_text(const std::string& text, const std::string& where) {
   try {
     return json::parse(text, limit_depth);
   } catch (const json::parse_error& e) {
-    // nlohmann's message carries "line L, column C"; keep just that part after the prefix.
+    // nlohmann's message carries "line L, column C"; keep just that part after the prefix, and
+    // cut the text it quotes ("last read: '...'" can be megabytes of the input).
     std::string what = e.what();
     const auto pos = what.find("parse error at ");
-    NAS_THROW(where << ": invalid JSON: " << (pos == std::string::npos ? what : what.substr(pos)));
+    NAS_THROW(where << ": invalid JSON: "
+                    << first_line_excerpt(pos == std::string::npos ? what : what.substr(pos), 240));
+  } catch (const json::exception& e) {
+    // out_of_range.406: a number too large for a double ("1e999").
+    std::string what = e.what();
+    const auto pos = what.find("] ");
+    NAS_THROW(where << ": invalid JSON: "
+                    << first_line_excerpt(pos == std::string::npos ? what : what.substr(pos + 2), 160));
   }
 }
 
-json read_json_file(const std::string& path) { return parse_json_text(read_file(path, kMaxJsonFileBytes), path); }
+json read_json_file(const std::string& path, uint64_t max_bytes) {
+  return parse_json_text(read_file(path, max_bytes), path);
+}
 
 namespace {
 
@@ -117,6 +130,21 @@ void append_excerpt(const json& value, int depth, std::string& out) {
 
 }  // namespace
 
+std::string quoted_excerpt(const std::string& text) {
+  std::string out = "'";
+  for (size_t i = 0; i < text.size() && i < kJsonExcerptChars; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);  // a newline must not break the message's line
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + (text.size() > kJsonExcerptChars ? "...'" : "'");
+}
+
 std::string json_excerpt(const json& value) {
   std::string out;
   append_excerpt(value, 0, out);
@@ -143,10 +171,19 @@ const json& field(const json& object, const std::string& name, const std::string
 
 int64_t json_int(const json& object, const std::string& name, const std::string& where) {
   const json& v = field(object, name, where);
+  // An unsigned value above INT64_MAX would wrap to a negative one; a float outside the int64
+  // range cannot be converted at all (undefined behaviour): both are errors, not values.
+  if (v.is_number_unsigned()) {
+    NAS_CHECK(v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX),
+              where << ": field '" << name << "' is out of range (more than 2^63 - 1), got " << json_excerpt(v));
+    return static_cast<int64_t>(v.get<uint64_t>());
+  }
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+    NAS_CHECK(!(std::isfinite(d) && std::fabs(d) >= 9.2e18),
+              where << ": field '" << name << "' is out of range, got " << json_excerpt(v));
+    if (std::isfinite(d) && d == std::trunc(d)) return static_cast<int64_t>(d);
   }
   NAS_THROW(where << ": field '" << name << "' must be an integer, got " << json_excerpt(v));
 }

@@ -42,15 +42,18 @@ constexpr int kMaxJsonDepth = 64;
 // errors and refuse nesting deeper than kMaxJsonDepth.
 json parse_json_text(const std::string& text, const std::string& where);
 
-// Parses a JSON file (at most kMaxJsonFileBytes) with parse_json_text; errors name the file.
+// Parses a JSON file (at most max_bytes; the formats set tighter caps) with parse_json_text;
+// errors name the file. A parsed document takes up to ~50x its text in memory.
 constexpr uint64_t kMaxJsonFileBytes = uint64_t{256} << 20;
-json read_json_file(const std::string& path);
+json read_json_file(const std::string& path, uint64_t max_bytes = kMaxJsonFileBytes);
 
 // At most kJsonExcerptChars characters of a value's JSON text ("..." marks a cut), for error
 // messages: a value from a file may be megabytes long or deeply nested, and the excerpt never
 // walks more than a few levels into it.
 constexpr size_t kJsonExcerptChars = 80;
 std::string json_excerpt(const json& value);
+// A name from a file (a key, a layer name) in single quotes, cut to kJsonExcerptChars: 'kernal'.
+std::string quoted_excerpt(const std::string& text);
 
 // Writes pretty JSON (2-space indent, trailing newline) atomically.
 void write_json_file(const std::string& path, const json& value);

@@ -22,11 +22,15 @@ SealedFile open_sealed(const std::string& bytes, std::string_view magic8, const 
                        const std::string& what, const std::string& writer) {
   NAS_CHECK(bytes.size() >= 24 && std::memcmp(bytes.data(), magic8.data(), 8) == 0,
             where << ": not " << what << " file (bad magic; expected one written by " << writer << ")");
-  NAS_CHECK(fnv1a64(std::string_view(bytes).substr(0, bytes.size() - 8)) == read_u64_le(bytes, bytes.size() - 8),
-            where << ": checksum mismatch: the file is corrupt or truncated");
+  const std::string_view body = std::string_view(bytes).substr(0, bytes.size() - 8);
+  const uint64_t stored = read_u64_le(bytes, bytes.size() - 8);
+  SealedFile f;
+  if (fnv1a64(body) != stored) {
+    f.legacy_checksum = fnv1a64_legacy(body) == stored;
+    NAS_CHECK(f.legacy_checksum, where << ": checksum mismatch: the file is corrupt or truncated");
+  }
   const uint64_t header_len = read_u64_le(bytes, 8);
   NAS_CHECK(header_len <= bytes.size() - 24, where << ": header length out of range");
-  SealedFile f;
   f.header = parse_json_text(bytes.substr(16, header_len), where + " (header)");
   f.data = std::string_view(bytes).substr(16 + header_len, bytes.size() - 24 - header_len);
   return f;

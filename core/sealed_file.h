@@ -4,7 +4,9 @@
 //   u64      header length H
 //   H bytes  header JSON
 //   data     payload bytes (the header says what they are)
-//   u64      FNV-1a 64 checksum of everything before it
+//   u64      FNV-1a 64 checksum of everything before it (files of the first format versions: with
+//            the legacy offset basis, core/fnv1a.h; open_sealed says which, the reader decides
+//            whether its format version allows it)
 // seal() builds one; open_sealed() checks magic, checksum and lengths before anything is parsed,
 // with one-line errors naming `where`.
 #include <string>
@@ -19,6 +21,7 @@ std::string seal(std::string_view magic8, const std::string& header_text, std::s
 struct SealedFile {
   json header;            // parsed (depth-limited), not yet validated
   std::string_view data;  // the payload, a view into the bytes given to open_sealed
+  bool legacy_checksum = false;  // the checksum uses kFnv1a64LegacyBasis
 };
 
 // `what` completes "not <what> file" ("a tiny-model") / "expected one written by <writer>" in the bad-magic error.

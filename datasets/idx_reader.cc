@@ -50,6 +50,9 @@ IdxArray parse_idx(std::vector<uint8_t> bytes, const std::string& path,
                                             << (expected_ndims == 1 ? " (a labels file)"
                                                                     : " (an images file)"));
   }
+  // MNIST-family files have 1 (labels) or 3 (images) dimensions; a few more are tolerated.
+  NAS_CHECK(ndims >= 1 && ndims <= kMaxIdxDims, path << ": IDX file has " << int(ndims) << " dimensions (accepted: 1.."
+                                                    << kMaxIdxDims << ")");
   const size_t header = 4 + 4 * size_t(ndims);
   NAS_CHECK(bytes.size() >= header, path << ": truncated IDX file: " << bytes.size()
                                          << " bytes, the header alone needs " << header);

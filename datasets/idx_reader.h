@@ -11,6 +11,8 @@
 
 namespace nas::datasets {
 
+constexpr int kMaxIdxDims = 8;
+
 struct IdxArray {
   std::vector<int64_t> dims;
   std::vector<uint8_t> data;  // product(dims) bytes

@@ -123,19 +123,15 @@ void write_search_state(const std::string& path, const SearchState& state) {
 
 SearchState read_search_state(const std::string& path) {
   const std::string where = "search state '" + path + "'";
-  std::error_code ec;
-  const auto bytes = std::filesystem::file_size(path, ec);
-  NAS_CHECK(!ec, where << " cannot be read: " << ec.message());
-  NAS_CHECK(bytes <= static_cast<uintmax_t>(kMaxSearchStateBytes),
-            where << " is " << bytes << " bytes, more than the " << kMaxSearchStateBytes
-                  << " a search state may have");
-  const json file = parse_json_text(read_file(path), where);
+  const json file = parse_json_text(read_file(path, static_cast<uint64_t>(kMaxSearchStateBytes)), where);
   NAS_CHECK(file.is_object() && file.contains("format") && file["format"].is_string() &&
                 file["format"].get<std::string>() == kSearchStateFormat,
             where << " is not a search state (no \"format\": \"" << kSearchStateFormat << "\")");
   NAS_CHECK(file.contains("version") && file["version"].is_number_integer(),
             where << " has no integer \"version\"");
   const json& version = file["version"];
+  NAS_CHECK(version != 1, where << " has version 1, written by an earlier build whose checksums used a "
+                                   "non-standard FNV-1a basis; run the search again into a new --out");
   NAS_CHECK(version == kSearchStateVersion,
             where << " has version " << json_excerpt(version) << "; this build reads version "
                   << kSearchStateVersion);

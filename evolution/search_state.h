@@ -27,7 +27,7 @@
 namespace nas {
 
 constexpr const char* kSearchStateFormat = "nas-search-state";
-constexpr int kSearchStateVersion = 1;
+constexpr int kSearchStateVersion = 2;  // 2: the standard FNV-1a basis (version 1 is refused)
 // Largest state file read back: a population of 100 takes well under 1 MiB, and a population of
 // kMaxPopulation architectures of the default space about 250 MiB.
 constexpr int64_t kMaxSearchStateBytes = int64_t{256} << 20;

@@ -137,6 +137,9 @@ AccuracyDataset read_accuracy_dataset(const std::string& path) {
       check_checksum(j, where);
       NAS_CHECK(j.value("format", std::string()) == kFormat,
                 where << ": not an accuracy data set (format '" << kFormat << "' expected)");
+      NAS_CHECK(j.value("format_version", json()) != 1,
+                where << ": format_version 1, written by an earlier build whose checksums used a non-standard "
+                         "FNV-1a basis; build the data set again (nas_build_acc_dataset)");
       NAS_CHECK(j.contains("format_version") && j["format_version"] == kAccuracyDatasetFormatVersion,
                 where << ": format_version " << json_excerpt(j.value("format_version", json())) << " (this build reads "
                       << kAccuracyDatasetFormatVersion << ")");

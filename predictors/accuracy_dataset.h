@@ -3,7 +3,7 @@
 // BN-recalibrated validation top-1 (nas_build_acc_dataset writes it, nas_train_predictor reads
 // it). One JSON line per record, so that a killed builder keeps every finished line:
 //
-//   line 1   header {"format": "nas-accuracy-dataset", "format_version": 1, "space": ArchSpace
+//   line 1   header {"format": "nas-accuracy-dataset", "format_version": 2, "space": ArchSpace
 //            JSON, "space_fingerprint", "source": {...what made it: supernet dir, epoch, split...}}
 //   line 2+  record {"key", "arch", "encoding", "val_top1" (%), "energy_mj" (eyeriss, 32 bit,
 //            per image), "macs", "params", "checksum": "fnv1a64:<hex of the record without it>"}
@@ -22,7 +22,7 @@
 
 namespace nas {
 
-constexpr int kAccuracyDatasetFormatVersion = 1;
+constexpr int kAccuracyDatasetFormatVersion = 2;  // 2: the standard FNV-1a basis (1 is refused)
 // Bounds on untrusted input: a record of the largest sane space is a few kB.
 constexpr size_t kMaxAccuracyLineBytes = size_t{1} << 20;
 constexpr uint64_t kMaxAccuracyDatasetBytes = uint64_t{1} << 30;

@@ -274,8 +274,11 @@ AccuracyPredictor AccuracyPredictor::load(const std::string& path) {
   const json& header = sealed.header;
   NAS_CHECK(header.is_object() && header.value("format", "") == kFormat, where << ": header does not describe a " << kFormat);
   const int64_t version = json_int(header, "format_version", where);
+  NAS_CHECK(version != 1, where << ": format_version 1, written by an earlier build whose checksum used a "
+                                   "non-standard FNV-1a basis; train the predictor again (nas_train_predictor)");
   NAS_CHECK(version == kAccuracyPredictorFormatVersion,
             where << ": format_version " << version << " (this build reads " << kAccuracyPredictorFormatVersion << ")");
+  NAS_CHECK(!sealed.legacy_checksum, where << ": checksum mismatch: the file is corrupt or truncated");
   auto impl = std::make_unique<Impl>();
   impl->file = path;
   NAS_CHECK(header.contains("space"), where << ": field 'space' is missing");

@@ -27,7 +27,7 @@
 
 namespace nas {
 
-constexpr int kAccuracyPredictorFormatVersion = 1;
+constexpr int kAccuracyPredictorFormatVersion = 2;  // 2: the standard FNV-1a basis (1 is refused)
 
 struct PredictorTrainOptions {
   int hidden_size = 400;

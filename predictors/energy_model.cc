@@ -101,6 +101,9 @@ const LayerEnergy& EnergyModel::cost_layer(const LayerSpec& layer) const {
   if (auto it = m.cache.find(key); it != m.cache.end()) return it->second;
 
   layer.validate();
+  NAS_CHECK(m.table.supports_bits(bits), "layer '" << layer.name << "': " << bits << "-bit arithmetic, but energy table '"
+                                                   << m.table.name << "' has entries for "
+                                                   << m.table.supported_bits_text() << " bits only");
   LayerEnergy cost = m.options.tier == EnergyTier::Eyeriss
                          ? m.eyeriss.cost(layer, bits, m.options.batch)
                          : m.unit.cost(layer, bits, m.options.batch);

@@ -28,7 +28,7 @@ void check_keys(const json& object, std::initializer_list<const char*> allowed,
     if (known) continue;
     std::string list;
     for (const char* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
-    NAS_THROW(where << ": unknown field '" << it.key() << "' (accepted: " << list << ")");
+    NAS_THROW(where << ": unknown field " << quoted_excerpt(it.key()) << " (accepted: " << list << ")");
   }
 }
 
@@ -50,10 +50,13 @@ double energy_number(const json& object, const char* name, const std::string& wh
   return v;
 }
 
-int64_t positive_int(const json& object, const char* name, const std::string& where) {
+// Bounded before any narrowing: a value checked after a cast to int could wrap to 0 (word_bits
+// 2^32 did, and the model divided by it).
+int64_t positive_int(const json& object, const char* name, const std::string& where,
+                     int64_t max = int64_t{1} << 40) {
   const int64_t v = json_int(object, name, where);
-  NAS_CHECK(v > 0 && v <= (int64_t{1} << 40), where << ": field '" << name
-                                                    << "' must be a positive integer, got " << v);
+  NAS_CHECK(v > 0 && v <= max, where << ": field '" << name << "' must be a positive integer (at most " << max
+                                     << "), got " << v);
   return v;
 }
 
@@ -61,7 +64,7 @@ int bits_key(const std::string& key, const std::string& where) {
   char* end = nullptr;
   const long bits = std::strtol(key.c_str(), &end, 10);
   NAS_CHECK(!key.empty() && end && *end == '\0' && bits > 0 && bits <= 64,
-            where << ": key '" << key << "' must be a precision in bits (e.g. \"32\", \"8\")");
+            where << ": key " << quoted_excerpt(key) << " must be a precision in bits (e.g. \"32\", \"8\")");
   return static_cast<int>(bits);
 }
 
@@ -77,13 +80,17 @@ bool EnergyTable::supports_bits(int bits) const {
                      [&](const Precision& p) { return p.bits == bits; });
 }
 
+std::string EnergyTable::supported_bits_text() const {
+  std::string list;
+  for (const Precision& p : precisions) list += (list.empty() ? "" : ", ") + std::to_string(p.bits);
+  return list;
+}
+
 const EnergyTable::Precision& EnergyTable::precision(int bits) const {
   for (const Precision& p : precisions)
     if (p.bits == bits) return p;
-  std::string list;
-  for (const Precision& p : precisions) list += (list.empty() ? "" : ", ") + std::to_string(p.bits);
   NAS_THROW("energy table '" << name << "' has no " << bits << "-bit entry (supported bits: "
-                             << list << ")");
+                             << supported_bits_text() << ")");
 }
 
 double EnergyTable::compute_pj(OpKind op, int bits) const {
@@ -114,7 +121,7 @@ EnergyTable EnergyTable::from_json(const json& j, const std::string& where) {
              where);
   const std::string format = json_string(j, "format", where);
   NAS_CHECK(format == kFormatName, where << ": field 'format' must be \"" << kFormatName
-                                         << "\", got \"" << format << "\"");
+                                         << "\", got " << quoted_excerpt(format));
   const int64_t format_version = json_int(j, "format_version", where);
   NAS_CHECK(format_version == kEnergyTableFormatVersion,
             where << ": format_version " << format_version << " is not supported (this build reads "
@@ -122,12 +129,18 @@ EnergyTable EnergyTable::from_json(const json& j, const std::string& where) {
 
   EnergyTable t;
   t.name = json_string(j, "name", where);
-  NAS_CHECK(!t.name.empty(), where << ": field 'name' must not be empty");
+  // The name and version appear in messages and reports: short, one line.
+  const auto short_line = [](const std::string& s) {
+    return !s.empty() && s.size() <= 100 &&
+           std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  };
+  NAS_CHECK(short_line(t.name), where << ": field 'name' must be 1..100 characters on one line, got "
+                                      << quoted_excerpt(t.name));
   t.version = json_string(j, "version", where);
-  NAS_CHECK(!t.version.empty(), where << ": field 'version' must not be empty");
+  NAS_CHECK(short_line(t.version), where << ": field 'version' must be 1..100 characters on one line, got "
+                                         << quoted_excerpt(t.version));
   if (j.contains("description")) t.description = json_string(j, "description", where);
-  t.word_bits = static_cast<int>(positive_int(j, "word_bits", where));
-  NAS_CHECK(t.word_bits <= 64, where << ": field 'word_bits' must be <= 64, got " << t.word_bits);
+  t.word_bits = static_cast<int>(positive_int(j, "word_bits", where, 64));
 
   const json& memory = object_field(j, "memory", where);
   const std::string mw = where + ": memory";
@@ -142,7 +155,7 @@ EnergyTable EnergyTable::from_json(const json& j, const std::string& where) {
   t.psum = energy_number(memory, "psum", mw);
   t.rf = energy_number(memory, "rf", mw);
   t.rf_weight = energy_number(memory, "rf_weight", mw);
-  t.shift_word_bits = static_cast<int>(positive_int(memory, "shift_word_bits", mw));
+  t.shift_word_bits = static_cast<int>(positive_int(memory, "shift_word_bits", mw, 64));
   NAS_CHECK(memory.contains("add_offchip_free") && memory["add_offchip_free"].is_boolean(),
             mw << ": field 'add_offchip_free' must be true or false");
   t.add_offchip_free = memory["add_offchip_free"].get<bool>();
@@ -165,9 +178,9 @@ EnergyTable EnergyTable::from_json(const json& j, const std::string& where) {
   const json& compute = object_field(j, "compute_pj", where);
   NAS_CHECK(!compute.empty(), where << ": compute_pj has no precision entries");
   for (auto it = compute.begin(); it != compute.end(); ++it) {
-    const std::string cw = where + ": compute_pj." + it.key();
     Precision p;
     p.bits = bits_key(it.key(), where + ": compute_pj");
+    const std::string cw = where + ": compute_pj." + it.key();
     check_keys(*it, {"mult", "add", "shift"}, cw);
     p.mult_pj = energy_number(*it, "mult", cw);
     p.add_pj = energy_number(*it, "add", cw);
@@ -190,7 +203,7 @@ EnergyTable EnergyTable::from_json(const json& j, const std::string& where) {
 }
 
 EnergyTable EnergyTable::load(const std::string& path) {
-  const json j = read_json_file(path);
+  const json j = read_json_file(path, kMaxEnergyTableFileBytes);
   EnergyTable t = from_json(j, "energy table " + path);
   t.source = path;
   return t;

@@ -12,6 +12,8 @@
 
 namespace nas {
 
+constexpr uint64_t kMaxEnergyTableFileBytes = uint64_t{1} << 20;
+
 struct EnergyTable {
   // Compute energy per MAC and the Eyeriss capacity scale factors of one precision.
   struct Precision {
@@ -45,6 +47,8 @@ struct EnergyTable {
   // The precision entry for bits; throws nas::Error listing the supported precisions.
   const Precision& precision(int bits) const;
   bool supports_bits(int bits) const;
+  // "8, 16, 32": the precisions of the table, for error messages.
+  std::string supported_bits_text() const;
   // Compute energy of one MAC of this op kind at this precision, in pJ.
   double compute_pj(OpKind op, int bits) const;
 
@@ -53,6 +57,7 @@ struct EnergyTable {
 
   // Parses and validates a table; errors name `where` and the bad field.
   static EnergyTable from_json(const nlohmann::json& j, const std::string& where);
+  // Reads a table file of at most kMaxEnergyTableFileBytes (a real one is ~2 kB).
   static EnergyTable load(const std::string& path);
   // The compiled-in copy of default_v1.json.
   static EnergyTable builtin();

@@ -232,7 +232,7 @@ bool operator==(const ArchConfig& a, const ArchConfig& b) {
 }
 
 ArchConfig read_arch_file(const std::string& path) {
-  return ArchConfig::from_json(read_json_file(path), "arch file '" + path + "'");
+  return ArchConfig::from_json(read_json_file(path, kMaxArchFileBytes), "arch file '" + path + "'");
 }
 
 void write_arch_file(const std::string& path, const ArchConfig& arch) {

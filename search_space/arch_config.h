@@ -116,7 +116,9 @@ void validate_stem(const StemConfig& stem, const std::string& where, const std::
 // One-letter op code used in keys: 'm', 's', 'a'.
 char op_kind_letter(OpKind op);
 
-// Reads and validates an architecture file (errors name the file and the field).
+// Reads and validates an architecture file of at most kMaxArchFileBytes (errors name the file and
+// the field); a real architecture's file is a few kB.
+constexpr uint64_t kMaxArchFileBytes = uint64_t{1} << 20;
 ArchConfig read_arch_file(const std::string& path);
 // Writes the canonical JSON (pretty, atomic).
 void write_arch_file(const std::string& path, const ArchConfig& arch);

@@ -485,4 +485,8 @@ ArchSpace default_space(int resolution, int in_channels, int num_classes) {
   return space;
 }
 
+ArchSpace read_space_file(const std::string& path) {
+  return ArchSpace::from_json(read_json_file(path, kMaxSpaceFileBytes), path);
+}
+
 }  // namespace nas

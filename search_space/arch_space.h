@@ -108,4 +108,9 @@ struct ArchSpace {
 // mbv2-tiny with its ops set to shift or add is in it.
 ArchSpace default_space(int resolution, int in_channels, int num_classes);
 
+// Reads a space file (--space; at most kMaxSpaceFileBytes) with ArchSpace::from_json; errors name
+// the file and the field.
+constexpr uint64_t kMaxSpaceFileBytes = uint64_t{1} << 20;
+ArchSpace read_space_file(const std::string& path);
+
 }  // namespace nas

@@ -104,6 +104,13 @@ void LayerSpec::validate() const {
   NAS_CHECK(padding <= kMaxLayerSpatial, who << ": field 'padding' = " << padding
                                              << " exceeds the maximum " << kMaxLayerSpatial << " ("
                                              << AcceptedSizes{} << ")");
+  // More padding than that adds output pixels that see nothing but padding (PyTorch refuses more
+  // than kernel / 2 for pools); the energy model's tiling cannot map such a layer either.
+  const int64_t max_padding = is_pool(type) ? kernel / 2 : kernel - 1;
+  NAS_CHECK(padding <= max_padding, who << ": field 'padding' = " << padding << " is more than "
+                                        << (is_pool(type) ? "kernel / 2 = " : "kernel - 1 = ") << max_padding
+                                        << " (accepted: 0.." << max_padding << " for a "
+                                        << layer_type_name(type) << " layer with kernel " << kernel << ")");
   NAS_CHECK(kernel <= h_in + 2 * padding && kernel <= w_in + 2 * padding,
             who << ": field 'kernel' = " << kernel << " is larger than the padded input "
                 << h_in + 2 * padding << "x" << w_in + 2 * padding << " (h_in " << h_in << ", w_in "
@@ -191,11 +198,16 @@ LayerSpec layer_from_json(const nlohmann::json& j, const std::string& where) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     const bool known = std::any_of(std::begin(kKnown), std::end(kKnown),
                                    [&](const char* k) { return it.key() == k; });
-    NAS_CHECK(known, where << ": unknown field '" << it.key()
-                           << "' (accepted: name, op, arith, c_in, c_out, h_in, w_in, kernel, "
+    NAS_CHECK(known, where << ": unknown field " << quoted_excerpt(it.key())
+                           << " (accepted: name, op, arith, c_in, c_out, h_in, w_in, kernel, "
                               "stride, padding, groups, bits, h_out, w_out, macs)");
   }
   const std::string name = json_string(j, "name", where);
+  NAS_CHECK(name.size() <= kMaxLayerNameChars, where << ": field 'name' has " << name.size()
+                                                     << " characters, more than the " << kMaxLayerNameChars
+                                                     << " accepted");
+  NAS_CHECK(std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }),
+            where << ": field 'name' " << quoted_excerpt(name) << " holds a control character");
   const std::string w = where + " ('" + name + "')";
   const std::string op = json_string(j, "op", w);
 
@@ -213,8 +225,8 @@ LayerSpec layer_from_json(const nlohmann::json& j, const std::string& where) {
   } else if (op == "maxpool") {
     type = LayerType::MaxPool;
   } else {
-    NAS_THROW(w << ": unknown op '" << op
-                << "' (accepted: conv, shift, add, fc, avgpool, maxpool)");
+    NAS_THROW(w << ": unknown op " << quoted_excerpt(op)
+                << " (accepted: conv, shift, add, fc, avgpool, maxpool)");
   }
   if (j.contains("arith")) {
     NAS_CHECK(type == LayerType::FC,
@@ -289,6 +301,8 @@ std::vector<LayerSpec> layers_from_json(const nlohmann::json& array, const std::
   NAS_CHECK(array.is_array(), where << ": expected a JSON array of layers, got "
                                     << (array.is_object() ? "an object" : json_excerpt(array)));
   NAS_CHECK(!array.empty(), where << ": the layer list is empty");
+  NAS_CHECK(array.size() <= kMaxLayers, where << ": " << array.size() << " layers, more than the " << kMaxLayers
+                                              << " accepted");
   std::vector<LayerSpec> layers;
   layers.reserve(array.size());
   int64_t total_macs = 0;  // each layer is <= 2^44, so the sum stays exact until it is refused
@@ -300,6 +314,10 @@ std::vector<LayerSpec> layers_from_json(const nlohmann::json& array, const std::
                     << " (2^50) MACs per image, the accepted maximum for a network");
   }
   return layers;
+}
+
+std::vector<LayerSpec> read_layers_file(const std::string& path) {
+  return layers_from_json(read_json_file(path, kMaxLayersFileBytes), path);
 }
 
 }  // namespace nas

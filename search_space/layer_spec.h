@@ -23,6 +23,11 @@ constexpr int64_t kMaxLayerBits = 64;
 // of a whole layer list.
 constexpr int64_t kMaxLayerMacs = int64_t{1} << 44;
 constexpr int64_t kMaxNetworkMacs = int64_t{1} << 50;
+// Bounds of a layers file: names, layer count and file size (a 10,000-layer network's file is
+// about 2 MB; a parsed file takes ~50x its size in memory).
+constexpr size_t kMaxLayerNameChars = 200;
+constexpr size_t kMaxLayers = 50000;
+constexpr uint64_t kMaxLayersFileBytes = uint64_t{16} << 20;
 
 // Conv covers every convolution (1x1, kxk, depthwise when groups == c_in == c_out);
 // FC is a fully connected layer (1x1 on a 1x1 input); pools have no weights.
@@ -73,7 +78,9 @@ LayerSpec make_layer(std::string name, LayerType type, OpKind op, int64_t c_in, 
 // plus optional "bits" and (output only) "h_out", "w_out", "macs".
 LayerSpec layer_from_json(const nlohmann::json& j, const std::string& where);
 nlohmann::json layer_to_json(const LayerSpec& layer);
-// Also refuses a list of more than kMaxNetworkMacs MACs per image.
+// Also refuses a list of more than kMaxNetworkMacs MACs per image or kMaxLayers layers.
 std::vector<LayerSpec> layers_from_json(const nlohmann::json& array, const std::string& where);
+// Reads a layers file (at most kMaxLayersFileBytes) with layers_from_json.
+std::vector<LayerSpec> read_layers_file(const std::string& path);
 
 }  // namespace nas

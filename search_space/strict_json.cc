@@ -66,8 +66,8 @@ void check_fields(const json& j, const std::string& where, const std::string& pa
   for (auto it = j.begin(); it != j.end(); ++it) {
     const bool known = std::any_of(fields.begin(), fields.end(),
                                    [&](const char* name) { return it.key() == name; });
-    NAS_CHECK(known, subject(where, path) << " has an unknown field '" << it.key()
-                                          << "' (accepted: " << join(fields) << ")");
+    NAS_CHECK(known, subject(where, path) << " has an unknown field " << quoted_excerpt(it.key())
+                                          << " (accepted: " << join(fields) << ")");
   }
   for (const char* name : fields)
     NAS_CHECK(j.contains(name), where << ": " << child(path, name) << " is missing");

@@ -156,8 +156,9 @@ HybridNetImpl::Slot HybridNetImpl::make_slot(const std::string& conv_name,
   o.tiny_in = tiny_in;
   o.tiny_out = tiny_out;
   // The augmented rest of each layer gets its own generator, seeded from the global seed (which
-  // the draw does not advance) and the layer's name.
-  o.aug_init_seed = at::detail::getDefaultCPUGenerator().current_seed() ^ fnv1a64(conv_name);
+  // the draw does not advance) and the layer's name (the legacy FNV basis: the seeds, and so every
+  // committed training result, stay as they were).
+  o.aug_init_seed = at::detail::getDefaultCPUGenerator().current_seed() ^ fnv1a64_legacy(conv_name);
   Slot slot;
   slot.conv = register_module(conv_name, HybridConv2d(o));
   all_convs_.push_back(slot.conv);

@@ -23,7 +23,9 @@ namespace nas {
 
 namespace {
 
-constexpr int kCheckpointVersion = 3;  // 2: per-step schedule, sort statistics; 3: checksum trailer
+// 2: per-step schedule, sort statistics; 3: checksum trailer (legacy FNV basis); 4: the standard
+// FNV-1a basis (version 3 is still read).
+constexpr int kCheckpointVersion = 4;
 // A checkpoint file is the LibTorch archive followed by this trailer: 8 bytes of magic and the
 // FNV-1a 64 of the archive bytes (little endian), checked before anything is parsed.
 constexpr char kCheckpointMagic[8] = {'N', 'A', 'S', 'C', 'K', 'P', 'T', '3'};
@@ -427,7 +429,9 @@ json read_checkpoint(const std::string& path, const torch::Device& device,
                            << "by an older version)");
   const uint64_t stored = read_u64_le(bytes, bytes.size() - 8);
   bytes.resize(bytes.size() - kCheckpointTrailerBytes);
-  NAS_CHECK(fnv1a64(bytes) == stored, "checkpoint '" << path << "' is corrupt (checksum mismatch)");
+  const bool legacy = fnv1a64(bytes) != stored;
+  NAS_CHECK(!legacy || fnv1a64_legacy(bytes) == stored,
+            "checkpoint '" << path << "' is corrupt (checksum mismatch)");
   try {
     std::istringstream in(bytes);
     archive.load_from(in, device);
@@ -437,10 +441,20 @@ json read_checkpoint(const std::string& path, const torch::Device& device,
     NAS_THROW("checkpoint '" << path << "' cannot be read (corrupt or not a checkpoint)");
   }
   c10::IValue state_value;
-  archive.read("state", state_value);
+  try {
+    archive.read("state", state_value);
+    NAS_CHECK(state_value.isString(), "checkpoint '" << path << "' is malformed (its state is not text)");
+  } catch (const nas::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    NAS_THROW("checkpoint '" << path << "' is malformed (" << first_line_excerpt(e.what()) << ")");
+  }
   json state = parse_json_text(state_value.toStringRef(), "checkpoint '" + path + "' (state)");
-  NAS_CHECK(state.value("checkpoint_version", 0) == kCheckpointVersion,
-            "checkpoint '" << path << "' has an unsupported version");
+  NAS_CHECK(state.is_object(), "checkpoint '" << path << "' is malformed (its state is not a JSON object)");
+  const json version = state.value("checkpoint_version", json());
+  NAS_CHECK(version == (legacy ? 3 : kCheckpointVersion),
+            "checkpoint '" << path << "' has an unsupported version (" << json_excerpt(version)
+                           << "; this build reads 3 and " << kCheckpointVersion << ")");
   return state;
 }
 
@@ -453,6 +467,21 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
   if (path.empty() || !std::filesystem::exists(path, ec)) return false;
   torch::serialize::InputArchive archive;
   const json state = read_checkpoint(path, device_, archive);
+  // Behind the checksum a file can still be malformed (written by hand, or a crafted one): any
+  // missing or mistyped field is a one-line error naming the file, not a library exception.
+  try {
+    restore(state, archive, fingerprint);
+  } catch (const nas::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    NAS_THROW("checkpoint '" << path << "' is malformed (" << first_line_excerpt(e.what()) << ")");
+  }
+  return true;
+}
+
+void ShiftAddAugTrainer::restore(const json& state, torch::serialize::InputArchive& archive,
+                                 const json& fingerprint) {
+  const std::string& path = options_.checkpoint_path;
   const std::string diff = first_difference(state.at("fingerprint"), fingerprint, "settings");
   NAS_CHECK(diff.empty(), "checkpoint '" << path << "' was made with different settings (" << diff
                                          << " differs); use another output directory or the same settings");
@@ -482,7 +511,6 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(gen_state.to(torch::kCPU));
   }
-  return true;
 }
 
 json load_checkpoint_weights(HybridNetImpl& net, const std::string& path, const torch::Device& device) {
@@ -491,8 +519,8 @@ json load_checkpoint_weights(HybridNetImpl& net, const std::string& path, const 
   torch::serialize::InputArchive archive;
   json state = read_checkpoint(path, device, archive);
   torch::serialize::InputArchive model_archive;
-  archive.read("model", model_archive);
   try {
+    archive.read("model", model_archive);
     net.load(model_archive);
   } catch (const std::exception&) {
     NAS_THROW("checkpoint '" << path << "' holds weights of another network (space or options differ)");

@@ -41,6 +41,10 @@
 #include "supernet/hybrid_net.h"
 #include "supernet/sgd_nesterov.h"
 
+namespace torch::serialize {
+class InputArchive;
+}
+
 namespace nas {
 
 struct TrainerOptions {
@@ -134,6 +138,8 @@ class ShiftAddAugTrainer {
 
  private:
   torch::Tensor loss_fn(const torch::Tensor& logits, const torch::Tensor& labels) const;
+  // resume()'s second half: the trainer's state from a checked checkpoint.
+  void restore(const json& state, torch::serialize::InputArchive& archive, const json& fingerprint);
 
   HybridNet net_;
   TrainerOptions options_;

@@ -268,9 +268,13 @@ TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
   NAS_CHECK(header.is_object() && header.value("format", "") == "nas-tiny-model",
             where << ": header does not describe a nas-tiny-model");
   const int64_t version = json_int(header, "format_version", where);
-  NAS_CHECK(version == kTinyModelFormatVersion,
-            where << ": format version " << version << " is not supported (this build reads "
+  NAS_CHECK(version == kTinyModelFormatVersion || version == 1,
+            where << ": format version " << version << " is not supported (this build reads 1 and "
                   << kTinyModelFormatVersion << ")");
+  // Version 1 files were sealed with the legacy FNV basis, later ones with the standard one.
+  NAS_CHECK(sealed.legacy_checksum == (version == 1),
+            where << ": checksum mismatch: the file is corrupt (its checksum does not match its format version "
+                  << version << ")");
   NAS_CHECK(header.contains("arch"), where << ": field 'arch' is missing");
   TinyNet t;
   t.arch_ = ArchConfig::from_json(header["arch"], where + ": arch");

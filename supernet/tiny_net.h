@@ -10,11 +10,12 @@
 // File format (one file, little endian):
 //   8 bytes  magic "NASTINY1"
 //   u64      header length H
-//   H bytes  header JSON: {"format": "nas-tiny-model", "format_version": 1, "arch": ArchConfig,
+//   H bytes  header JSON: {"format": "nas-tiny-model", "format_version": 2, "arch": ArchConfig,
 //            "preprocessing": {...}, "shift_bits", "bn_eps", "meta": {...},
 //            "tensors": [{"name", "dtype": "float32"|"int8", "shape", "offset", "nbytes"}]}
 //   data     the tensors' bytes, at the offsets above (relative to the start of the data)
-//   u64      FNV-1a 64 checksum of everything before it
+//   u64      FNV-1a 64 checksum of everything before it (version 1: the legacy offset basis,
+//            core/fnv1a.h; still read)
 // load() checks the magic, the version, the checksum, the architecture, and that every tensor the
 // architecture needs is present with the right shape and type (and nothing else), with one-line
 // errors naming the file and the tensor.
@@ -35,7 +36,7 @@
 
 namespace nas {
 
-constexpr int kTinyModelFormatVersion = 1;
+constexpr int kTinyModelFormatVersion = 2;  // 2: the standard FNV-1a offset basis
 
 // How inputs were prepared in training; nas_eval applies the same.
 struct TinyPreprocessing {

@@ -87,6 +87,16 @@ if(TARGET nas_energy)
     ${energy} --layers ${small} --budget 1e-30J)
   nas_cli_fail_test(energy_cli.unknown_arch "nas_energy: error: unknown architecture 'resnet-1000'"
     ${energy} --arch resnet-1000)
+  # Issue 13, item 6: every error names the file, the field and what is accepted.
+  nas_cli_fail_test(energy_cli.bits_not_in_table
+    "nas_energy: error: [^\n]*energy_bits7_layers\\.json: layers\\[1\\]: layer 'shift64': field 'bits' = 7, but the energy table 'eyeriss-45nm' has entries for 8, 32 bits only"
+    ${energy} --layers ${NAS_TEST_DATA}/energy_bits7_layers.json)
+  nas_cli_fail_test(energy_cli.number_overflow
+    "nas_energy: error: [^\n]*energy_overflow_number\\.json: invalid JSON: number overflow parsing '1e999'"
+    ${energy} --layers ${NAS_TEST_DATA}/energy_overflow_number.json)
+  nas_cli_fail_test(energy_cli.huge_integer
+    "nas_energy: error: [^\n]*energy_huge_integer\\.json: layers\\[0\\] \\('conv1'\\): field 'c_out' is out of range, got 9\\.99[0-9]*e\\+22"
+    ${energy} --layers ${NAS_TEST_DATA}/energy_huge_integer.json)
 endif()
 
 # ---- nas_retrain / nas_eval ------------------------------------------------------------------
@@ -126,6 +136,9 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     ${neval} --model ${NAS_TEST_DATA}/energy_small_layers.json)
   nas_cli_fail_test(eval_cli.missing_model "nas_eval: error: [^\n]*/nonexistent.nasm"
     ${neval} --model /nonexistent.nasm)
+  # A directory given as the model said "bad magic" (issue 13, item 6).
+  nas_cli_fail_test(eval_cli.directory_model "nas_eval: error: [^\n]*data: is a directory, not a file"
+    ${neval} --model ${NAS_TEST_DATA})
 
   # End to end on a small real subset: one epoch of ShiftAddAug (shift), export, nas_eval
   # reproduces the test top-1 exactly; a second run into the same directory needs --resume, and

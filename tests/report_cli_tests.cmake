@@ -2,7 +2,7 @@
 # tests/cli_tests.cmake, whose helpers nas_cli_test / nas_cli_fail_test it uses.
 #
 # Fixtures: search/pareto.json (4 points P0..P3 and 8 population entries of a real nas_search run
-# at 60 uJ, trimmed; keep its bytes: the summaries carry its fingerprint fnv1a64:a8df4d61ec322f13),
+# at 60 uJ, trimmed; keep its bytes: the summaries carry its fingerprint fnv1a64:2294f1a684da9805),
 # retrain*/retrain_summary.json (hand-written nas_retrain --pareto summaries), baselines*.json
 # (hand-written results tables). The main case, retrain/: P0..P2 retrained, test top-1 71.0 / 73.5 /
 # 72.0 %, val 72.0 / 74.0 / 74.5 %, P3 not yet:
@@ -39,7 +39,7 @@ report_cli_write(full ${report_out}/full.json ${report_inputs} --baselines ${rep
                  --svg ${report_out}/full.svg)
 set(full_json ${report_out}/full.json)
 report_cli_read(json_context full ${full_json}
-  "\"context\": {.*\"program\": \"nas_report\".*\"schema_version\": 1.*\"dataset\": \"fashion-mnist\",.*\"energy_model\": {.*\"tier\": \"eyeriss\".*\"init\": \"scratch\",.*\"inputs\": {.*\"fingerprint\": \"fnv1a64:a8df4d61ec322f13\".*\"objective\": \"pareto\"")
+  "\"context\": {.*\"program\": \"nas_report\".*\"schema_version\": 1.*\"dataset\": \"fashion-mnist\",.*\"energy_model\": {.*\"tier\": \"eyeriss\".*\"init\": \"scratch\",.*\"inputs\": {.*\"fingerprint\": \"fnv1a64:2294f1a684da9805\".*\"objective\": \"pareto\"")
 report_cli_read(json_tau full ${full_json}
   "\"kendall_tau_points\": 3,\n *\"kendall_tau_predicted_vs_measured\": 0\\.333333")
 report_cli_read(json_best full ${full_json}
@@ -91,7 +91,7 @@ nas_cli_fail_test(report_cli.png_no_script "nas_report: error: NAS_SCRIPTS_DIR: 
 
 # ---- errors: one line naming the file and the field, non-zero exit -------------------------------
 nas_cli_fail_test(report_cli.other_search
-  "nas_report: error: [^\n]*retrain_other_search/retrain_summary\\.json: the retraining was made from another search: its pareto\\.fingerprint is \"fnv1a64:0123456789abcdef\", [^\n]*search/pareto\\.json has fnv1a64:a8df4d61ec322f13"
+  "nas_report: error: [^\n]*retrain_other_search/retrain_summary\\.json: the retraining was made from another search: its pareto\\.fingerprint is \"fnv1a64:0123456789abcdef\", [^\n]*search/pareto\\.json has fnv1a64:2294f1a684da9805"
   ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/retrain_other_search)
 nas_cli_fail_test(report_cli.unknown_key
   "nas_report: error: [^\n]*retrain_unknown_key/retrain_summary\\.json: runs\\[2\\] \\(dir \"point-02\"\\): key \"r20\\.i1[^\n]* is not a point of [^\n]*search/pareto\\.json"

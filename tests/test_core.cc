@@ -10,6 +10,8 @@
 #include "core/checked_math.h"
 #include "core/energy_units.h"
 #include "core/error.h"
+#include "core/fnv1a.h"
+#include "core/sealed_file.h"
 #include "core/json_util.h"
 #include "core/progress.h"
 #include "core/rng.h"
@@ -128,7 +130,7 @@ TEST_CASE("atomic writes replace the file and leave no temporaries") {
   // Sizes are checked before reading; a directory is not read as a file.
   CHECK(nas::read_file(path, 100).size() == nas::read_file(path).size());
   CHECK_THROWS_WITH_AS(nas::read_file(path, 3), doctest::Contains("bytes, more than the 3 bytes"), nas::Error);
-  CHECK_THROWS_WITH_AS(nas::read_file((dir / "sub").string()), doctest::Contains("not a regular file"), nas::Error);
+  CHECK_THROWS_WITH_AS(nas::read_file((dir / "sub").string()), doctest::Contains(doctest::Contains("sub: is a directory, not a file")), nas::Error);
   fs::remove_all(dir);
 }
 
@@ -289,4 +291,37 @@ TEST_CASE("cli: prepare_run_dir refuses a directory holding a run unless resumin
                        doctest::Contains("already holds a run (run.ckpt): pass --resume"), nas::Error);
   CHECK(nas::cli::prepare_run_dir(dir.string(), "run.ckpt", true) == ckpt);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("fnv1a64 is the standard FNV-1a 64 (reference test vectors)") {
+  CHECK(nas::fnv1a64("") == 0xcbf29ce484222325ULL);
+  CHECK(nas::fnv1a64("a") == 0xaf63dc4c8601ec8cULL);
+  CHECK(nas::fnv1a64("foobar") == 0x85944171f73967e8ULL);
+  CHECK(nas::fnv1a64_text("a") == "fnv1a64:af63dc4c8601ec8c");
+  // The legacy basis stays what the first file versions used.
+  CHECK(nas::fnv1a64_legacy("") == 1469598103934665603ULL);
+}
+
+TEST_CASE("sealed files: the standard checksum, a legacy one reported, anything else refused") {
+  const std::string magic = "NASTEST1";
+  std::string bytes = nas::seal(magic, "{\"a\":1}", "payload");
+  nas::SealedFile f = nas::open_sealed(bytes, magic, "x", "a test", "the test");
+  CHECK(!f.legacy_checksum);
+  CHECK(f.data == "payload");
+  CHECK(f.header.at("a") == 1);
+  // The same file sealed with the legacy basis (what the first versions wrote).
+  const std::string body = bytes.substr(0, bytes.size() - 8);
+  std::string legacy = body;
+  const uint64_t h = nas::fnv1a64_legacy(body);
+  for (int i = 0; i < 8; ++i) legacy += static_cast<char>((h >> (8 * i)) & 0xff);
+  CHECK(nas::open_sealed(legacy, magic, "x", "a test", "the test").legacy_checksum);
+  bytes[17] ^= 1;
+  CHECK_THROWS_WITH_AS(nas::open_sealed(bytes, magic, "x", "a test", "the test"),
+                       doctest::Contains("x: checksum mismatch: the file is corrupt or truncated"), nas::Error);
+}
+
+TEST_CASE("first_line_excerpt keeps one bounded line of a foreign error") {
+  CHECK(nas::first_line_excerpt("short") == "short");
+  CHECK(nas::first_line_excerpt("one\ntwo\nthree") == "one");
+  CHECK(nas::first_line_excerpt(std::string(500, 'x'), 10) == std::string(10, 'x') + "...");
 }

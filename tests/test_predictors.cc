@@ -369,6 +369,13 @@ TEST_CASE("LayerSpec: every malformed layer is a clear error naming layer and fi
       {[&] { nas::json j = with("op", "fc"); return j; }(), {"L7", "fc layer"}},
       {[&] { nas::json j = with("op", "maxpool"); return j; }(), {"L7", "c_out", "c_in"}},
       {nas::json::array({1}), {"JSON object"}},
+      // Issue 13: an absurd padding used to pass and fail later with "no valid tiling".
+      {with("padding", 5), {"L7", "'padding' = 5 is more than kernel - 1 = 2", "accepted: 0..2"}},
+      {[&] { nas::json j = with("op", "maxpool"); j["c_out"] = j["c_in"]; j["padding"] = 2; return j; }(),
+       {"L7", "'padding' = 2 is more than kernel / 2 = 1"}},
+      // Names and unknown keys from a file are bounded in the message.
+      {with("name", std::string(201, 'n')), {"'name' has 201 characters, more than the 200 accepted"}},
+      {[&] { nas::json j = good; j[std::string(5000, 'k')] = 1; return j; }(), {"unknown field 'kkkk", "...'"}},
   };
   for (const Bad& b : bad) {
     CAPTURE(b.j.dump());
@@ -377,11 +384,14 @@ TEST_CASE("LayerSpec: every malformed layer is a clear error naming layer and fi
       FAIL("accepted " << b.j.dump());
     } catch (const nas::Error& e) {
       CAPTURE(e.message());
+      CHECK(e.message().size() < 600);
       CHECK(e.message().find("net.json: layers[7]") != std::string::npos);
       for (const char* f : b.fragments) CHECK(e.message().find(f) != std::string::npos);
     }
   }
   check_error([] { nas::layers_from_json(nas::json::array(), "net.json"); }, {"net.json", "empty"});
+  check_error([&] { nas::layers_from_json(nas::json(nas::kMaxLayers + 1, good), "net.json"); },
+              {"net.json", "50001 layers, more than the 50000 accepted"});
   check_error([] { nas::layers_from_json(nas::json::object(), "net.json"); },
               {"net.json", "array"});
   // make_layer validates too.

@@ -259,9 +259,13 @@ TEST_CASE("arch files: deep nesting and huge values give short one-line errors")
   // A field holding a large value is quoted only in part.
   json j = tiny32().to_json();
   json wide = json::array();
-  for (int i = 0; i < 100000; ++i) wide.push_back(i);
+  for (int i = 0; i < 50000; ++i) wide.push_back(i);
   j["stages"][0]["blocks"][0]["kernel"] = wide;
   nas::write_json_file(dir + "/wide.json", j);
+  // A file above the cap is refused before it is parsed (a parsed document takes ~50x its text).
+  nas::write_json_file(dir + "/huge.json", json::array({std::string(nas::kMaxArchFileBytes, 'x')}));
+  CHECK_THROWS_WITH_AS(nas::read_arch_file(dir + "/huge.json"),
+                       doctest::Contains("bytes, more than the 1048576 bytes this file may have"), nas::Error);
   try {
     nas::read_arch_file(dir + "/wide.json");
     FAIL("accepted an array kernel");

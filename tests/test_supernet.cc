@@ -383,7 +383,8 @@ TEST_CASE("set_active rejects networks wider than the layers") {
 namespace {
 
 // Replaces the header JSON of a model file and re-seals the checksum.
-std::string reseal_with_header(const std::string& bytes, const std::function<void(json&)>& edit) {
+std::string reseal_with_header(const std::string& bytes, const std::function<void(json&)>& edit,
+                               bool legacy_checksum = false) {
   uint64_t len = 0;
   for (int i = 0; i < 8; ++i) len |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
   json header = json::parse(bytes.substr(16, len));
@@ -393,7 +394,7 @@ std::string reseal_with_header(const std::string& bytes, const std::function<voi
   for (int i = 0; i < 8; ++i) out += static_cast<char>((text.size() >> (8 * i)) & 0xff);
   out += text;
   out += bytes.substr(16 + len, bytes.size() - 8 - 16 - len);
-  const uint64_t h = fnv1a64(out);
+  const uint64_t h = legacy_checksum ? fnv1a64_legacy(out) : fnv1a64(out);
   for (int i = 0; i < 8; ++i) out += static_cast<char>((h >> (8 * i)) & 0xff);
   return out;
 }
@@ -439,6 +440,15 @@ TEST_CASE("loading a corrupt or mismatched model fails with a clear one-line err
   CHECK(load_error(bad_version).find("format version 99") != std::string::npos);
   // Intact file loads.
   CHECK(load_error(good) == "no error");
+  // Format version 1 (sealed with the legacy FNV basis) is still read, and gives the same network;
+  // a checksum that does not match the version's basis is corruption.
+  const auto set_v1 = [](json& h) { h["format_version"] = 1; };
+  CHECK(load_error(reseal_with_header(good, set_v1, /*legacy_checksum=*/true)) == "no error");
+  write_file_atomic(path, reseal_with_header(good, set_v1, true));
+  const torch::Tensor x = torch::randn({2, 1, 8, 8});
+  CHECK(torch::equal(TinyNet::load(path).forward(x), tiny.forward(x)));
+  CHECK(load_error(reseal_with_header(good, set_v1)).find("checksum mismatch") != std::string::npos);
+  CHECK(load_error(reseal_with_header(good, [](json&) {}, true)).find("checksum mismatch") != std::string::npos);
   std::filesystem::remove(path);
 }
 

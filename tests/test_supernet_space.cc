@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fnv1a.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "datasets/data_loader.h"
@@ -333,4 +334,18 @@ TEST_CASE("supernet trainer: sandwich steps; a killed run resumed from its check
   write(bytes.substr(0, bytes.size() - 5));
   CHECK_THROWS_WITH_AS(load_checkpoint_weights(*d, bad, torch::kCPU),
                        doctest::Contains("has no checksum trailer"), nas::Error);
+  // The checksum's basis goes with the version: a version-4 archive under a legacy (version-3)
+  // checksum is refused, and bytes behind a valid checksum that are no archive are a one-line error.
+  const auto reseal = [](std::string b, bool legacy) {
+    const std::string_view archive = std::string_view(b).substr(0, b.size() - 16);
+    const uint64_t h = legacy ? nas::fnv1a64_legacy(archive) : nas::fnv1a64(archive);
+    for (int i = 0; i < 8; ++i) b[b.size() - 8 + i] = static_cast<char>((h >> (8 * i)) & 0xff);
+    return b;
+  };
+  write(reseal(bytes, true));
+  CHECK_THROWS_WITH_AS(load_checkpoint_weights(*d, bad, torch::kCPU),
+                       doctest::Contains("has an unsupported version (4; this build reads 3 and 4)"), nas::Error);
+  write(reseal(std::string(100, 'x') + bytes.substr(bytes.size() - 16), false));
+  CHECK_THROWS_WITH_AS(load_checkpoint_weights(*d, bad, torch::kCPU),
+                       doctest::Contains("cannot be read (corrupt or not a checkpoint)"), nas::Error);
 }
