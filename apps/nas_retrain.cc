@@ -12,7 +12,11 @@
 // init, dataset, selection, runs: [{key, dir, point_index, predicted_top1, val_top1, test_top1,
 // energy_mj, macs, params, train_seconds}], best_by_val {key, dir, ...}}, rewritten after every
 // point; the best point on the validation split is copied to --out/best_tiny_model.nasm. Rerunning
-// the command continues: finished points are skipped, an interrupted one resumes.
+// the command continues: finished points are skipped, an interrupted one resumes. --init supernet
+// starts every point from the supernet's inherited weights (the MF slice exactly as the subnet ran
+// in the supernet, the augmented channels from the supernet's next channels; inherit_subnet_weights
+// in supernet/subnet_extraction.h) instead of from scratch; the supernet is the one pareto.json
+// records (or --supernet DIR), its remap kind is kept, and each result.json says how it started.
 #include <torch/cuda.h>
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -24,12 +28,15 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 
 #include "apps/cli_common.h"
+#include "apps/trained_supernet.h"
 #include "apps/training_flags.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -48,6 +55,7 @@
 #include "supernet/hybrid_net.h"
 #include "supernet/malloc_tuning.h"
 #include "supernet/shiftaddaug_trainer.h"
+#include "supernet/subnet_extraction.h"
 #include "supernet/tiny_net.h"
 
 namespace {
@@ -65,7 +73,7 @@ struct Flags : nas::cli::TrainingFlags {
   double aug_stop_fraction = -1;  // the older single stop (both stops at 1 - x); -1: not given
   nas::datasets::ExperimentDataOptions data;
   // --pareto mode
-  std::string pareto, keys, init = "scratch";
+  std::string pareto, keys, init = "scratch", supernet;
   int top = 0, spread = 0;
   bool all = false;
 };
@@ -74,18 +82,21 @@ struct Flags : nas::cli::TrainingFlags {
 constexpr uint64_t kMaxParetoFileBytes = uint64_t{64} << 20;
 constexpr size_t kMaxParetoPoints = 100000;
 
-std::string fmt(double v, int precision = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", precision, v);
-  return buf;
-}
+std::string fmt(double v, int precision = 2) { return nas::format_double(v, precision); }
+
+// How a run's network starts when not from scratch (--init supernet): what goes into the run's
+// fingerprint and result, and the step that writes the weights.
+struct NetInit {
+  nas::json description;
+  std::function<nas::InheritReport(nas::HybridNetImpl&)> apply;
+};
 
 // Trains one architecture in `out_dir` (the arch of --arch / --op, or `given_arch` as it is) and
 // returns its result.json.
 nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char** argv, const nas::OpKind op,
                     const bool keep_ops, const nas::RemapKind remap, const nas::ArchConfig* given_arch,
                     const std::string& arch_name, const std::string& out_dir, const bool resume,
-                    const std::chrono::steady_clock::time_point wall_start) {
+                    const std::chrono::steady_clock::time_point wall_start, const NetInit* init = nullptr) {
   nas::datasets::ExperimentDataOptions& d = f.data;
   nas::HybridNetOptions net_options = f.net;
   net_options.remap = !keep_ops && op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
@@ -151,6 +162,8 @@ nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char
   fingerprint["data"] = {{"dataset", dataset},     {"limit_train", d.limit_train},
                          {"val_size", val_size},   {"resolution", arch.resolution},
                          {"batch_size", d.batch_size}, {"train_images", train_data->size()}};
+  // Only a non-scratch start is recorded, so that scratch runs keep their fingerprints (--resume).
+  if (init) fingerprint["init"] = init->description;
   nas::json config = fingerprint;
   config["context"] = nas::make_context(run_context);
   config["arch_name"] = arch_name;
@@ -177,6 +190,16 @@ nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char
   // ---- training -------------------------------------------------------------------------------
   torch::manual_seed(common.seed);
   nas::HybridNet net(arch, net_options);
+  nas::json init_result = {{"from", "scratch"}};
+  if (init) {
+    // Before resume(): a checkpoint, when there is one, replaces these weights anyway.
+    const nas::InheritReport inherited = init->apply(*net);
+    init_result = init->description;
+    init_result["inherited_tensors"] = inherited.tensors;
+    init_result["inherited_fraction"] = inherited.elements_total > 0
+                                            ? static_cast<double>(inherited.elements_copied) / inherited.elements_total
+                                            : 0.0;
+  }
   nas::ShiftAddAugTrainer trainer(net, topt, train_loader, val_loader);
   const bool resumed = trainer.resume(fingerprint);
   log_line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
@@ -253,6 +276,7 @@ nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char
   result["counts"] = counts.to_json();
   result["energy_mj"] = energy["eyeriss_mj"];
   result["energy"] = energy;
+  result["init"] = init_result;
   result["train_seconds"] = seconds;
   result["images_per_s"] = seconds > 0 ? images / seconds : 0.0;
   // Peak resident set of the whole process (this invocation; a resumed run counts from its resume).
@@ -284,8 +308,8 @@ int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::
                    char** argv, const nas::RemapKind remap) {
   NAS_CHECK(vm["op"].defaulted(), "--op does not apply to --pareto: every point keeps its own ops");
   NAS_CHECK(vm["arch"].defaulted(), "--arch does not apply to --pareto: the points are the architectures");
-  NAS_CHECK(f.init == "scratch", "--init " << f.init << ": only scratch is supported so far (starting from the "
-                                             "supernet's inherited weights is not built yet)");
+  NAS_CHECK(f.init == "scratch" || f.init == "supernet", "--init must be scratch or supernet, got " << nas::quoted_excerpt(f.init));
+  NAS_CHECK(f.supernet.empty() || f.init == "supernet", "--supernet DIR is for --init supernet");
   NAS_CHECK((f.top > 0) + (f.spread > 0) + (!f.keys.empty()) + (f.all ? 1 : 0) <= 1,
             "give at most one of --top, --spread, --keys, --all");
   NAS_CHECK(!vm.count("top") || f.top >= 1, "--top must be >= 1, got " << f.top);
@@ -313,6 +337,24 @@ int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::
              nas::json_number(p, "predicted_top1", where), nas::json_number(p, "energy_mj", where)};
     NAS_CHECK(pt.key == pt.arch.key(), where << ": key does not match the architecture");
     points.push_back(std::move(pt));
+  }
+  // --init supernet: the supernet the search ran on (pareto.json records it), loaded once.
+  std::optional<nas::cli::TrainedSupernet> supernet;
+  NetInit init;
+  if (f.init == "supernet") {
+    std::string dir = f.supernet;
+    if (dir.empty()) {
+      NAS_CHECK(pareto.contains("supernet") && pareto["supernet"].is_string(),
+                f.pareto << " records no supernet directory (a search on a predictor without one?); give --supernet DIR");
+      dir = pareto["supernet"].get<std::string>();
+    }
+    supernet = nas::cli::load_trained_supernet(dir, f.data.data_dir, torch::Device(f.device));
+    NAS_CHECK(vm["remap"].defaulted() || remap == supernet->net_options.remap,
+              "--remap " << f.remap << ": the supernet was trained with the "
+                         << nas::remap_kind_name(supernet->net_options.remap) << " remap; --init supernet keeps it");
+    init.description = {{"from", "supernet"}, {"supernet", supernet->dir}, {"supernet_epoch", supernet->epoch()},
+                        {"supernet_step", supernet->checkpoint_state.value("step", int64_t{0})}};
+    init.apply = [&](nas::HybridNetImpl& net) { return nas::inherit_subnet_weights(net, *supernet->net); };
   }
   std::vector<size_t> chosen;
   if (!f.keys.empty()) {
@@ -386,13 +428,18 @@ int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::
       NAS_CHECK(result.value("arch_key", std::string()) == pt.key,
                 result_path.string() << " holds another architecture than point " << chosen[n] << " of " << f.pareto
                                      << " (another search? choose another --out)");
+      const nas::json started = result.value("init", nas::json{{"from", "scratch"}});
+      NAS_CHECK(started.is_object() && started.value("from", std::string()) == f.init,
+                result_path.string() << " was trained with --init " << nas::json_excerpt(started.value("from", nas::json()))
+                                     << ", not " << f.init << " (choose another --out)");
       std::cerr << kProgram << ": [" << n + 1 << "/" << chosen.size() << "] " << name << " done already\n";
     } else {
       std::cerr << kProgram << ": [" << n + 1 << "/" << chosen.size() << "] " << name << " predicted top-1 "
                 << fmt(pt.predicted_top1) << "%, " << fmt(pt.energy_mj * 1e3) << " uJ\n";
       const bool resume = fs::exists(dir / "checkpoint.pt", ec);
-      result = train_one(f, common, argc, argv, nas::OpKind::Mult, /*keep_ops=*/true, remap, &pt.arch,
-                         "pareto:" + name, dir.string(), resume, std::chrono::steady_clock::now());
+      result = train_one(f, common, argc, argv, nas::OpKind::Mult, /*keep_ops=*/true,
+                         supernet ? supernet->net_options.remap : remap, &pt.arch, "pareto:" + name, dir.string(),
+                         resume, std::chrono::steady_clock::now(), supernet ? &init : nullptr);
     }
     summary["runs"].push_back({{"key", pt.key},
                                {"dir", name},
@@ -452,7 +499,8 @@ int run(int argc, char** argv) {
       ("spread", po::value(&f.spread), "with --pareto: K points spread evenly over the front's energy range (cheapest, dearest, between)")
       ("keys", po::value(&f.keys), "with --pareto: these points, by key, comma-separated")
       ("all", po::bool_switch(&f.all), "with --pareto: every point (the default)")
-      ("init", po::value(&f.init)->default_value(f.init), "with --pareto: scratch (the supernet's inherited weights are not supported yet)");
+      ("init", po::value(&f.init)->default_value(f.init), "with --pareto: scratch, or supernet (start every point from the supernet's inherited weights, MF and augmented channels)")
+      ("supernet", po::value(&f.supernet), "with --init supernet: the supernet directory (default: the one pareto.json records)");
   nas::cli::add_training_flags(desc, f);
   nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kOut);
   po::variables_map vm;

@@ -4,6 +4,8 @@
 #
 #   scripts/pipeline.sh --preset quick|full --dataset fashion-mnist|cifar10 [--data-dir D]
 #                       --budget 35uJ --out DIR [--threads N] [--bin build/apps]
+#                       [--init scratch|supernet]   (retraining: from scratch, or from the
+#                                                    supernet's inherited weights)
 #
 # Every stage is resumable: rerunning the same command continues where it stopped (finished
 # stages are skipped, an interrupted one resumes from its own checkpoint or file).
@@ -20,9 +22,9 @@
 # results/supernet/README.md); pass --space FILE to use another.
 set -euo pipefail
 
-preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines=""
+preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines="" init=scratch
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --preset) preset=$2; shift 2 ;;
@@ -34,6 +36,7 @@ while (($#)); do
     --bin) bin=$2; shift 2 ;;
     --space) space=$2; shift 2 ;;
     --baselines) baselines=$2; shift 2 ;;
+    --init) init=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "pipeline.sh: error: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -97,7 +100,7 @@ fi
 # 5. retraining of the top points (finished points are skipped, an interrupted one resumes)
 stage 5 "ShiftAddAug retraining of $top points spread over the front"
 run "$bin/nas_retrain" --pareto "$out/search/pareto.json" --spread "$top" "${data_flags[@]}" "${rt_flags[@]}" \
-  --seed 1 --threads "$threads" --out "$out/retrain"
+  --init "$init" --seed 1 --threads "$threads" --out "$out/retrain"
 # 6. report
 stage 6 "report"
 report_flags=(--search "$out/search" --retrain "$out/retrain" --out "$out/report.json" --svg "$out/report.svg")

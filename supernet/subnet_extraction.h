@@ -55,4 +55,20 @@ TinyNet extract_subnet(HybridNetImpl& net, const ArchConfig& subnet, const datas
                        int64_t bn_batches, const TinyPreprocessing& preprocessing,
                        const torch::Device& device, const json& meta = json::object());
 
+// Starts a fixed network from a supernet's inherited weights (nas_retrain --init supernet).
+// `fixed` is a HybridNet of one architecture (built with the same remap kind as the supernet);
+// `supernet.set_subnet(fixed.arch())` must accept it (a nas::Error naming the field otherwise).
+// Every layer of the architecture takes, from the supernet's layer of the same name (the BN and
+// remap of the layer's op), the leading output / input channels and the centre of the kernel, over
+// the fixed net's whole allocation: the MF slice gets exactly the weights the subnet runs with in
+// the supernet, and the augmented channels get the supernet's next channels as far as the
+// supernet holds them (beyond that they keep their initialisation). So, in eval mode, the
+// fixed net's MF network computes what the supernet's subnet computes, bit for bit.
+struct InheritReport {
+  int64_t tensors = 0;           // tensors written
+  int64_t elements_copied = 0;   // of the fixed net's tensors of those layers
+  int64_t elements_total = 0;
+};
+InheritReport inherit_subnet_weights(HybridNetImpl& fixed, HybridNetImpl& supernet);
+
 }  // namespace nas

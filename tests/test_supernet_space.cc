@@ -76,25 +76,8 @@ std::vector<ArchConfig> test_subnets(const ArchSpace& space, int random_count, u
 HybridNet standalone_copy(HybridNet& supernet, const ArchConfig& arch, HybridNetOptions options) {
   options.aug.expand_mults = options.aug.width_mults = {1.0};
   HybridNet alone(arch, options);
-  torch::NoGradGuard no_grad;
-  const auto from = supernet->tiny_layers();
-  const auto to = alone->tiny_layers();
-  REQUIRE(from.size() == to.size());
-  for (size_t i = 0; i < from.size(); ++i) {
-    REQUIRE(from[i].name == to[i].name);
-    REQUIRE(from[i].op == to[i].op);
-    const auto& f = from[i];
-    const auto& t = to[i];
-    t.conv->weight.copy_(f.conv->tiny_slice(f.in_t, f.out_t, f.kernel));
-    if (t.conv->bias.defined()) t.conv->bias.copy_(f.conv->bias.narrow(0, 0, f.out_t));
-    REQUIRE(static_cast<bool>(f.bn) == static_cast<bool>(t.bn));
-    if (t.bn) {
-      t.bn->weight.copy_(f.bn->weight.narrow(0, 0, f.out_t));
-      t.bn->bias.copy_(f.bn->bias.narrow(0, 0, f.out_t));
-      t.bn->running_mean.copy_(f.bn->running_mean.narrow(0, 0, f.out_t));
-      t.bn->running_var.copy_(f.bn->running_var.narrow(0, 0, f.out_t));
-    }
-  }
+  const InheritReport report = inherit_subnet_weights(*alone, *supernet);
+  CHECK(report.elements_copied == report.elements_total);  // the supernet holds all of it
   return alone;
 }
 
@@ -125,6 +108,45 @@ TEST_CASE("supernet plan: an active subnet's forward equals the architecture bui
       CHECK(torch::equal(net->forward(x), alone->forward(x)));
     }
   }
+}
+
+TEST_CASE("inherit_subnet_weights: a fixed net with augmentation starts as the supernet's subnet, MF and augmented") {
+  const ArchSpace space = small_space();
+  HybridNetOptions options;
+  options.aug = small_aug();
+  torch::manual_seed(5);
+  HybridNet net(space, options);
+  randomise_bn(*net, 6);
+  for (const ArchConfig& arch : test_subnets(space, 3, 12)) {
+    CAPTURE(arch.key());
+    torch::manual_seed(99);
+    HybridNet fixed(arch, options);
+    const InheritReport report = inherit_subnet_weights(*fixed, *net);
+    CHECK(report.tensors > 0);
+    CHECK(report.elements_copied == report.elements_total);
+    const Tensor x = torch::randn({2, 1, arch.resolution, arch.resolution});
+    net->eval();
+    fixed->eval();
+    net->set_subnet(arch);
+    fixed->set_tiny();
+    CHECK(torch::equal(net->forward(x), fixed->forward(x)));
+    // The largest augmented network of the subnet runs the supernet's channels too.
+    net->set_active(arch, net->largest_aug());
+    fixed->set_active(fixed->largest_aug());
+    CHECK(torch::equal(net->forward(x), fixed->forward(x)));
+    net->train();
+  }
+  // Wider augmentation than the supernet holds: the overlap is inherited, the rest keeps its init.
+  HybridNetOptions wider = options;
+  wider.aug.width_mults = {1.0, 2.0, 3.0};
+  HybridNet fixed(space.largest(), wider);
+  const InheritReport report = inherit_subnet_weights(*fixed, *net);
+  CHECK(report.elements_copied < report.elements_total);
+  // Another remap kind has other parameters: refused by name.
+  HybridNetOptions piecewise = options;
+  piecewise.remap = RemapKind::Piecewise;
+  HybridNet other(space.smallest(), piecewise);
+  CHECK_THROWS_WITH_AS(inherit_subnet_weights(*other, *net), doctest::Contains("uses the piecewise remap"), nas::Error);
 }
 
 TEST_CASE("supernet elasticity: depth runs the first blocks, kernel is the centre crop, op picks its own BN and remap") {
