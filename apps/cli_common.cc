@@ -1,6 +1,8 @@
 #include "apps/cli_common.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 
 #include <unistd.h>
@@ -48,7 +50,10 @@ int resolve_threads(const CommonFlags& flags) {
   NAS_CHECK(flags.threads >= 0, "--threads must be >= 0, got " << flags.threads);
   if (flags.threads > 0) return flags.threads;
   const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return cores > 0 ? static_cast<int>(cores) : 1;
+  // Ranks of a data-parallel job on one machine share its cores (LOCAL_WORLD_SIZE, as torchrun).
+  long local_world = 1;
+  if (const char* w = std::getenv("LOCAL_WORLD_SIZE")) local_world = std::max(1L, std::atol(w));
+  return cores > 0 ? static_cast<int>(std::max(1L, cores / local_world)) : 1;
 }
 
 RunContext make_run_context(const std::string& program, int argc, char** argv,
@@ -110,6 +115,18 @@ int guarded_main(const std::string& program, const std::function<int()>& body) {
     std::cerr << program << ": error: " << what.substr(0, newline) << "\n";
   }
   return 1;
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+void emit_json(const json& out, const CommonFlags& flags) {
+  std::cout << out.dump(2) << "\n";
+  if (!flags.json_path.empty()) write_json_file(flags.json_path, out);
 }
 
 }  // namespace nas::cli

@@ -57,4 +57,10 @@ std::string prepare_run_dir(const std::string& out_dir, const std::string& check
 // Runs body, turning any exception into "program: error: <message>" on stderr and exit code 1.
 int guarded_main(const std::string& program, const std::function<int()>& body);
 
+// Median of benchmark runs (the mean of the middle two for an even count; 0 for none).
+double median(std::vector<double> values);
+
+// Prints a benchmark's or report's JSON on stdout and writes it to --json when given.
+void emit_json(const json& out, const CommonFlags& flags);
+
 }  // namespace nas::cli

@@ -36,6 +36,7 @@
 #include <string>
 
 #include "apps/cli_common.h"
+#include "apps/launcher.h"
 #include "apps/trained_supernet.h"
 #include "apps/training_flags.h"
 #include "core/atomic_file.h"
@@ -76,6 +77,7 @@ struct Flags : nas::cli::TrainingFlags {
   std::string pareto, keys, init = "scratch", supernet;
   int top = 0, spread = 0;
   bool all = false;
+  nas::DataParallel* group = nullptr;  // data-parallel ranks (--nproc); not owned
 };
 
 // Upper bounds on an untrusted pareto.json.
@@ -104,7 +106,11 @@ nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char
   const int threads = nas::cli::resolve_threads(common);
   torch::set_num_threads(threads);
   const fs::path out(out_dir);
-  const std::string checkpoint_path = nas::cli::prepare_run_dir(out_dir, "checkpoint.pt", resume);
+  // Rank 0 writes every file and line; the other ranks of a data-parallel run train beside it.
+  const bool writer = !f.group || f.group->rank() == 0;
+  topt.progress = writer;
+  const std::string checkpoint_path = writer ? nas::cli::prepare_run_dir(out_dir, "checkpoint.pt", resume)
+                                             : (out / "checkpoint.pt").string();
   topt.checkpoint_path = checkpoint_path;
 
   // ---- data -----------------------------------------------------------------------------------
@@ -175,14 +181,18 @@ nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char
   config["data"]["std"] = train_loader.std();
   config["device"] = f.device;
   config["threads"] = threads;
-  nas::write_json_file((out / "config.json").string(), config);
+  config["world_size"] = f.group ? f.group->world_size() : 1;
+  if (writer) nas::write_json_file((out / "config.json").string(), config);
 
-  std::ofstream log((out / "log.txt").string(), std::ios::app);
+  std::ofstream log;
+  if (writer) log.open((out / "log.txt").string(), std::ios::app);
   auto log_line = [&](const std::string& line) {
+    if (!writer) return;
     log << "[" << nas::utc_now_iso8601() << "] " << line << "\n";
     log.flush();
   };
-  std::cerr << kProgram << ": " << arch.key() << " | op " << op_label << " | aug " << f.aug
+  if (writer)
+    std::cerr << kProgram << ": " << arch.key() << " | op " << op_label << " | aug " << f.aug
             << " | remap " << nas::remap_kind_name(net_options.remap) << " | " << dataset << " train "
             << train_data->size() << " val " << (val_data ? val_data->size() : 0) << " test "
             << test_data->size() << " | " << f.device << " " << threads << " thread(s)\n";
@@ -201,6 +211,7 @@ nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char
                                             : 0.0;
   }
   nas::ShiftAddAugTrainer trainer(net, topt, train_loader, val_loader);
+  trainer.set_data_parallel(f.group);
   const bool resumed = trainer.resume(fingerprint);
   log_line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
            (resumed ? " (at step " + std::to_string(trainer.global_step()) + ")" : ""));
@@ -211,6 +222,7 @@ nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char
              " " + fmt(r.images_per_s, 1) + " img/s " + fmt(r.train_seconds, 1) + "s");
   };
   trainer.train();
+  if (!writer) return nas::json::object();
 
   // ---- export, evaluation, result -------------------------------------------------------------
   const torch::Device device(f.device);
@@ -277,6 +289,8 @@ nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char
   result["energy_mj"] = energy["eyeriss_mj"];
   result["energy"] = energy;
   result["init"] = init_result;
+  result["world_size"] = f.group ? f.group->world_size() : 1;
+  result["micro_batches"] = topt.micro_batches;
   result["train_seconds"] = seconds;
   result["images_per_s"] = seconds > 0 ? images / seconds : 0.0;
   // Peak resident set of the whole process (this invocation; a resumed run counts from its resume).
@@ -539,9 +553,14 @@ int run(int argc, char** argv) {
   if (f.pareto.empty()) {
     NAS_CHECK(f.top == 0 && f.spread == 0 && f.keys.empty() && !f.all && vm["init"].defaulted(),
               "--top, --spread, --keys, --all and --init select points of a --pareto set");
+    if (const std::optional<int> job = nas::cli::launch_ranks_if_requested(f, kProgram, argc, argv)) return *job;
+    const std::unique_ptr<nas::GlooDataParallel> group = nas::cli::join_process_group(f, vm);
+    f.group = group.get();
     train_one(f, common, argc, argv, op, keep_ops, remap, nullptr, f.arch, common.out_dir, f.resume, wall_start);
     return 0;
   }
+  NAS_CHECK(f.nproc == 1 && !nas::cli::is_distributed_worker(),
+            "--nproc with --pareto is not supported yet: retrain the points one by one (--keys) with --nproc");
   return retrain_pareto(f, vm, common, argc, argv, remap);
 }
 

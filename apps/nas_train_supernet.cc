@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "apps/cli_common.h"
@@ -82,6 +84,11 @@ int run(int argc, char** argv) {
   NAS_CHECK(f.adder_weights == "unit-rms" || f.adder_weights == "raw",
             "unknown --adder-weights '" << f.adder_weights << "' (accepted: unit-rms, raw)");
   n.adder_unit_rms = f.adder_weights == "unit-rms";
+  if (const std::optional<int> job = nas::cli::launch_ranks_if_requested(f, kProgram, argc, argv)) return *job;
+  const std::unique_ptr<nas::GlooDataParallel> group = nas::cli::join_process_group(f, vm);
+  // Rank 0 writes every file and line; the other ranks train beside it.
+  const bool writer = !group || group->rank() == 0;
+  t.progress = writer;
   d.seed = common.seed;
   d.load_test = false;  // the supernet never sees the test split
   try {
@@ -108,7 +115,8 @@ int run(int argc, char** argv) {
   const int threads = nas::cli::resolve_threads(common);
   torch::set_num_threads(threads);
   const fs::path out(common.out_dir);
-  const std::string checkpoint_path = nas::cli::prepare_run_dir(common.out_dir, "supernet.ckpt", f.resume);
+  const std::string checkpoint_path = writer ? nas::cli::prepare_run_dir(common.out_dir, "supernet.ckpt", f.resume)
+                                             : (out / "supernet.ckpt").string();
   t.checkpoint_path = checkpoint_path;
 
   // ---- data, configuration --------------------------------------------------------------------
@@ -132,23 +140,31 @@ int run(int argc, char** argv) {
   config["context"] = nas::make_context(run_context);
   config["data_options"] = d.to_json();  // what nas_extract rebuilds the split from
   config["checkpoint"] = "supernet.ckpt";
-  nas::write_json_file((out / "space.json").string(), space.to_json());
-  nas::write_json_file((out / "supernet.json").string(), config);
+  config["world_size"] = group ? group->world_size() : 1;
+  if (writer) {
+    nas::write_json_file((out / "space.json").string(), space.to_json());
+    nas::write_json_file((out / "supernet.json").string(), config);
+  }
 
-  std::ofstream log((out / "log.txt").string(), std::ios::app);
+  std::ofstream log;
+  if (writer) log.open((out / "log.txt").string(), std::ios::app);
   auto log_line = [&](const std::string& line) {
+    if (!writer) return;
     log << "[" << nas::utc_now_iso8601() << "] " << line << "\n";
     log.flush();
   };
-  std::cerr << kProgram << ": space of 10^" << nas::format_double(space.log10_size(), 1) << " architectures | aug "
+  if (writer)
+    std::cerr << kProgram << ": space of 10^" << nas::format_double(space.log10_size(), 1) << " architectures | aug "
             << f.aug << " | sandwich " << t.sandwich << " | remap " << nas::remap_kind_name(n.remap) << " | "
             << info.name << " train " << data.train->size() << " val " << (data.val ? data.val->size() : 0)
-            << " | " << f.device << " " << threads << " thread(s)\n";
+            << " | " << f.device << " " << threads << " thread(s)"
+            << (group ? " x " + std::to_string(group->world_size()) + " processes" : std::string()) << "\n";
 
   // ---- training -------------------------------------------------------------------------------
   torch::manual_seed(common.seed);
   nas::HybridNet net(space, n);
   nas::ShiftAddAugTrainer trainer(net, t, *data.train_loader, data.val_loader.get());
+  trainer.set_data_parallel(group.get());
   const bool resumed = trainer.resume(fingerprint);
   log_line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
            (resumed ? " (at step " + std::to_string(trainer.global_step()) + ")" : ""));
@@ -162,6 +178,7 @@ int run(int argc, char** argv) {
     log_line(line + " " + nas::format_double(r.images_per_s, 1) + " img/s " + nas::format_double(r.train_seconds, 1) + "s");
   };
   trainer.train();
+  if (!writer) return 0;
 
   // ---- result ---------------------------------------------------------------------------------
   nas::json history = nas::json::array();
@@ -179,6 +196,8 @@ int run(int argc, char** argv) {
                         {"train_seconds", seconds},
                         {"images_per_s", seconds > 0 ? images / seconds : 0.0},
                         {"steps", trainer.global_step()},
+                        {"world_size", group ? group->world_size() : 1},
+                        {"micro_batches", t.micro_batches},
                         {"checkpoint", "supernet.ckpt"},
                         {"final_val", trainer.history().empty() ? nas::json::array() : trainer.history().back().val_subnets}};
   result["space"] = space.to_json();

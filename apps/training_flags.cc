@@ -1,5 +1,7 @@
 #include "apps/training_flags.h"
 
+#include "apps/launcher.h"
+
 #include <torch/cuda.h>
 
 #include <algorithm>
@@ -51,7 +53,9 @@ void add_training_flags(po::options_description& desc, TrainingFlags& f) {
       ("bn-batches", po::value(&t.bn_batches)->default_value(t.bn_batches), "training batches for BN re-estimation before each evaluation")
       ("device", po::value(&f.device)->default_value(f.device), "cpu | cuda")
       ("checkpoint-every", po::value(&f.checkpoint_every)->default_value(0), "also checkpoint every N steps (0: each epoch only)")
-      ("resume", po::bool_switch(&f.resume), "continue the run in --out from its checkpoint");
+      ("resume", po::bool_switch(&f.resume), "continue the run in --out from its checkpoint")
+      ("nproc", po::value(&f.nproc)->default_value(f.nproc), "data-parallel training: N processes on this machine, the batch split among them (Gloo over loopback; several machines: see README)")
+      ("micro-batches", po::value(&t.micro_batches)->default_value(t.micro_batches), "cut each batch into N chunks run one after another, gradients summed (BN statistics per chunk; 1 process x N = N processes x 1)");
 }
 
 void apply_training_flags(TrainingFlags& f, uint64_t seed) {
@@ -80,6 +84,22 @@ void apply_training_flags(TrainingFlags& f, uint64_t seed) {
     // The library names fields (trainer.stop_width_aug_fraction); the CLI names its flags.
     throw with_flag_names(e, {"trainer"});
   }
+}
+
+std::optional<int> launch_ranks_if_requested(const TrainingFlags& f, const std::string& program, int argc,
+                                             char** argv) {
+  NAS_CHECK(f.nproc >= 1 && f.nproc <= 256, "--nproc must be in 1..256, got " << f.nproc);
+  if (f.nproc == 1 || is_distributed_worker()) return std::nullopt;
+  return launch_local_ranks(program, f.nproc, argc, argv);
+}
+
+std::unique_ptr<GlooDataParallel> join_process_group(const TrainingFlags& f, const po::variables_map& vm) {
+  if (!is_distributed_worker()) return nullptr;
+  const DistOptions options = DistOptions::from_env();
+  NAS_CHECK(vm["nproc"].defaulted() || f.nproc == options.world_size,
+            "--nproc " << f.nproc << " but WORLD_SIZE is " << options.world_size);
+  NAS_CHECK(f.device == "cpu", "--device " << f.device << ": data-parallel training runs on the CPU (Gloo) in this build");
+  return std::make_unique<GlooDataParallel>(options);
 }
 
 }  // namespace nas::cli

@@ -29,12 +29,6 @@ constexpr const char* kProgram = "bench_energy";
 using Clock = std::chrono::steady_clock;
 
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 // Keeps results alive so the timed calls are not optimised away.
 volatile double g_sink = 0;
 
@@ -134,11 +128,11 @@ int run(int argc, char** argv) {
                     {"tiling_searches", searches}};
   out["model"] = {{"tier", model_name}, {"table", nas::energy_table_summary(table)}};
   out["repeats"] = repeats;
-  out["cold_ms"] = median(cold_ms);
+  out["cold_ms"] = nas::cli::median(cold_ms);
   out["cold_ms_runs"] = cold_ms;
-  out["warm_ms"] = median(warm_ms);
-  out["archs_per_s"] = median(archs_per_s);
-  out["archs_per_s_full_report"] = median(report_archs_per_s);
+  out["warm_ms"] = nas::cli::median(warm_ms);
+  out["archs_per_s"] = nas::cli::median(archs_per_s);
+  out["archs_per_s_full_report"] = nas::cli::median(report_archs_per_s);
   out["archs"] = {{"sampled", nets.size()},
                   {"distinct", distinct},
                   {"mean_layers", static_cast<double>(layers_total) / nets.size()},

@@ -71,12 +71,6 @@ const std::vector<std::pair<std::string, OpFn>> kOps = {
      }},
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 int64_t proc_status_kib(const char* field) {
   std::ifstream in("/proc/self/status");
   std::string line;
@@ -135,7 +129,7 @@ Timing time_op(const OpFn& op, const Shape& s, Inputs& in, int warmup, int repea
     bwd.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
     both.push_back(std::chrono::duration<double, std::milli>(t2 - t0).count());
   }
-  return {median(fwd), median(bwd), median(both), repeats};
+  return {nas::cli::median(fwd), nas::cli::median(bwd), nas::cli::median(both), repeats};
 }
 
 double peak_extra_mib(const OpFn& op, const Shape& s, Inputs& in) {

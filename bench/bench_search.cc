@@ -32,11 +32,6 @@ namespace {
 
 constexpr const char* kProgram = "bench_search";
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 // An accuracy that rises with the network's size: a stand-in signal so that the search moves.
 double synthetic_top1(const nas::ArchConfig& arch) {
   double score = 30.0 + 40.0 * arch.width_mult + 0.2 * arch.resolution;
@@ -115,7 +110,7 @@ int run(int argc, char** argv) {
     hypervolume = search.history().back().hypervolume;
     front = search.pareto_front().size();
   }
-  const double s = median(seconds);
+  const double s = nas::cli::median(seconds);
   nas::json out;
   out["context"] = nas::make_context(nas::cli::make_run_context(kProgram, argc, argv, common));
   out["space"] = {{"log10_size", space.log10_size()}, {"encoding_size", space.encoding_size()},
@@ -138,8 +133,7 @@ int run(int argc, char** argv) {
   out["final_hypervolume"] = hypervolume;
   out["front_size"] = front;
   out["targets"] = {{"seconds_max", 10}};
-  std::cout << out.dump(2) << "\n";
-  if (!common.json_path.empty()) nas::write_json_file(common.json_path, out);
+  nas::cli::emit_json(out, common);
   return 0;
 }
 

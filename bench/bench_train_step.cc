@@ -65,11 +65,6 @@ double time_steps(nas::HybridNet& net, const std::function<std::vector<nas::Arch
   return seconds / static_cast<double>(steps);
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
 int run(int argc, char** argv) {
   nas::cli::CommonFlags common;
   std::string arch_name, ops_list, aug_list;
@@ -140,13 +135,13 @@ int run(int argc, char** argv) {
           t_fixed.push_back(time_steps(fixed, one, aug != "none", steps, x, y, rng_fixed));
           t_super.push_back(time_steps(super, one, aug != "none", steps, x, y, rng_super));
         }
-        const double ratio = median(t_super) / median(t_fixed);
+        const double ratio = nas::cli::median(t_super) / nas::cli::median(t_fixed);
         nas::json row = {{"mode", "supernet_vs_fixed"}, {"arch", arch_name}, {"arch_key", arch.key()},
                          {"op", op_name}, {"aug", aug}, {"rounds", rounds},
-                         {"fixed_ms_per_step", 1e3 * median(t_fixed)},
-                         {"supernet_ms_per_step", 1e3 * median(t_super)},
+                         {"fixed_ms_per_step", 1e3 * nas::cli::median(t_fixed)},
+                         {"supernet_ms_per_step", 1e3 * nas::cli::median(t_super)},
                          {"supernet_step_ratio", ratio},
-                         {"images_per_s", static_cast<double>(batch) / median(t_super)},
+                         {"images_per_s", static_cast<double>(batch) / nas::cli::median(t_super)},
                          {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())}};
         std::cerr << arch_name << " " << op_name << " " << aug << ": supernet step " << row["supernet_ms_per_step"].get<double>()
                   << " ms vs fixed " << row["fixed_ms_per_step"].get<double>() << " ms (ratio " << ratio << ")\n";

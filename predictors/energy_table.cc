@@ -40,13 +40,16 @@ const json& object_field(const json& object, const char* name, const std::string
   return *it;
 }
 
-// A finite number >= 0 (or > 0 when positive is set).
+// A number in [0, kMaxTableNumber] (or (0, ...] when positive is set). The bound keeps every
+// energy the model forms finite: a unit energy of 1e308 pJ made them overflow to inf, and the
+// tiling choice then compared NaNs and found none (a crash).
+constexpr double kMaxTableNumber = 1e9;
 double energy_number(const json& object, const char* name, const std::string& where,
                      bool positive = false) {
   const double v = json_number(object, name, where);
-  NAS_CHECK(std::isfinite(v) && (positive ? v > 0 : v >= 0),
-            where << ": field '" << name << "' must be a finite number " << (positive ? "> 0" : ">= 0")
-                  << ", got " << v);
+  NAS_CHECK(std::isfinite(v) && (positive ? v > 0 : v >= 0) && v <= kMaxTableNumber,
+            where << ": field '" << name << "' must be a number " << (positive ? "> 0" : ">= 0") << " and at most "
+                  << kMaxTableNumber << ", got " << v);
   return v;
 }
 

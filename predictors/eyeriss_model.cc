@@ -269,6 +269,8 @@ LayerEnergy EyerissModel::cost(const LayerSpec& layer, int bits, int64_t batch) 
     }
   }
 
+  NAS_CHECK(best, "layer '" << layer.name << "': the energy of every tiling is not a finite number (energy table '"
+                              << table_.name << "' values too large?)");
   const int32_t* nt = &s.n_tuples[2 * best->n];
   const int32_t* mt = &s.m_tuples[4 * best->m];
   const int32_t* ct = &s.c_tuples[3 * best->c];

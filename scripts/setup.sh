@@ -11,6 +11,7 @@ packages=(
   libtorch-dev libopenblas0-pthread            # LibTorch 1.13 (CPU) + a fast BLAS for it
   libboost-program-options-dev nlohmann-json3-dev libtbb-dev doctest-dev zlib1g-dev
   libgoogle-perftools-dev                      # tcmalloc for the training programs
+  libgloo-dev                                  # Gloo, for data-parallel training over c10d
   dataset-fashion-mnist                        # the default data set
   python3 python3-matplotlib                   # plots of results
 )

@@ -36,20 +36,23 @@ const T& either(const T& a, const T& b, Rng& rng) {
   return rng.bernoulli(0.5) ? a : b;
 }
 
+// At most kListTextItems values: a list from a file can hold millions, and messages stay short.
+constexpr size_t kListTextItems = 16;
+template <typename T, typename Text>
+std::string bounded_list_text(const std::vector<T>& values, Text&& text) {
+  std::string s;
+  for (size_t i = 0; i < values.size() && i < kListTextItems; ++i) s += (i ? ", " : "") + text(values[i]);
+  if (values.size() > kListTextItems) s += ", ... (" + std::to_string(values.size()) + " values)";
+  return s;
+}
 std::string list_text(const std::vector<int>& values) {
-  std::ostringstream s;
-  for (size_t i = 0; i < values.size(); ++i) s << (i ? ", " : "") << values[i];
-  return s.str();
+  return bounded_list_text(values, [](int v) { return std::to_string(v); });
 }
 std::string list_text(const std::vector<double>& values) {
-  std::string s;
-  for (size_t i = 0; i < values.size(); ++i) s += (i ? ", " : "") + strict::format_number(values[i]);
-  return s;
+  return bounded_list_text(values, [](double v) { return strict::format_number(v); });
 }
 std::string list_text(const std::vector<OpKind>& values) {
-  std::string s;
-  for (size_t i = 0; i < values.size(); ++i) s += std::string(i ? ", " : "") + op_kind_name(values[i]);
-  return s;
+  return bounded_list_text(values, [](OpKind v) { return std::string(op_kind_name(v)); });
 }
 
 template <typename T>

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -90,10 +91,12 @@ void TrainerOptions::validate() const {
   NAS_CHECK(bn_batches >= 0, "trainer.bn_batches must be >= 0, got " << bn_batches);
   NAS_CHECK(checkpoint_every_steps >= 0, "trainer.checkpoint_every_steps must be >= 0");
   NAS_CHECK(sandwich >= 1 && sandwich <= 64, "trainer.sandwich must be in [1, 64], got " << sandwich);
+  NAS_CHECK(micro_batches >= 1 && micro_batches <= 1024,
+            "trainer.micro_batches must be in [1, 1024], got " << micro_batches);
 }
 
 json TrainerOptions::to_json() const {
-  return {{"epochs", epochs},
+  json j = {{"epochs", epochs},
           {"lr", lr},
           {"momentum", momentum},
           {"nesterov", true},
@@ -112,6 +115,9 @@ json TrainerOptions::to_json() const {
           {"sandwich", sandwich},
           {"bn_batches", bn_batches},
           {"seed", seed}};
+  // Recorded only when used, so that runs made before the field existed keep their fingerprint.
+  if (micro_batches != 1) j["micro_batches"] = micro_batches;
+  return j;
 }
 
 json EpochRecord::to_json() const {
@@ -241,7 +247,34 @@ double ShiftAddAugTrainer::evaluate(const datasets::DataLoader& loader, bool ree
   return evaluate_active(*net_, loader, device_);
 }
 
+void ShiftAddAugTrainer::set_data_parallel(DataParallel* group) {
+  NAS_CHECK(!group || (group->world_size() >= 1 && group->rank() >= 0 && group->rank() < group->world_size()),
+            "data parallel: rank " << group->rank() << " of " << group->world_size());
+  group_ = group;
+}
+
+void ShiftAddAugTrainer::sum_over_ranks(double& loss_value, double& aug_loss_value, double& correct) {
+  // The gradients defined on this rank are the same tensors on every rank: the same subnets and
+  // augmentations ran everywhere. The step's statistics travel in the same call.
+  std::vector<torch::Tensor> tensors;
+  for (const torch::Tensor& p : net_->parameters())
+    if (p.grad().defined()) tensors.push_back(p.grad());
+  tensors.push_back(torch::tensor({loss_value, aug_loss_value, correct}, torch::kDouble).to(device_));
+  group_->all_reduce_sum(tensors);
+  const torch::Tensor sums = tensors.back().cpu();
+  loss_value = sums[0].item<double>();
+  aug_loss_value = sums[1].item<double>();
+  correct = sums[2].item<double>();
+}
+
 bool ShiftAddAugTrainer::train() {
+  if (group_) {
+    // Every rank starts from rank 0's weights and statistics (resumed or freshly initialised).
+    std::vector<torch::Tensor> state = net_->parameters();
+    for (const torch::Tensor& b : net_->buffers()) state.push_back(b);
+    torch::NoGradGuard no_grad;
+    group_->broadcast_from_rank0(state);
+  }
   const int64_t spe = steps_per_epoch();
   const int64_t total_steps = options_.epochs * spe;
   const int64_t width_stop = options_.width_aug_stop_step(total_steps);
@@ -272,50 +305,108 @@ bool ShiftAddAugTrainer::train() {
     for (datasets::Batch& batch : train_.epoch(epoch_, batch_)) {
       const auto t0 = std::chrono::steady_clock::now();
       lr = learning_rate(step_);
-      const torch::Tensor x = batch.images.to(device_);
-      const torch::Tensor y = batch.labels.to(device_);
+      // This rank's chunks of the batch (data_parallel.h); all of it without a group and with
+      // one micro-batch. A batch with fewer rows than chunks (a last partial one) is skipped by
+      // every rank alike.
+      const int64_t world = group_ ? group_->world_size() : 1;
+      const int64_t chunks = world * options_.micro_batches;
+      const int64_t rows = batch.size();
+      if (rows < chunks) {
+        batch_ = batch.index + 1;
+        continue;
+      }
+      const torch::Tensor x_all = batch.images.to(device_);
+      const torch::Tensor y_all = batch.labels.to(device_);
+      struct Chunk {
+        torch::Tensor x, y;
+        double weight;  // share of the batch's rows
+      };
+      std::vector<Chunk> my_chunks;
+      const int64_t rank = group_ ? group_->rank() : 0;
+      for (int64_t c = rank * options_.micro_batches; c < (rank + 1) * options_.micro_batches; ++c) {
+        const int64_t begin = c * rows / chunks, end = (c + 1) * rows / chunks;
+        my_chunks.push_back({chunks == 1 ? x_all : x_all.narrow(0, begin, end - begin),
+                             chunks == 1 ? y_all : y_all.narrow(0, begin, end - begin),
+                             static_cast<double>(end - begin) / static_cast<double>(rows)});
+      }
+      // Weighted by the chunk's share; exactly the plain loss when the batch is one chunk.
+      auto weighted = [&](const torch::Tensor& loss, double weight) { return chunks == 1 ? loss : loss * weight; };
       optimizer_->zero_grad();
+      // Several chunks on this rank: each chunk's gradients (over every subnet, tiny then
+      // augmented) accumulate apart and are summed at the end, chunk after chunk: the same
+      // additions, in the same order, as ranks of one chunk each summing theirs in an all-reduce,
+      // so that the two give the same weights (floating-point addition is not associative, and
+      // AdderNet's normalised gradients amplify any difference).
+      const std::vector<torch::Tensor> params = my_chunks.size() > 1 ? net_->parameters() : std::vector<torch::Tensor>();
+      std::vector<std::vector<torch::Tensor>> chunk_grads(my_chunks.size(), std::vector<torch::Tensor>(params.size()));
+      auto swap_in = [&](size_t c) {
+        for (size_t k = 0; k < params.size(); ++k) params[k].mutable_grad() = chunk_grads[c][k];
+      };
+      auto swap_out = [&](size_t c) {
+        for (size_t k = 0; k < params.size(); ++k) chunk_grads[c][k] = params[k].grad();
+      };
       double loss_value = 0, aug_loss_value = 0;
-      int64_t correct = 0;
+      double correct = 0;
       bool step_augmented = false;
       const std::vector<ArchConfig> subnets = step_subnets();
       for (size_t i = 0; i < subnets.size(); ++i) {
         net_->set_subnet(subnets[i]);
-        const torch::Tensor xs = resize_input(x, subnets[i].resolution);
-        const torch::Tensor logits = net_->forward(xs);
-        torch::Tensor loss = loss_fn(logits, y);
-        loss_value += loss.item<double>() / static_cast<double>(subnets.size());
-        if (options_.remap_kl_weight > 0 && net_->options().remap == RemapKind::Piecewise)
-          loss = loss + options_.remap_kl_weight * net_->remap_kl();
-        loss.backward();
-        if (i == 0) correct = logits.argmax(1).eq(y).sum().item<int64_t>();
+        // The subnet's augmentation, drawn once for the step (every chunk and rank alike).
+        // Sampled in full every step (the RNG stream does not depend on the schedule), then the
+        // stopped dimensions are set back to the tiny ones.
+        std::optional<AugConfig> aug;
         if (step_ < std::max(width_stop, expand_stop) && options_.alpha > 0) {
-          // Sampled in full every step (the RNG stream does not depend on the schedule), then the
-          // stopped dimensions are set back to the tiny ones.
           AugConfig config = net_->sample_aug(rng_);
           if (step_ >= width_stop) {
             config.stem_width = config.head_width = 1.0;
             std::fill(config.stage_width.begin(), config.stage_width.end(), 1.0);
           }
           if (step_ >= expand_stop) std::fill(config.block_expand.begin(), config.block_expand.end(), 1.0);
-          if (!config.is_tiny()) {
+          if (!config.is_tiny()) aug = config;
+        }
+        for (size_t c = 0; c < my_chunks.size(); ++c) {
+          const Chunk& chunk = my_chunks[c];
+          if (!params.empty()) swap_in(c);
+          const torch::Tensor xs = resize_input(chunk.x, subnets[i].resolution);
+          const torch::Tensor logits = net_->forward(xs);
+          torch::Tensor loss = loss_fn(logits, chunk.y);
+          loss_value += chunk.weight * loss.item<double>() / static_cast<double>(subnets.size());
+          if (options_.remap_kl_weight > 0 && net_->options().remap == RemapKind::Piecewise)
+            loss = loss + options_.remap_kl_weight * net_->remap_kl();
+          weighted(loss, chunk.weight).backward();
+          if (i == 0) correct += static_cast<double>(logits.argmax(1).eq(chunk.y).sum().item<int64_t>());
+          if (aug) {
             step_augmented = true;
-            net_->set_active(config);
-            const torch::Tensor aug_loss = loss_fn(net_->forward(xs), y);
-            aug_loss_value += aug_loss.item<double>() / static_cast<double>(subnets.size());
-            (options_.alpha * aug_loss).backward();
+            net_->set_active(*aug);
+            const torch::Tensor aug_loss = loss_fn(net_->forward(xs), chunk.y);
+            aug_loss_value += chunk.weight * aug_loss.item<double>() / static_cast<double>(subnets.size());
+            weighted(options_.alpha * aug_loss, chunk.weight).backward();
             net_->set_tiny();
           }
+          if (!params.empty()) swap_out(c);
         }
       }
-      // AdderNet's adaptive scaling, once, on the gradient accumulated over both passes.
+      if (!params.empty()) {
+        torch::NoGradGuard no_grad;
+        for (size_t k = 0; k < params.size(); ++k) {
+          torch::Tensor sum;
+          for (size_t c = 0; c < my_chunks.size(); ++c) {
+            const torch::Tensor& g = chunk_grads[c][k];
+            if (g.defined()) sum = sum.defined() ? sum + g : g;
+          }
+          params[k].mutable_grad() = sum;
+        }
+      }
+      if (group_) sum_over_ranks(loss_value, aug_loss_value, correct);
+      // AdderNet's adaptive scaling, once, on the gradient accumulated over both passes (and
+      // every chunk and rank).
       net_->scale_adder_gradients();
       optimizer_->step(lr);
 
       const auto n = batch.size();
       sum_loss_ += loss_value * static_cast<double>(n);
       sum_aug_loss_ += aug_loss_value * static_cast<double>(n);
-      sum_correct_ += correct;
+      sum_correct_ += static_cast<int64_t>(std::llround(correct));
       sum_images_ += n;
       if (step_augmented) sum_aug_images_ += n;
       sum_seconds_ += seconds_since(t0);
@@ -382,7 +473,7 @@ bool ShiftAddAugTrainer::train() {
 }
 
 void ShiftAddAugTrainer::save_checkpoint() const {
-  if (options_.checkpoint_path.empty()) return;
+  if (options_.checkpoint_path.empty() || (group_ && group_->rank() != 0)) return;
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   net_->save(model_archive);
@@ -394,6 +485,7 @@ void ShiftAddAugTrainer::save_checkpoint() const {
   state["epoch"] = epoch_;
   state["batch"] = batch_;
   state["step"] = step_;
+  state["world_size"] = group_ ? group_->world_size() : 1;
   state["sums"] = {{"loss", sum_loss_},       {"aug_loss", sum_aug_loss_}, {"seconds", sum_seconds_},
                    {"correct", sum_correct_}, {"images", sum_images_},     {"aug_images", sum_aug_images_},
                    {"sort_tiny", sort_tiny_channels_}, {"sort_moved", sort_moved_into_tiny_}};
@@ -482,6 +574,12 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
 void ShiftAddAugTrainer::restore(const json& state, torch::serialize::InputArchive& archive,
                                  const json& fingerprint) {
   const std::string& path = options_.checkpoint_path;
+  // The ranks' chunks of each batch depend on the world size: a run resumes with the one it had.
+  const int64_t saved_world = state.value("world_size", int64_t{1});
+  const int64_t world = group_ ? group_->world_size() : 1;
+  NAS_CHECK(saved_world == world, "checkpoint '" << path << "' was written by a run of " << saved_world
+                                                 << " process(es) (world size); resume it with " << saved_world
+                                                 << " process(es), not " << world);
   const std::string diff = first_difference(state.at("fingerprint"), fingerprint, "settings");
   NAS_CHECK(diff.empty(), "checkpoint '" << path << "' was made with different settings (" << diff
                                          << " differs); use another output directory or the same settings");

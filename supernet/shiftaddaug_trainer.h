@@ -39,6 +39,7 @@
 #include "core/rng.h"
 #include "datasets/data_loader.h"
 #include "supernet/hybrid_net.h"
+#include "supernet/data_parallel.h"
 #include "supernet/sgd_nesterov.h"
 
 namespace torch::serialize {
@@ -62,6 +63,10 @@ struct TrainerOptions {
   ChannelSort sort_mode = ChannelSort::All;
   double remap_kl_weight = 1e-3;   // weight of the piecewise remap's KL term
   int64_t sandwich = 4;            // subnets per step of a supernet (ignored for a fixed net)
+  // Each step's batch is cut into micro_batches chunks (x the data-parallel ranks), forwarded and
+  // backpropagated one by one (BN statistics per chunk), gradients summed: the same step as
+  // micro_batches ranks of one chunk each (data_parallel.h). 1: the whole batch at once.
+  int64_t micro_batches = 1;
   int64_t bn_batches = 20;         // batches for BN re-estimation (0: none)
   uint64_t seed = 0;
   std::string device = "cpu";
@@ -134,10 +139,16 @@ class ShiftAddAugTrainer {
   // Called after every epoch (after validation and the checkpoint).
   std::function<void(const EpochRecord&)> on_epoch;
 
+  // Data-parallel training over a process group (data_parallel.h); the group must outlive the
+  // trainer. Only rank 0 writes checkpoints. Call before resume() and train().
+  void set_data_parallel(DataParallel* group);
+
   void save_checkpoint() const;
 
  private:
   torch::Tensor loss_fn(const torch::Tensor& logits, const torch::Tensor& labels) const;
+  // Sums the step's gradients and statistics over the ranks of group_.
+  void sum_over_ranks(double& loss_value, double& aug_loss_value, double& correct);
   // resume()'s second half: the trainer's state from a checked checkpoint.
   void restore(const json& state, torch::serialize::InputArchive& archive, const json& fingerprint);
 
@@ -149,6 +160,7 @@ class ShiftAddAugTrainer {
   std::unique_ptr<SgdNesterov> optimizer_;
   Rng rng_;
   json fingerprint_ = json::object();
+  DataParallel* group_ = nullptr;
 
   // Position: the next batch to run is (epoch_, batch_); step_ steps are done.
   int64_t epoch_ = 0, batch_ = 0, step_ = 0;

@@ -160,6 +160,31 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     PASS_REGULAR_EXPRESSION "epoch 1/1 [^\n]*val [0-9.]+%.*nas_retrain: test top-1 [0-9.]+% \\(val [0-9.]+%\\).*nas_eval: fashion-mnist test top-1 [0-9.]+% \\([0-9]+/256 images.*reproduced exactly.*already holds a run \\(checkpoint.pt\\): pass --resume.*was made with different settings \\(settings\\.trainer\\.[a-z_]+ differs\\).*\"energy_mj\": [0-9.]+.*\"test_top1\""
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
 
+  # Data-parallel (issue 12): --nproc 2 launches two ranks over loopback; they export the same model,
+  # byte for byte, as one process with 2 micro-batches (AddAug: the adder's normalised gradients
+  # amplify any difference). Resuming with another world size is refused; a rank killed mid-run
+  # ends the whole job with a line naming it.
+  set(dist_flags "--arch mbv2-micro --op add --batch-size 64 --limit-train 384 --val-size 64 --limit-test 128 --bn-batches 2")
+  add_test(NAME retrain_cli.data_parallel COMMAND sh -c "
+    if [ ! -f ${fm_dir}/train-images-idx3-ubyte.gz ] && [ ! -f ${fm_dir}/train-images-idx3-ubyte ]; then
+      echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
+    rm -rf ${retrain_out}/dp1 ${retrain_out}/dp2 ${retrain_out}/dpk
+    ${retrain} ${dist_flags} --epochs 1 --threads 1 --micro-batches 2 --out ${retrain_out}/dp1 >/dev/null 2>&1
+    ${retrain} ${dist_flags} --epochs 1 --nproc 2 --out ${retrain_out}/dp2 2>&1 | grep -o 'launched 2 ranks'
+    cmp ${retrain_out}/dp1/tiny_model.nasm ${retrain_out}/dp2/tiny_model.nasm && echo SAME_MODEL
+    grep -o '\"world_size\": 2' ${retrain_out}/dp2/result.json
+    ${retrain} ${dist_flags} --epochs 2 --threads 1 --out ${retrain_out}/dp2 --resume 2>&1 | grep -o 'resume it with 2 process(es), not 1'
+    ${retrain} ${dist_flags} --epochs 30 --nproc 2 --out ${retrain_out}/dpk >/dev/null 2>${retrain_out}/dpk.err &
+    launcher=$!
+    i=0; while [ ! -f ${retrain_out}/dpk/log.txt ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+    sleep 1
+    kill -9 $(pgrep -P $launcher | tail -1)
+    wait $launcher; echo launcher exit $?
+    grep -o 'rank 1 was killed by signal 9[^;]*; stopping the other ranks' ${retrain_out}/dpk.err")
+  set_tests_properties(retrain_cli.data_parallel PROPERTIES
+    PASS_REGULAR_EXPRESSION "launched 2 ranks\nSAME_MODEL\n\"world_size\": 2\nresume it with 2 process\\(es\\), not 1\nlauncher exit 1\nrank 1 was killed by signal 9 \\(Killed\\); stopping the other ranks"
+    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
+
   # The same on CIFAR-10 when $NAS_CIFAR10_DIR holds the binaries (add, mbv2-micro, 32x32x3).
   add_test(NAME retrain_cli.cifar10_1epoch COMMAND sh -c "
     if [ -z \"$NAS_CIFAR10_DIR\" ] || [ ! -f \"$NAS_CIFAR10_DIR/test_batch.bin\" ]; then

@@ -1,0 +1,113 @@
+#include "apps/launcher.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+
+namespace nas::cli {
+
+bool is_distributed_worker() {
+  const char* world = std::getenv("WORLD_SIZE");
+  return world && std::atoi(world) > 1;
+}
+
+namespace {
+
+// A TCP port free on the loopback interface now (the kernel picks it).
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  NAS_CHECK(fd >= 0, "launcher: cannot create a socket: " << std::strerror(errno));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  ::close(fd);
+  NAS_CHECK(ok, "launcher: cannot find a free port: " << std::strerror(errno));
+  return ntohs(addr.sin_port);
+}
+
+std::string describe(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("was killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+                                  strsignal(WTERMSIG(status)) + ")";
+  return "ended (status " + std::to_string(status) + ")";
+}
+
+}  // namespace
+
+int launch_local_ranks(const std::string& program, int nproc, int argc, char** argv) {
+  NAS_CHECK(nproc >= 2 && nproc <= 256, "--nproc must be in 2..256, got " << nproc);
+  const std::string port = std::to_string(free_loopback_port());
+  std::vector<pid_t> pids(static_cast<size_t>(nproc), -1);
+  std::vector<char*> args(argv, argv + argc);
+  args.push_back(nullptr);
+  std::fflush(nullptr);
+  for (int rank = 0; rank < nproc; ++rank) {
+    const pid_t pid = ::fork();
+    NAS_CHECK(pid >= 0, "launcher: fork failed: " << std::strerror(errno));
+    if (pid == 0) {
+      ::setenv("RANK", std::to_string(rank).c_str(), 1);
+      ::setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
+      ::setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
+      ::setenv("LOCAL_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
+      ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+      ::setenv("MASTER_PORT", port.c_str(), 1);
+      ::execv("/proc/self/exe", args.data());
+      std::fprintf(stderr, "%s: launcher: cannot start rank %d: %s\n", program.c_str(), rank, std::strerror(errno));
+      ::_exit(127);
+    }
+    pids[static_cast<size_t>(rank)] = pid;
+  }
+  std::fprintf(stderr, "%s: launched %d ranks on this machine (127.0.0.1:%s)\n", program.c_str(), nproc, port.c_str());
+  int exit_code = 0, running = nproc;
+  bool stopping = false;
+  auto stop_ahead = std::chrono::steady_clock::time_point::max();
+  while (running > 0) {
+    int status = 0;
+    const pid_t done = ::waitpid(-1, &status, stopping ? WNOHANG : 0);
+    if (done > 0) {
+      --running;
+      int rank = 0;
+      while (rank < nproc && pids[static_cast<size_t>(rank)] != done) ++rank;
+      if (rank < nproc) pids[static_cast<size_t>(rank)] = -1;
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (!ok && !stopping) {
+        std::fprintf(stderr, "%s: launcher: rank %d %s; stopping the other ranks\n", program.c_str(), rank,
+                     describe(status).c_str());
+        exit_code = 1;
+        stopping = true;
+        for (pid_t p : pids)
+          if (p > 0) ::kill(p, SIGTERM);
+        stop_ahead = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      }
+    } else if (stopping) {
+      if (std::chrono::steady_clock::now() > stop_ahead) {
+        for (pid_t p : pids)
+          if (p > 0) ::kill(p, SIGKILL);
+        stop_ahead = std::chrono::steady_clock::time_point::max();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } else if (done < 0 && errno != EINTR) {
+      break;
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace nas::cli

@@ -1,0 +1,18 @@
+#pragma once
+// Local launcher of data-parallel training (nas_train_supernet / nas_retrain --nproc N): spawns N
+// copies of the running program with the same arguments as ranks 0..N-1 of one job on this
+// machine, with torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR
+// 127.0.0.1, MASTER_PORT a free port), and waits. When a rank fails, the others are stopped
+// (SIGTERM, then SIGKILL after a grace period) and the launcher says which rank failed and how.
+// Torch-free.
+#include <string>
+
+namespace nas::cli {
+
+// True when this process is a rank of a launched or torchrun-style job (WORLD_SIZE > 1 is set).
+bool is_distributed_worker();
+
+// Runs the job; returns the launcher's exit code (0 when every rank succeeded).
+int launch_local_ranks(const std::string& program, int nproc, int argc, char** argv);
+
+}  // namespace nas::cli
