@@ -174,6 +174,14 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     cmp ${retrain_out}/dp1/tiny_model.nasm ${retrain_out}/dp2/tiny_model.nasm && echo SAME_MODEL
     grep -o '\"world_size\": 2' ${retrain_out}/dp2/result.json
     ${retrain} ${dist_flags} --epochs 2 --threads 1 --out ${retrain_out}/dp2 --resume 2>&1 | grep -o 'resume it with 2 process(es), not 1'
+    rm -rf ${retrain_out}/dpu ${retrain_out}/dpr
+    ${retrain} ${dist_flags} --epochs 3 --nproc 2 --out ${retrain_out}/dpu >/dev/null 2>&1
+    ${retrain} ${dist_flags} --epochs 3 --nproc 2 --checkpoint-every 2 --out ${retrain_out}/dpr >/dev/null 2>&1 &
+    job=$!
+    i=0; while ! grep -q 'epoch 1/' ${retrain_out}/dpr/log.txt 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+    kill -9 $(pgrep -P $job) $job; wait $job 2>/dev/null
+    ${retrain} ${dist_flags} --epochs 3 --nproc 2 --checkpoint-every 2 --out ${retrain_out}/dpr --resume >/dev/null 2>&1
+    cmp ${retrain_out}/dpu/tiny_model.nasm ${retrain_out}/dpr/tiny_model.nasm && echo SAME_AFTER_KILL_ALL
     ${retrain} ${dist_flags} --epochs 30 --nproc 2 --out ${retrain_out}/dpk >/dev/null 2>${retrain_out}/dpk.err &
     launcher=$!
     i=0; while [ ! -f ${retrain_out}/dpk/log.txt ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
@@ -182,7 +190,7 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     wait $launcher; echo launcher exit $?
     grep -o 'rank 1 was killed by signal 9[^;]*; stopping the other ranks' ${retrain_out}/dpk.err")
   set_tests_properties(retrain_cli.data_parallel PROPERTIES
-    PASS_REGULAR_EXPRESSION "launched 2 ranks\nSAME_MODEL\n\"world_size\": 2\nresume it with 2 process\\(es\\), not 1\nlauncher exit 1\nrank 1 was killed by signal 9 \\(Killed\\); stopping the other ranks"
+    PASS_REGULAR_EXPRESSION "launched 2 ranks\nSAME_MODEL\n\"world_size\": 2\nresume it with 2 process\\(es\\), not 1\nSAME_AFTER_KILL_ALL\nlauncher exit 1\nrank 1 was killed by signal 9 \\(Killed\\); stopping the other ranks"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
 
   # The same on CIFAR-10 when $NAS_CIFAR10_DIR holds the binaries (add, mbv2-micro, 32x32x3).
