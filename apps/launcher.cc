@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "core/error.h"
+
+extern "C" char** environ;
 
 namespace nas::cli {
 
@@ -57,19 +60,40 @@ int launch_local_ranks(const std::string& program, int nproc, int argc, char** a
   std::vector<pid_t> pids(static_cast<size_t>(nproc), -1);
   std::vector<char*> args(argv, argv + argc);
   args.push_back(nullptr);
+  // Each rank's environment is built before fork: between fork and exec the child only calls
+  // async-signal-safe functions (the launcher may have threads).
+  std::vector<std::vector<std::string>> envs(static_cast<size_t>(nproc));
+  std::vector<std::vector<char*>> envps(static_cast<size_t>(nproc));
+  const char* const kOwn[] = {"RANK=", "LOCAL_RANK=", "WORLD_SIZE=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=", "MASTER_PORT="};
+  for (int rank = 0; rank < nproc; ++rank) {
+    std::vector<std::string>& env = envs[static_cast<size_t>(rank)];
+    for (char** e = environ; *e; ++e) {
+      const std::string entry = *e;
+      bool own = false;
+      for (const char* prefix : kOwn) own = own || entry.rfind(prefix, 0) == 0;
+      if (!own) env.push_back(entry);
+    }
+    env.push_back("RANK=" + std::to_string(rank));
+    env.push_back("LOCAL_RANK=" + std::to_string(rank));
+    env.push_back("WORLD_SIZE=" + std::to_string(nproc));
+    env.push_back("LOCAL_WORLD_SIZE=" + std::to_string(nproc));
+    env.push_back("MASTER_ADDR=127.0.0.1");
+    env.push_back("MASTER_PORT=" + port);
+    for (std::string& e : env) envps[static_cast<size_t>(rank)].push_back(e.data());
+    envps[static_cast<size_t>(rank)].push_back(nullptr);
+  }
+  const pid_t launcher = ::getpid();
   std::fflush(nullptr);
   for (int rank = 0; rank < nproc; ++rank) {
     const pid_t pid = ::fork();
     NAS_CHECK(pid >= 0, "launcher: fork failed: " << std::strerror(errno));
     if (pid == 0) {
-      ::setenv("RANK", std::to_string(rank).c_str(), 1);
-      ::setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-      ::setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
-      ::setenv("LOCAL_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
-      ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-      ::setenv("MASTER_PORT", port.c_str(), 1);
-      ::execv("/proc/self/exe", args.data());
-      std::fprintf(stderr, "%s: launcher: cannot start rank %d: %s\n", program.c_str(), rank, std::strerror(errno));
+      // A rank must not outlive its launcher (killed by a scheduler, a timeout, a terminal).
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != launcher) ::_exit(1);
+      ::execve("/proc/self/exe", args.data(), envps[static_cast<size_t>(rank)].data());
+      const char message[] = "launcher: cannot start a rank (execve failed)\n";
+      (void)!::write(2, message, sizeof message - 1);
       ::_exit(127);
     }
     pids[static_cast<size_t>(rank)] = pid;
@@ -79,8 +103,11 @@ int launch_local_ranks(const std::string& program, int nproc, int argc, char** a
   bool stopping = false;
   auto stop_ahead = std::chrono::steady_clock::time_point::max();
   while (running > 0) {
+    // Only our ranks are reaped (never another child of this process), polling every 50 ms.
     int status = 0;
-    const pid_t done = ::waitpid(-1, &status, stopping ? WNOHANG : 0);
+    pid_t done = 0;
+    for (pid_t p : pids)
+      if (p > 0 && (done = ::waitpid(p, &status, WNOHANG)) != 0) break;
     if (done > 0) {
       --running;
       int rank = 0;
@@ -96,15 +123,15 @@ int launch_local_ranks(const std::string& program, int nproc, int argc, char** a
           if (p > 0) ::kill(p, SIGTERM);
         stop_ahead = std::chrono::steady_clock::now() + std::chrono::seconds(10);
       }
-    } else if (stopping) {
-      if (std::chrono::steady_clock::now() > stop_ahead) {
+    } else if (done < 0 && errno != EINTR) {
+      break;
+    } else {
+      if (stopping && std::chrono::steady_clock::now() > stop_ahead) {
         for (pid_t p : pids)
           if (p > 0) ::kill(p, SIGKILL);
         stop_ahead = std::chrono::steady_clock::time_point::max();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    } else if (done < 0 && errno != EINTR) {
-      break;
     }
   }
   return exit_code;

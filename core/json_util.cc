@@ -142,7 +142,15 @@ std::string quoted_excerpt(const std::string& text) {
       out += static_cast<char>(c);
     }
   }
-  return out + (text.size() > kJsonExcerptChars ? "...'" : "'");
+  if (text.size() > kJsonExcerptChars) {
+    // Never end inside a UTF-8 character: drop a cut sequence's lead and continuation bytes.
+    size_t end = out.size();
+    while (end > 1 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0x80) --end;
+    if (end > 1 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0xC0) --end;
+    out.resize(end);
+    return out + "...'";
+  }
+  return out + "'";
 }
 
 std::string json_excerpt(const json& value) {

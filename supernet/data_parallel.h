@@ -9,8 +9,10 @@
 // with its loss weighted by its share of the batch, so that the gradients summed over the ranks
 // are those of the whole batch. The subnets and augmentations of a step come from the trainer's
 // RNG, identical on every rank. BN: each chunk normalises with its own batch statistics, so
-// N ranks x 1 micro-batch compute exactly what 1 process x N micro-batches computes (the
-// equivalence test); running statistics are not synchronised during training (training never
+// N ranks x 1 micro-batch compute what 1 process x N micro-batches computes: bit for bit for 2
+// (the equivalence tests: the chunks' gradients are added in the same order), up to the order of
+// floating-point additions for more (Gloo's ring all-reduce sums segments in another order than
+// one process does; every rank still gets the same sums). Running statistics are not synchronised during training (training never
 // reads them: they are re-estimated on the same batches on every rank before each evaluation and
 // before export), and a checkpoint holds rank 0's.
 #include <vector>

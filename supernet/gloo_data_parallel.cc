@@ -42,6 +42,9 @@ void collective(int rank, const char* what, F&& f) {
 DistOptions DistOptions::from_env() {
   DistOptions o;
   o.world_size = static_cast<int>(env_int("WORLD_SIZE", 1, 1, 4096));
+  // Without RANK every process would be rank 0 and try to host the store.
+  NAS_CHECK(o.world_size == 1 || (std::getenv("RANK") && *std::getenv("RANK")),
+            "environment variable RANK must be set when WORLD_SIZE is " << o.world_size);
   o.rank = static_cast<int>(env_int("RANK", 0, 0, o.world_size - 1));
   env_int("LOCAL_RANK", 0, 0, 4096);
   if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr) o.master_addr = addr;
@@ -72,8 +75,14 @@ GlooDataParallel::GlooDataParallel(const DistOptions& options) : impl_(std::make
     impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
     auto group_options = c10d::ProcessGroupGloo::Options::create();
     group_options->timeout = timeout;
-    group_options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(
-        options.master_addr == "127.0.0.1" || options.master_addr == "localhost" ? "127.0.0.1" : ""));
+    // One machine: loopback. Several: the interface GLOO_SOCKET_IFNAME names (as PyTorch), else
+    // the address this host's name resolves to.
+    const bool loopback = options.master_addr == "127.0.0.1" || options.master_addr == "localhost";
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    group_options->devices.push_back(
+        loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+        : ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                            : c10d::ProcessGroupGloo::createDefaultDevice());
     impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, options.rank, options.world_size,
                                                                 group_options);
   });

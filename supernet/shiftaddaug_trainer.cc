@@ -269,6 +269,26 @@ void ShiftAddAugTrainer::sum_over_ranks(double& loss_value, double& aug_loss_val
 
 bool ShiftAddAugTrainer::train() {
   if (group_) {
+    const int64_t chunks = group_->world_size() * options_.micro_batches;
+    NAS_CHECK(train_.options().batch_size >= chunks,
+              "data parallel: a batch of " << train_.options().batch_size << " rows cannot be cut into "
+                                           << group_->world_size() << " ranks x " << options_.micro_batches
+                                           << " micro-batches");
+    // Evaluation and export read BN running statistics, which each rank keeps for its own rows:
+    // they must be re-estimated (on the same batches on every rank) before they are used.
+    NAS_CHECK(options_.bn_batches > 0, "data parallel: trainer.bn_batches must be > 0 (the running BN statistics "
+                                       "are re-estimated, identically on every rank, before evaluation and export)");
+    // Every rank must be at the same point of the same run: a rank that resumed from another
+    // checkpoint (or none) would draw other subnets and add unrelated gradients.
+    const uint64_t rng_digest = fnv1a64(rng_.state()) ^ fnv1a64(fingerprint_.dump());
+    const torch::Tensor mine = torch::tensor({epoch_, batch_, step_, static_cast<int64_t>(rng_digest >> 1)}, torch::kLong);
+    std::vector<torch::Tensor> theirs = {mine.clone()};
+    group_->broadcast_from_rank0(theirs);
+    NAS_CHECK(torch::equal(mine, theirs[0]),
+              "data parallel: rank " << group_->rank() << " is at epoch " << epoch_ << " step " << step_
+                                     << " of its run, rank 0 at epoch " << theirs[0][0].item<int64_t>() << " step "
+                                     << theirs[0][2].item<int64_t>()
+                                     << " (or another run): every rank must resume the same checkpoint");
     // Every rank starts from rank 0's weights and statistics (resumed or freshly initialised).
     std::vector<torch::Tensor> state = net_->parameters();
     for (const torch::Tensor& b : net_->buffers()) state.push_back(b);

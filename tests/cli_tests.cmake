@@ -170,7 +170,7 @@ if(TARGET nas_retrain AND TARGET nas_eval)
       echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
     rm -rf ${retrain_out}/dp1 ${retrain_out}/dp2 ${retrain_out}/dpk
     ${retrain} ${dist_flags} --epochs 1 --threads 1 --micro-batches 2 --out ${retrain_out}/dp1 >/dev/null 2>&1
-    ${retrain} ${dist_flags} --epochs 1 --nproc 2 --out ${retrain_out}/dp2 2>&1 | grep -o 'launched 2 ranks'
+    ${retrain} ${dist_flags} --epochs 1 --nproc 2 --threads 1 --out ${retrain_out}/dp2 2>&1 | grep -o 'launched 2 ranks'
     cmp ${retrain_out}/dp1/tiny_model.nasm ${retrain_out}/dp2/tiny_model.nasm && echo SAME_MODEL
     grep -o '\"world_size\": 2' ${retrain_out}/dp2/result.json
     ${retrain} ${dist_flags} --epochs 2 --threads 1 --out ${retrain_out}/dp2 --resume 2>&1 | grep -o 'resume it with 2 process(es), not 1'
@@ -186,7 +186,7 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     launcher=$!
     i=0; while [ ! -f ${retrain_out}/dpk/log.txt ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
     sleep 1
-    kill -9 $(pgrep -P $launcher | tail -1)
+    for p in $(pgrep -P $launcher); do tr '\\0' '\\n' < /proc/$p/environ | grep -qx RANK=1 && kill -9 $p; done
     wait $launcher; echo launcher exit $?
     grep -o 'rank 1 was killed by signal 9[^;]*; stopping the other ranks' ${retrain_out}/dpk.err")
   set_tests_properties(retrain_cli.data_parallel PROPERTIES

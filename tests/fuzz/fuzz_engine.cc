@@ -207,9 +207,12 @@ void install_handlers(const std::string& crash_path, const std::string& target) 
   std::snprintf(g_crash_note, sizeof g_crash_note, "fuzz: %s: the process died on an input; saved to ",
                 target.c_str());
 #if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer reports SEGV / BUS itself (with the stack); its death callback saves the input.
   __sanitizer_set_death_callback(save_current_input);
-#endif
+  for (int sig : {SIGFPE, SIGILL, SIGABRT}) ::signal(sig, on_crash_signal);
+#else
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(sig, on_crash_signal);
+#endif
   ::signal(SIGALRM, on_timeout);
 }
 

@@ -28,13 +28,22 @@
 namespace nas::fuzz {
 namespace fs = std::filesystem;
 
-std::string scratch_file(const std::string& name) {
+namespace {
+const fs::path& scratch_dir() {
   static const fs::path dir = [] {
     const fs::path d = fs::temp_directory_path() / ("nas_fuzz_" + std::to_string(::getpid()));
     fs::create_directories(d);
     return d;
   }();
-  return (dir / name).string();
+  return dir;
+}
+}  // namespace
+
+std::string scratch_file(const std::string& name) { return (scratch_dir() / name).string(); }
+
+void remove_scratch_files() {
+  std::error_code ec;
+  fs::remove_all(scratch_dir(), ec);
 }
 
 void write_scratch(const std::string& path, const std::string& bytes) {
@@ -214,28 +223,32 @@ std::vector<FuzzTarget> basic_targets() {
                [] { return std::vector<std::string>{idx_bytes({3, 4, 5}), idx_bytes({7})}; },
                [](const std::string& bytes) {
                  datasets::parse_idx(std::vector<uint8_t>(bytes.begin(), bytes.end()), "fuzz.idx");
-               }});
+               },
+               nullptr});
   t.push_back({"idx_gzip", "IDX files, gzip-compressed (as Debian ships Fashion-MNIST)",
                [] { return std::vector<std::string>{gzip(idx_bytes({3, 4, 5})), gzip(idx_bytes({7}))}; },
                [](const std::string& bytes) {
                  const std::string path = scratch_file("fuzz.idx.gz");
                  write_scratch(path, bytes);
                  datasets::read_idx(path);
-               }});
+               },
+               nullptr});
   t.push_back({"cifar10_bin", "CIFAR-10 binary batches",
                [] { return std::vector<std::string>{cifar_bytes(1, 3)}; },
                [](const std::string& bytes) {
                  const std::string path = scratch_file("data_batch.bin");
                  write_scratch(path, bytes);
                  datasets::read_cifar_files({path}, datasets::cifar10_format());
-               }});
+               },
+               nullptr});
   t.push_back({"cifar100_bin", "CIFAR-100 binary files",
                [] { return std::vector<std::string>{cifar_bytes(2, 3)}; },
                [](const std::string& bytes) {
                  const std::string path = scratch_file("train.bin");
                  write_scratch(path, bytes);
                  datasets::read_cifar_files({path}, datasets::cifar100_format());
-               }});
+               },
+               nullptr});
   t.push_back({"search_state", "nas_search's search_state.json (checksummed; resealed after mutation)",
                [] {
                  const std::string path = scratch_file("seed_state.json");

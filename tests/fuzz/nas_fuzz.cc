@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fuzz_engine.h"
+#include "fuzz_targets_internal.h"
 
 namespace {
 
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
     }
     if (!report.findings.empty()) found_any = true;
   }
+  remove_scratch_files();
   if (!matched) usage_error("unknown target '" + target_name + "' (--list shows them)");
   return found_any ? 1 : 0;
 }
