@@ -272,7 +272,7 @@ AccuracyPredictor AccuracyPredictor::load(const std::string& path) {
   const SealedFile sealed =
       open_sealed(bytes, std::string_view(kMagic, sizeof kMagic), where, "an accuracy predictor", "nas_train_predictor");
   const json& header = sealed.header;
-  NAS_CHECK(header.is_object() && header.value("format", "") == kFormat, where << ": header does not describe a " << kFormat);
+  NAS_CHECK(header.is_object() && header.contains("format") && header["format"] == kFormat, where << ": header does not describe a " << kFormat);
   const int64_t version = json_int(header, "format_version", where);
   NAS_CHECK(version != 1, where << ": format_version 1, written by an earlier build whose checksum used a "
                                    "non-standard FNV-1a basis; train the predictor again (nas_train_predictor)");

@@ -198,7 +198,7 @@ EnergyTable EnergyTable::from_json(const json& j, const std::string& where) {
     t.precisions.push_back(p);
   }
   for (auto it = scale.begin(); it != scale.end(); ++it)
-    NAS_CHECK(compute.contains(it.key()), hw_where << ": scale has an entry for " << it.key()
+    NAS_CHECK(compute.contains(it.key()), hw_where << ": scale has an entry for " << quoted_excerpt(it.key())
                                                    << " bits but compute_pj has none");
   std::sort(t.precisions.begin(), t.precisions.end(),
             [](const Precision& a, const Precision& b) { return a.bits < b.bits; });

@@ -50,25 +50,15 @@ void SgdNesterov::permute(const torch::Tensor& param, int64_t dim, const torch::
   buf.copy_(buf.index_select(dim, perm.to(buf.device())));
 }
 
-void SgdNesterov::save(torch::serialize::OutputArchive& archive) const {
-  archive.write("sgd_num_params", torch::tensor(static_cast<int64_t>(params_.size())), true);
-  for (size_t i = 0; i < buffers_.size(); ++i)
-    archive.write("sgd_buf_" + std::to_string(i), buffers_[i], /*is_buffer=*/true);
-}
-
-void SgdNesterov::load(torch::serialize::InputArchive& archive) {
-  torch::Tensor count;
-  archive.read("sgd_num_params", count, true);
-  NAS_CHECK(count.item<int64_t>() == static_cast<int64_t>(params_.size()),
-            "checkpoint optimizer holds " << count.item<int64_t>() << " parameters, the model has "
-                                          << params_.size());
+void SgdNesterov::set_momentum_buffers(const std::vector<torch::Tensor>& buffers, const std::string& where) {
+  NAS_CHECK(buffers.size() == buffers_.size(), where << ": the optimizer holds " << buffers.size()
+                                                     << " momentum buffers, the model has " << buffers_.size()
+                                                     << " parameters");
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < buffers_.size(); ++i) {
-    torch::Tensor t;
-    archive.read("sgd_buf_" + std::to_string(i), t, true);
-    NAS_CHECK(t.sizes() == buffers_[i].sizes(),
-              "checkpoint optimizer buffer " << i << " has the wrong shape");
-    buffers_[i].copy_(t);
+    NAS_CHECK(buffers[i].sizes() == buffers_[i].sizes() && buffers[i].scalar_type() == buffers_[i].scalar_type(),
+              where << ": optimizer momentum buffer " << i << " has the wrong shape or type");
+    buffers_[i].copy_(buffers[i]);
   }
 }
 

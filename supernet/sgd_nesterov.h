@@ -11,7 +11,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include <torch/serialize/archive.h>
 #include <torch/types.h>
 
 namespace nas {
@@ -31,8 +30,10 @@ class SgdNesterov {
   // Applies p.index_select(dim, perm) to the momentum buffer of `param` (no-op for unknown ones).
   void permute(const torch::Tensor& param, int64_t dim, const torch::Tensor& perm);
 
-  void save(torch::serialize::OutputArchive& archive) const;
-  void load(torch::serialize::InputArchive& archive);
+  // The momentum buffers, one per parameter in the groups' order (for checkpoints), and their
+  // restoration (the same count and shapes; errors name `where` and the index).
+  const std::vector<torch::Tensor>& momentum_buffers() const { return buffers_; }
+  void set_momentum_buffers(const std::vector<torch::Tensor>& buffers, const std::string& where);
 
   int64_t num_params() const { return static_cast<int64_t>(params_.size()); }
 

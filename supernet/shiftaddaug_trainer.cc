@@ -1,7 +1,6 @@
 #include "supernet/shiftaddaug_trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/serialize/archive.h>
 
 #include <chrono>
 #include <cmath>
@@ -16,21 +15,26 @@
 #include "core/error.h"
 #include "core/byte_order.h"
 #include "core/fnv1a.h"
+#include "core/sealed_file.h"
 #include "core/progress.h"
 #include "supernet/subnet_extraction.h"
+#include "supernet/tensor_table.h"
 #include "supernet/tiny_ops.h"
 
 namespace nas {
 
 namespace {
 
-// 2: per-step schedule, sort statistics; 3: checksum trailer (legacy FNV basis); 4: the standard
-// FNV-1a basis (version 3 is still read).
-constexpr int kCheckpointVersion = 4;
-// A checkpoint file is the LibTorch archive followed by this trailer: 8 bytes of magic and the
-// FNV-1a 64 of the archive bytes (little endian), checked before anything is parsed.
-constexpr char kCheckpointMagic[8] = {'N', 'A', 'S', 'C', 'K', 'P', 'T', '3'};
-constexpr size_t kCheckpointTrailerBytes = 16;
+// 2: per-step schedule, sort statistics; 3: checksum trailer; 4: the standard FNV-1a basis;
+// 5: our sealed container (core/sealed_file.h: magic NASCKPT5, header JSON {format,
+// checkpoint_version, state, tensors}, raw tensors, FNV-1a 64) instead of a LibTorch archive,
+// whose reader crashed on a crafted file behind a valid checksum (issue 13's fuzzer).
+constexpr int kCheckpointVersion = 5;
+constexpr char kCheckpointMagic[8] = {'N', 'A', 'S', 'C', 'K', 'P', 'T', '5'};
+// Versions 3 and 4 ended with this trailer (8 bytes of magic, then the checksum).
+constexpr char kArchiveTrailerMagic[8] = {'N', 'A', 'S', 'C', 'K', 'P', 'T', '3'};
+constexpr const char* kCheckpointFormat = "nas-trainer-checkpoint";
+constexpr uint64_t kMaxCheckpointBytes = uint64_t{8} << 30;
 
 std::string fmt(const char* format, double value) {
   char buf[64];
@@ -494,11 +498,6 @@ bool ShiftAddAugTrainer::train() {
 
 void ShiftAddAugTrainer::save_checkpoint() const {
   if (options_.checkpoint_path.empty() || (group_ && group_->rank() != 0)) return;
-  torch::serialize::OutputArchive archive;
-  torch::serialize::OutputArchive model_archive;
-  net_->save(model_archive);
-  archive.write("model", model_archive);
-  optimizer_->save(archive);
   json state;
   state["checkpoint_version"] = kCheckpointVersion;
   state["fingerprint"] = fingerprint_;
@@ -513,61 +512,75 @@ void ShiftAddAugTrainer::save_checkpoint() const {
   json history = json::array();
   for (const EpochRecord& r : history_) history.push_back(r.to_json());
   state["history"] = history;
-  archive.write("state", c10::IValue(state.dump()));
+  json tensors = json::array();
+  std::string data;
+  for (const auto& item : net_->named_parameters()) append_tensor(tensors, data, "model/" + item.key(), item.value());
+  for (const auto& item : net_->named_buffers()) append_tensor(tensors, data, "model/" + item.key(), item.value());
+  const std::vector<torch::Tensor>& momentum = optimizer_->momentum_buffers();
+  for (size_t i = 0; i < momentum.size(); ++i) append_tensor(tensors, data, "sgd/" + std::to_string(i), momentum[i]);
   {
     at::Generator gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
-    archive.write("torch_cpu_rng", gen.get_state(), true);
+    append_tensor(tensors, data, "torch_cpu_rng", gen.get_state());
   }
-  std::ostringstream out;
-  archive.save_to(out);
-  std::string bytes = out.str();
-  const uint64_t sum = fnv1a64(bytes);
-  bytes.append(kCheckpointMagic, sizeof kCheckpointMagic);
-  append_u64_le(bytes, sum);
-  write_file_atomic(options_.checkpoint_path, bytes);
+  const json header = {{"format", kCheckpointFormat}, {"checkpoint_version", kCheckpointVersion},
+                       {"state", state}, {"tensors", tensors}};
+  write_file_atomic(options_.checkpoint_path,
+                    seal(std::string_view(kCheckpointMagic, sizeof kCheckpointMagic), header.dump(), data));
 }
 
 namespace {
 
-// Opens a checkpoint file into `archive` and returns its state (checked version).
-json read_checkpoint(const std::string& path, const torch::Device& device,
-                     torch::serialize::InputArchive& archive) {
-  std::string bytes = read_file(path);
-  NAS_CHECK(bytes.size() > kCheckpointTrailerBytes &&
-                std::equal(kCheckpointMagic, kCheckpointMagic + sizeof kCheckpointMagic,
-                           bytes.end() - kCheckpointTrailerBytes),
-            "checkpoint '" << path << "' has no checksum trailer (truncated, not a checkpoint, or written "
-                           << "by an older version)");
-  const uint64_t stored = read_u64_le(bytes, bytes.size() - 8);
-  bytes.resize(bytes.size() - kCheckpointTrailerBytes);
-  const bool legacy = fnv1a64(bytes) != stored;
-  NAS_CHECK(!legacy || fnv1a64_legacy(bytes) == stored,
-            "checkpoint '" << path << "' is corrupt (checksum mismatch)");
-  try {
-    std::istringstream in(bytes);
-    archive.load_from(in, device);
-  } catch (const nas::Error&) {
-    throw;
-  } catch (const std::exception&) {
-    NAS_THROW("checkpoint '" << path << "' cannot be read (corrupt or not a checkpoint)");
-  }
-  c10::IValue state_value;
-  try {
-    archive.read("state", state_value);
-    NAS_CHECK(state_value.isString(), "checkpoint '" << path << "' is malformed (its state is not text)");
-  } catch (const nas::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    NAS_THROW("checkpoint '" << path << "' is malformed (" << first_line_excerpt(e.what()) << ")");
-  }
-  json state = parse_json_text(state_value.toStringRef(), "checkpoint '" + path + "' (state)");
-  NAS_CHECK(state.is_object(), "checkpoint '" << path << "' is malformed (its state is not a JSON object)");
-  const json version = state.value("checkpoint_version", json());
-  NAS_CHECK(version == (legacy ? 3 : kCheckpointVersion),
-            "checkpoint '" << path << "' has an unsupported version (" << json_excerpt(version)
-                           << "; this build reads 3 and " << kCheckpointVersion << ")");
-  return state;
+struct CheckpointFile {
+  json state;
+  std::map<std::string, torch::Tensor> tensors;
+};
+
+// Reads and checks a checkpoint file: magic, checksum, format, version, tensor table (bounded,
+// overflow-checked); no LibTorch deserializer runs on its bytes. One-line errors name the file.
+CheckpointFile read_checkpoint(const std::string& path) {
+  const std::string where = "checkpoint '" + path + "'";
+  const std::string bytes = read_file(path, kMaxCheckpointBytes);
+  NAS_CHECK(!(bytes.size() > 16 && std::equal(kArchiveTrailerMagic, kArchiveTrailerMagic + 8, bytes.end() - 16)),
+            where << " was written by an earlier build (checkpoint version 3 or 4, a LibTorch archive, which this "
+                     "build no longer reads: its reader is not safe on damaged files); finish the run with that "
+                     "build or start it again");
+  const SealedFile sealed =
+      open_sealed(bytes, std::string_view(kCheckpointMagic, sizeof kCheckpointMagic), where, "a trainer checkpoint",
+                  "nas_retrain / nas_train_supernet");
+  NAS_CHECK(!sealed.legacy_checksum, where << ": checksum mismatch: the file is corrupt or truncated");
+  const json& header = sealed.header;
+  NAS_CHECK(header.is_object() && header.contains("format") && header["format"] == kCheckpointFormat,
+            where << ": header does not describe a " << kCheckpointFormat);
+  const json version = header.value("checkpoint_version", json());
+  NAS_CHECK(version == kCheckpointVersion, where << " has an unsupported version (" << json_excerpt(version)
+                                                 << "; this build reads " << kCheckpointVersion << ")");
+  NAS_CHECK(header.contains("state") && header["state"].is_object(), where << ": field 'state' must be an object");
+  NAS_CHECK(header.contains("tensors"), where << ": field 'tensors' is missing");
+  return {header["state"], read_tensor_table(header["tensors"], sealed.data, where)};
+}
+
+// Copies the checkpoint's "model/<name>" tensors into the net's parameters and buffers: every one
+// present with its exact shape and type, nothing left over.
+void load_model_tensors(torch::nn::Module& net, const std::map<std::string, torch::Tensor>& tensors,
+                        const std::string& where, const std::string& mismatch_hint) {
+  torch::NoGradGuard no_grad;
+  size_t used = 0;
+  auto load = [&](const std::string& name, torch::Tensor& target) {
+    const auto it = tensors.find("model/" + name);
+    NAS_CHECK(it != tensors.end(), where << " holds no tensor for " << quoted_excerpt(name) << mismatch_hint);
+    NAS_CHECK(it->second.sizes() == target.sizes() && it->second.scalar_type() == target.scalar_type(),
+              where << ": tensor " << quoted_excerpt(name) << " has shape " << it->second.sizes()
+                    << ", the network's is " << target.sizes() << mismatch_hint);
+    target.copy_(it->second);
+    ++used;
+  };
+  for (auto& item : net.named_parameters()) load(item.key(), item.value());
+  for (auto& item : net.named_buffers()) load(item.key(), item.value());
+  size_t model_tensors = 0;
+  for (const auto& item : tensors) model_tensors += item.first.rfind("model/", 0) == 0;
+  NAS_CHECK(model_tensors == used, where << " holds " << model_tensors << " model tensors, the network has " << used
+                                         << mismatch_hint);
 }
 
 }  // namespace
@@ -577,12 +590,11 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
   const std::string& path = options_.checkpoint_path;
   std::error_code ec;
   if (path.empty() || !std::filesystem::exists(path, ec)) return false;
-  torch::serialize::InputArchive archive;
-  const json state = read_checkpoint(path, device_, archive);
+  const CheckpointFile file = read_checkpoint(path);
   // Behind the checksum a file can still be malformed (written by hand, or a crafted one): any
   // missing or mistyped field is a one-line error naming the file, not a library exception.
   try {
-    restore(state, archive, fingerprint);
+    restore(file.state, file.tensors, fingerprint);
   } catch (const nas::Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -591,7 +603,7 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
   return true;
 }
 
-void ShiftAddAugTrainer::restore(const json& state, torch::serialize::InputArchive& archive,
+void ShiftAddAugTrainer::restore(const json& state, const std::map<std::string, torch::Tensor>& tensors,
                                  const json& fingerprint) {
   const std::string& path = options_.checkpoint_path;
   // The ranks' chunks of each batch depend on the world size: a run resumes with the one it had.
@@ -603,10 +615,11 @@ void ShiftAddAugTrainer::restore(const json& state, torch::serialize::InputArchi
   const std::string diff = first_difference(state.at("fingerprint"), fingerprint, "settings");
   NAS_CHECK(diff.empty(), "checkpoint '" << path << "' was made with different settings (" << diff
                                          << " differs); use another output directory or the same settings");
-  torch::serialize::InputArchive model_archive;
-  archive.read("model", model_archive);
-  net_->load(model_archive);
-  optimizer_->load(archive);
+  const std::string where = "checkpoint '" + path + "'";
+  load_model_tensors(*net_, tensors, where, " (space or options differ)");
+  std::vector<torch::Tensor> momentum;
+  for (int64_t i = 0; tensors.count("sgd/" + std::to_string(i)); ++i) momentum.push_back(tensors.at("sgd/" + std::to_string(i)));
+  optimizer_->set_momentum_buffers(momentum, where);
   epoch_ = state.at("epoch").get<int64_t>();
   batch_ = state.at("batch").get<int64_t>();
   step_ = state.at("step").get<int64_t>();
@@ -622,8 +635,8 @@ void ShiftAddAugTrainer::restore(const json& state, torch::serialize::InputArchi
   rng_.restore(state.at("rng").get<std::string>());
   history_.clear();
   for (const json& r : state.at("history")) history_.push_back(EpochRecord::from_json(r));
-  torch::Tensor gen_state;
-  archive.read("torch_cpu_rng", gen_state, true);
+  NAS_CHECK(tensors.count("torch_cpu_rng"), where << " holds no 'torch_cpu_rng'");
+  const torch::Tensor gen_state = tensors.at("torch_cpu_rng");
   {
     at::Generator gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
@@ -634,16 +647,12 @@ void ShiftAddAugTrainer::restore(const json& state, torch::serialize::InputArchi
 json load_checkpoint_weights(HybridNetImpl& net, const std::string& path, const torch::Device& device) {
   std::error_code ec;
   NAS_CHECK(std::filesystem::exists(path, ec), "checkpoint '" << path << "' does not exist");
-  torch::serialize::InputArchive archive;
-  json state = read_checkpoint(path, device, archive);
-  torch::serialize::InputArchive model_archive;
-  try {
-    archive.read("model", model_archive);
-    net.load(model_archive);
-  } catch (const std::exception&) {
-    NAS_THROW("checkpoint '" << path << "' holds weights of another network (space or options differ)");
-  }
-  return state;
+  const CheckpointFile file = read_checkpoint(path);
+  // The tensors are read on the CPU; copy_ moves them to the net's device.
+  static_cast<void>(device);
+  load_model_tensors(net, file.tensors, "checkpoint '" + path + "'",
+                     " (it holds weights of another network: space or options differ)");
+  return file.state;
 }
 
 }  // namespace nas

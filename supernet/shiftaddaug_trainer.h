@@ -29,6 +29,7 @@
 // (seed, epoch, batch), so a resumed run ends with the same weights as an uninterrupted one.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,9 +43,6 @@
 #include "supernet/data_parallel.h"
 #include "supernet/sgd_nesterov.h"
 
-namespace torch::serialize {
-class InputArchive;
-}
 
 namespace nas {
 
@@ -150,7 +148,7 @@ class ShiftAddAugTrainer {
   // Sums the step's gradients and statistics over the ranks of group_.
   void sum_over_ranks(double& loss_value, double& aug_loss_value, double& correct);
   // resume()'s second half: the trainer's state from a checked checkpoint.
-  void restore(const json& state, torch::serialize::InputArchive& archive, const json& fingerprint);
+  void restore(const json& state, const std::map<std::string, torch::Tensor>& tensors, const json& fingerprint);
 
   HybridNet net_;
   TrainerOptions options_;

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/sealed_file.h"
 #include "core/fnv1a.h"
+#include "supernet/tensor_table.h"
 #include "ops/shift_conv2d.h"
 #include "supernet/tiny_ops.h"
 
@@ -242,16 +243,7 @@ std::string TinyNet::serialize() const {
   header["meta"] = meta_;
   json tensors = json::array();
   std::string data;
-  for (const auto& [name, t] : stored_) {
-    const torch::Tensor c = t.to(torch::kCPU).contiguous();
-    const size_t nbytes = static_cast<size_t>(c.numel()) * c.element_size();
-    tensors.push_back({{"name", name},
-                       {"dtype", dtype_name(c)},
-                       {"shape", c.sizes().vec()},
-                       {"offset", data.size()},
-                       {"nbytes", nbytes}});
-    data.append(static_cast<const char*>(c.data_ptr()), nbytes);
-  }
+  for (const auto& [name, t] : stored_) append_tensor(tensors, data, name, t);
   header["tensors"] = tensors;
   return seal(std::string_view(kMagic, sizeof kMagic), header.dump(), data);
 }
@@ -265,7 +257,7 @@ TinyNet TinyNet::load(const std::string& path) {
 TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
   const SealedFile sealed = open_sealed(bytes, std::string_view(kMagic, sizeof kMagic), where, "a tiny-model", "nas_retrain");
   const json& header = sealed.header;
-  NAS_CHECK(header.is_object() && header.value("format", "") == "nas-tiny-model",
+  NAS_CHECK(header.is_object() && header.contains("format") && header["format"] == "nas-tiny-model",
             where << ": header does not describe a nas-tiny-model");
   const int64_t version = json_int(header, "format_version", where);
   NAS_CHECK(version == kTinyModelFormatVersion || version == 1,
@@ -286,38 +278,7 @@ TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
   if (header.contains("meta")) t.meta_ = header["meta"];
   NAS_CHECK(header.contains("tensors") && header["tensors"].is_array(),
             where << ": field 'tensors' must be an array");
-  const size_t data_size = sealed.data.size();
-  for (const json& e : header["tensors"]) {
-    const std::string name = json_string(e, "name", where + ": tensors[]");
-    const std::string dtype = json_string(e, "dtype", where + ": tensor '" + name + "'");
-    const int64_t offset = json_int(e, "offset", where + ": tensor '" + name + "'");
-    const int64_t nbytes = json_int(e, "nbytes", where + ": tensor '" + name + "'");
-    NAS_CHECK(e.contains("shape") && e["shape"].is_array(),
-              where << ": tensor '" << name << "': field 'shape' must be an array");
-    std::vector<int64_t> shape;
-    int64_t numel = 1;
-    for (const json& d : e["shape"]) {
-      NAS_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0 && d.get<int64_t>() < (1 << 30),
-                where << ": tensor '" << name << "' has a bad shape");
-      shape.push_back(d.get<int64_t>());
-      numel *= shape.back();
-    }
-    torch::ScalarType type;
-    if (dtype == "float32")
-      type = torch::kFloat;
-    else if (dtype == "int8")
-      type = torch::kChar;
-    else
-      NAS_THROW(where << ": tensor '" << name << "' has unknown dtype '" << dtype << "'");
-    const int64_t element = type == torch::kFloat ? 4 : 1;
-    NAS_CHECK(nbytes == numel * element && offset >= 0 &&
-                  static_cast<uint64_t>(offset) + static_cast<uint64_t>(nbytes) <= data_size,
-              where << ": tensor '" << name << "' lies outside the data section");
-    NAS_CHECK(!t.stored_.count(name), where << ": tensor '" << name << "' appears twice");
-    torch::Tensor tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
-    if (nbytes > 0) std::memcpy(tensor.data_ptr(), sealed.data.data() + offset, nbytes);
-    t.stored_[name] = tensor;
-  }
+  t.stored_ = read_tensor_table(header["tensors"], sealed.data, where);
   t.build(where);
   return t;
 }

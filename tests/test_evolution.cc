@@ -432,7 +432,7 @@ TEST_CASE("search: NSGA-II recovers the true Pareto front of an enumerable space
   }
 }
 
-TEST_CASE("search: one predict call per generation; counters and records agree") {
+TEST_CASE("search: one predict call per generation, counters and records agree") {
   const ArchSpace space = small_space();
   MockAccuracy accuracy;
   MockEnergy energy;
@@ -589,7 +589,7 @@ TEST_CASE("search: killed and resumed gives the uninterrupted result") {
                        doctest::Contains("needs a state path"), nas::Error);
 }
 
-TEST_CASE("search state: corrupt, other version, other space, options or scorer; bad content") {
+TEST_CASE("search state: corrupt, other version, other space, options or scorer, bad content") {
   const ArchSpace space = small_space();
   const std::string path = temp_path("state.json"), bad = temp_path("bad_state.json");
   std::filesystem::remove(path);
@@ -600,7 +600,7 @@ TEST_CASE("search state: corrupt, other version, other space, options or scorer;
   EvolutionSearch(space, accuracy, energy, o).run(path);
   const json file = nas::read_json_file(path);
   CHECK(file.at("format") == "nas-search-state");
-  CHECK(file.at("version") == 1);
+  CHECK(file.at("version") == 2);
   CHECK(file.at("checksum") == nas::fnv1a64_text(file.at("state").dump()));
   CHECK(file.at("state").at("space_fingerprint") == space.fingerprint());
 
@@ -636,9 +636,12 @@ TEST_CASE("search state: corrupt, other version, other space, options or scorer;
   nas::write_file_atomic(bad, file.dump().substr(0, 500));
   contains(resume_error(bad, o), "invalid JSON");
   edited = file;
-  edited["version"] = 2;
+  edited["version"] = 3;
   write(edited);
-  contains(resume_error(bad, o), "has version 2; this build reads version 1");
+  contains(resume_error(bad, o), "has version 3; this build reads version 2");
+  edited["version"] = 1;  // the first version's checksums used another FNV basis
+  write(edited);
+  contains(resume_error(bad, o), "has version 1, written by an earlier build whose checksums used a non-standard FNV-1a basis");
   write(json{{"format", "nas-predictor"}});
   contains(resume_error(bad, o), "is not a search state");
 
@@ -695,7 +698,7 @@ TEST_CASE("search state: corrupt, other version, other space, options or scorer;
 
   // Size is bounded before reading: a sparse file just over the limit.
   std::filesystem::resize_file(bad, static_cast<uintmax_t>(nas::kMaxSearchStateBytes) + 1);
-  contains(resume_error(bad, o), "more than the 268435456 a search state may have");
+  contains(resume_error(bad, o), "bytes, more than the 268435456 bytes this file may have");
   std::filesystem::remove(bad);
 }
 

@@ -322,7 +322,7 @@ TEST_CASE("quantize_shift: straight-through gradient") {
   CHECK(torch::equal(w.grad(), g));
 }
 
-TEST_CASE("shift_conv2d equals conv2d with quantized weights; gradients STE") {
+TEST_CASE("shift_conv2d equals conv2d with quantized weights, gradients STE") {
   torch::manual_seed(7);
   for (const ConvCase& cc : kCases) {
     CAPTURE(cc.name);

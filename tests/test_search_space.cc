@@ -516,7 +516,7 @@ TEST_CASE("sample / mutate / crossover stay in the space and are deterministic p
   CHECK(std::set<std::string>(k1.begin(), k1.begin() + 40).size() == 40);
 }
 
-TEST_CASE("mutate: probability 0 keeps, 1 changes; crossover takes every gene from a parent") {
+TEST_CASE("mutate: probability 0 keeps, 1 changes, crossover takes every gene from a parent") {
   const nas::ArchSpace space = nas::default_space(28, 1, 10);
   nas::Rng rng(11);
   int changed = 0;

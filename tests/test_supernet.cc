@@ -201,7 +201,7 @@ TEST_CASE("piecewise remap: identity at init, KL term decreases when fitting") {
 
 // ---- dynamic BN ----------------------------------------------------------------------------------
 
-TEST_CASE("DynamicBatchNorm: slices share buffers; re-estimation is a cumulative average") {
+TEST_CASE("DynamicBatchNorm: slices share buffers, re-estimation is a cumulative average") {
   torch::manual_seed(6);
   DynamicBatchNorm bn(8);
   bn->train();

@@ -104,7 +104,7 @@ TEST_CASE("same start: the tiny weights of an augmented net equal those of the d
   }
 }
 
-TEST_CASE("adaptive scaling once per step: alpha 0 moves adder weights like a direct Add step; alpha 1 gives norm eta*sqrt(k)") {
+TEST_CASE("adaptive scaling once per step: alpha 0 moves adder weights like a direct Add step, alpha 1 gives norm eta*sqrt(k)") {
   const ArchConfig arch = small_arch(OpKind::Add);
   const Tensor x = torch::randn({4, 1, 8, 8});
   const Tensor y = torch::tensor({0, 1, 2, 3}, torch::kLong);

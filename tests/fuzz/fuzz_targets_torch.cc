@@ -37,13 +37,6 @@ void reseal_sealed(std::string& bytes) {
   for (int i = 0; i < 8; ++i) bytes[bytes.size() - 8 + i] = static_cast<char>((h >> (8 * i)) & 0xff);
 }
 
-// Checkpoints: <archive> <8-byte magic> <FNV-1a 64 of the archive>.
-void reseal_checkpoint(std::string& bytes) {
-  if (bytes.size() <= 16) return;
-  const uint64_t h = fnv1a64(std::string_view(bytes).substr(0, bytes.size() - 16));
-  for (int i = 0; i < 8; ++i) bytes[bytes.size() - 8 + i] = static_cast<char>((h >> (8 * i)) & 0xff);
-}
-
 HybridNetOptions fuzz_net_options() {
   HybridNetOptions o;
   o.aug = test::small_aug();
@@ -107,7 +100,7 @@ std::vector<FuzzTarget> torch_targets() {
                    throw FuzzOracleFailure{"an accepted model gives logits of the wrong shape"};
                },
                reseal_sealed, false, size_t{4} << 20});
-  t.push_back({"checkpoint", "trainer checkpoints (--resume; checksum trailer, resealed after mutation)",
+  t.push_back({"checkpoint", "trainer checkpoints (--resume; sealed, resealed after mutation)",
                [] { return std::vector<std::string>{checkpoint_rig().seed_bytes}; },
                [](const std::string& bytes) {
                  CheckpointRig& rig = checkpoint_rig();
@@ -117,7 +110,7 @@ std::vector<FuzzTarget> torch_targets() {
                  ShiftAddAugTrainer trainer(net, rig.options, rig.loader, nullptr);
                  trainer.resume(rig.fingerprint);
                },
-               reseal_checkpoint, false, size_t{4} << 20});
+               reseal_sealed, false, size_t{4} << 20});
   t.push_back({"predictor", "the accuracy predictor file (nas_search --predictor; sealed, resealed after mutation)",
                [] {
                  const ArchSpace space = default_space(28, 1, 10);
