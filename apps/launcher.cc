@@ -27,9 +27,6 @@ bool is_distributed_worker() {
   return world && std::atoi(world) > 1;
 }
 
-namespace {
-
-// A TCP port free on the loopback interface now (the kernel picks it).
 int free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   NAS_CHECK(fd >= 0, "launcher: cannot create a socket: " << std::strerror(errno));
@@ -44,6 +41,8 @@ int free_loopback_port() {
   NAS_CHECK(ok, "launcher: cannot find a free port: " << std::strerror(errno));
   return ntohs(addr.sin_port);
 }
+
+namespace {
 
 std::string describe(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));

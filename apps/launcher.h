@@ -12,6 +12,9 @@ namespace nas::cli {
 // True when this process is a rank of a launched or torchrun-style job (WORLD_SIZE > 1 is set).
 bool is_distributed_worker();
 
+// A TCP port free on the loopback interface now (the kernel picks it).
+int free_loopback_port();
+
 // Runs the job; returns the launcher's exit code (0 when every rank succeeded).
 int launch_local_ranks(const std::string& program, int nproc, int argc, char** argv);
 

@@ -33,7 +33,7 @@ TrainedSupernet load_trained_supernet(const std::string& dir, const std::string&
   NAS_CHECK(s.data.val_loader, "--supernet " << dir << ": trained without a validation split (val_size 0)");
   s.net = HybridNet(s.space, s.net_options);
   s.net->to(device);
-  s.checkpoint_state = load_checkpoint_weights(*s.net, (root / "supernet.ckpt").string(), device);
+  s.checkpoint_state = load_checkpoint_weights(*s.net, (root / "supernet.ckpt").string());
   return s;
 }
 

@@ -1,5 +1,6 @@
 #include "core/json_util.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cmath>
@@ -129,6 +130,10 @@ void append_excerpt(const json& value, int depth, std::string& out) {
 }
 
 }  // namespace
+
+bool has_control_character(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+}
 
 std::string quoted_excerpt(const std::string& text) {
   std::string out = "'";

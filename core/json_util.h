@@ -52,6 +52,10 @@ json read_json_file(const std::string& path, uint64_t max_bytes = kMaxJsonFileBy
 // walks more than a few levels into it.
 constexpr size_t kJsonExcerptChars = 80;
 std::string json_excerpt(const json& value);
+// True when `text` holds a byte below 0x20 (newline, tab, ...): names from files that appear in
+// one-line messages and reports must not.
+bool has_control_character(const std::string& text);
+
 // A name from a file (a key, a layer name) in single quotes, cut to kJsonExcerptChars: 'kernal'.
 std::string quoted_excerpt(const std::string& text);
 

@@ -134,8 +134,7 @@ EnergyTable EnergyTable::from_json(const json& j, const std::string& where) {
   t.name = json_string(j, "name", where);
   // The name and version appear in messages and reports: short, one line.
   const auto short_line = [](const std::string& s) {
-    return !s.empty() && s.size() <= 100 &&
-           std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+    return !s.empty() && s.size() <= 100 && !has_control_character(s);
   };
   NAS_CHECK(short_line(t.name), where << ": field 'name' must be 1..100 characters on one line, got "
                                       << quoted_excerpt(t.name));

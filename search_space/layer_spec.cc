@@ -206,7 +206,7 @@ LayerSpec layer_from_json(const nlohmann::json& j, const std::string& where) {
   NAS_CHECK(name.size() <= kMaxLayerNameChars, where << ": field 'name' has " << name.size()
                                                      << " characters, more than the " << kMaxLayerNameChars
                                                      << " accepted");
-  NAS_CHECK(std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }),
+  NAS_CHECK(!has_control_character(name),
             where << ": field 'name' " << quoted_excerpt(name) << " holds a control character");
   const std::string w = where + " ('" + name + "')";
   const std::string op = json_string(j, "op", w);

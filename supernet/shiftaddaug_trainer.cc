@@ -13,7 +13,6 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/byte_order.h"
 #include "core/fnv1a.h"
 #include "core/sealed_file.h"
 #include "core/progress.h"
@@ -605,17 +604,16 @@ bool ShiftAddAugTrainer::resume(const json& fingerprint) {
 
 void ShiftAddAugTrainer::restore(const json& state, const std::map<std::string, torch::Tensor>& tensors,
                                  const json& fingerprint) {
-  const std::string& path = options_.checkpoint_path;
+  const std::string where = "checkpoint '" + options_.checkpoint_path + "'";
   // The ranks' chunks of each batch depend on the world size: a run resumes with the one it had.
   const int64_t saved_world = state.value("world_size", int64_t{1});
   const int64_t world = group_ ? group_->world_size() : 1;
-  NAS_CHECK(saved_world == world, "checkpoint '" << path << "' was written by a run of " << saved_world
+  NAS_CHECK(saved_world == world, where << " was written by a run of " << saved_world
                                                  << " process(es) (world size); resume it with " << saved_world
                                                  << " process(es), not " << world);
   const std::string diff = first_difference(state.at("fingerprint"), fingerprint, "settings");
-  NAS_CHECK(diff.empty(), "checkpoint '" << path << "' was made with different settings (" << diff
-                                         << " differs); use another output directory or the same settings");
-  const std::string where = "checkpoint '" + path + "'";
+  NAS_CHECK(diff.empty(), where << " was made with different settings (" << diff
+                                 << " differs); use another output directory or the same settings");
   load_model_tensors(*net_, tensors, where, " (space or options differ)");
   std::vector<torch::Tensor> momentum;
   for (int64_t i = 0; tensors.count("sgd/" + std::to_string(i)); ++i) momentum.push_back(tensors.at("sgd/" + std::to_string(i)));
@@ -644,12 +642,11 @@ void ShiftAddAugTrainer::restore(const json& state, const std::map<std::string, 
   }
 }
 
-json load_checkpoint_weights(HybridNetImpl& net, const std::string& path, const torch::Device& device) {
+json load_checkpoint_weights(HybridNetImpl& net, const std::string& path) {
   std::error_code ec;
   NAS_CHECK(std::filesystem::exists(path, ec), "checkpoint '" << path << "' does not exist");
   const CheckpointFile file = read_checkpoint(path);
   // The tensors are read on the CPU; copy_ moves them to the net's device.
-  static_cast<void>(device);
   load_model_tensors(net, file.tensors, "checkpoint '" + path + "'",
                      " (it holds weights of another network: space or options differ)");
   return file.state;

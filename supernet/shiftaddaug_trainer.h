@@ -173,7 +173,7 @@ class ShiftAddAugTrainer {
 // Loads the model weights of a trainer checkpoint (nas_retrain's checkpoint.pt, nas_train_supernet's
 // supernet.ckpt) into `net`, built with the same architecture or space and options; returns the
 // checkpoint's state (epoch, step, fingerprint, history). One-line errors name the file.
-json load_checkpoint_weights(HybridNetImpl& net, const std::string& path, const torch::Device& device);
+json load_checkpoint_weights(HybridNetImpl& net, const std::string& path);
 
 // Label-smoothed cross entropy, mean over the batch (PyTorch's label_smoothing semantics).
 torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,

@@ -6,15 +6,12 @@
 
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <functional>
 #include <thread>
 
+#include "apps/launcher.h"
 #include "core/error.h"
 #include "supernet/gloo_data_parallel.h"
 
@@ -22,18 +19,6 @@ using namespace nas;
 using namespace nas::test;
 
 namespace {
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 struct Setup {
   OpKind op;
@@ -63,7 +48,7 @@ HybridNetOptions net_options_for(const Setup& s) {
 // Runs fn(rank, group) on `world` threads, each a rank of one process group over loopback;
 // returns each rank's error text ("" when it succeeded).
 std::vector<std::string> run_ranks(int world, const std::function<void(int, GlooDataParallel&)>& fn) {
-  const int port = free_port();
+  const int port = cli::free_loopback_port();
   std::vector<std::string> errors(static_cast<size_t>(world));
   std::vector<std::thread> ranks;
   for (int rank = 0; rank < world; ++rank) {

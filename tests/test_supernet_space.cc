@@ -328,14 +328,14 @@ TEST_CASE("supernet trainer: sandwich steps, a killed run resumed from its check
 
   // The weights load into a fresh supernet for extraction.
   HybridNet d(space, net_options);
-  const json state = load_checkpoint_weights(*d, r.straight_checkpoint, torch::kCPU);
+  const json state = load_checkpoint_weights(*d, r.straight_checkpoint);
   CHECK(state.at("epoch").get<int64_t>() == 2);
   const auto sd = state_tensors(*d);
   bool loaded_equal = sd.size() == r.straight_state.size();
   for (size_t i = 0; loaded_equal && i < sd.size(); ++i) loaded_equal = torch::equal(r.straight_state[i], sd[i]);
   CHECK(loaded_equal);
   HybridNet other(small_arch(OpKind::Shift), net_options);
-  CHECK_THROWS_AS(load_checkpoint_weights(*other, r.straight_checkpoint, torch::kCPU), nas::Error);
+  CHECK_THROWS_AS(load_checkpoint_weights(*other, r.straight_checkpoint), nas::Error);
 
   // Sealed: one flipped byte, or a truncated file, is a one-line error before any parsing.
   std::string bytes;
@@ -351,7 +351,7 @@ TEST_CASE("supernet trainer: sandwich steps, a killed run resumed from its check
   auto error_of = [&](const std::string& content) -> std::string {
     write(content);
     try {
-      load_checkpoint_weights(*d, bad, torch::kCPU);
+      load_checkpoint_weights(*d, bad);
     } catch (const nas::Error& e) {
       CHECK(e.message().find('\n') == std::string::npos);
       return e.message();
