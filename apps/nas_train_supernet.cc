@@ -39,7 +39,7 @@ constexpr const char* kProgram = "nas_train_supernet";
 
 struct Flags : nas::cli::TrainingFlags {
   std::string space = "default", remap = "none";
-  std::string adder_scaling = "relative", adder_weights = "unit-rms";
+  std::string adder_scaling = "relative", adder_weights = "unit-rms", op_weights = "separate-adder";
   bool shared_bn = false;
   nas::datasets::ExperimentDataOptions data;
 };
@@ -64,6 +64,7 @@ int run(int argc, char** argv) {
       ("remap", po::value(&f.remap)->default_value(f.remap), "weight remap of the MF slices (one per op): none | quantile | piecewise | fc")
       ("shared-bn", po::bool_switch(&f.shared_bn), "one BN per layer for every op (default: one BN per op)")
       ("adder-weights", po::value(&f.adder_weights)->default_value(f.adder_weights), "what the adder op sees of the shared weights: unit-rms (scaled to RMS 1, AdderNet's scale) | raw")
+      ("op-weights", po::value(&f.op_weights)->default_value(f.op_weights), "weights of a block that may run shift or add: shared (one tensor, heterogeneous sharing through the remap) | separate-adder (the adder view has a tensor of its own; shift and mult share one)")
       ("adder-scaling", po::value(&f.adder_scaling)->default_value(f.adder_scaling), "relative (the scaled gradient's RMS is eta x the weights' RMS: adder and shift share Kaiming-scale weights) | absolute (AdderNet's: RMS eta)")
       ("limit-train", po::value(&d.limit_train)->default_value(0), "use only N training images (class-balanced; 0: all)")
       ("val-size", po::value(&d.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000)");
@@ -84,6 +85,9 @@ int run(int argc, char** argv) {
   NAS_CHECK(f.adder_weights == "unit-rms" || f.adder_weights == "raw",
             "unknown --adder-weights '" << f.adder_weights << "' (accepted: unit-rms, raw)");
   n.adder_unit_rms = f.adder_weights == "unit-rms";
+  NAS_CHECK(f.op_weights == "shared" || f.op_weights == "separate-adder",
+            "unknown --op-weights '" << f.op_weights << "' (accepted: shared, separate-adder)");
+  n.separate_adder_weights = f.op_weights == "separate-adder";
   if (const std::optional<int> job = nas::cli::launch_ranks_if_requested(f, kProgram, argc, argv)) return *job;
   const std::unique_ptr<nas::GlooDataParallel> group = nas::cli::join_process_group(f, vm);
   // Rank 0 writes every file and line; the other ranks train beside it.

@@ -9,7 +9,8 @@
 #   scripts/run_supernet_ranking.sh DATASET OUT_ROOT
 # Environment: BIN (build/apps), SPACE (default | file), NAMED (mbv2-tiny; mbv2-micro for the
 #   micro space), EPOCHS (5), LR (0.1), SANDWICH (4), LIMIT_TRAIN (0), VAL_SIZE (-1), RANDOM_COUNT (6),
-#   THREADS (2), SEED (1), DATA_DIR, AUG (shiftaddaug), OUT_BASE (results/supernet/DATASET).
+#   THREADS (2), SEED (1), DATA_DIR, AUG (shiftaddaug), OUT_BASE (results/supernet/DATASET),
+#   SUPERNET_FLAGS (more nas_train_supernet flags, e.g. "--op-weights shared").
 set -euo pipefail
 dataset=${1:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
 root=${2:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
@@ -27,7 +28,8 @@ if [[ ! -f $sn/result.json ]]; then
   [[ -f $sn/supernet.ckpt ]] && resume=(--resume)
   mkdir -p "$sn"
   echo "train $sn"
-  "$bin/nas_train_supernet" --space "${SPACE:-default}" "${data[@]}" "${recipe[@]}" --sandwich "${SANDWICH:-4}" \
+  # shellcheck disable=SC2086  # SUPERNET_FLAGS is a list of words
+  "$bin/nas_train_supernet" --space "${SPACE:-default}" "${data[@]}" "${recipe[@]}" --sandwich "${SANDWICH:-4}" ${SUPERNET_FLAGS:-} \
     --out "$sn" "${resume[@]}" > "$sn/stdout.txt" 2> "$sn/stderr.txt"
 fi
 
@@ -61,7 +63,10 @@ PY
 
 targets=()
 for f in "$root"/archs/*.json; do targets+=("file:$f"); done
-for op in shift add; do targets+=("name:${NAMED:-mbv2-tiny}:$op"); done
+# The named architecture with each MF op of the space.
+for op in $(python3 -c 'import json, sys; print(" ".join(o for o in json.load(open(sys.argv[1]))["ops"] if o != "mult"))' "$sn/space.json"); do
+  targets+=("name:${NAMED:-mbv2-tiny}:$op")
+done
 for t in "${targets[@]}"; do
   if [[ $t == file:* ]]; then
     f=${t#file:}; key=$(basename "$f" .json); arch=(--arch "$f")

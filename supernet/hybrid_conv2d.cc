@@ -20,46 +20,21 @@ HybridConv2dImpl::HybridConv2dImpl(const HybridConv2dOptions& options) : options
                                        << options.max_kernel << " s" << options.stride);
   NAS_CHECK(!options.depthwise || options.max_in == options.max_out,
             "HybridConv2d: a depthwise layer needs max_in == max_out");
-  const int64_t in_per_group = options.depthwise ? 1 : options.max_in;
-  const int64_t tiny_out = options.tiny_out > 0 ? std::min(options.tiny_out, options.max_out) : options.max_out;
-  const int64_t tiny_in = options.depthwise ? 1
-                          : options.tiny_in > 0 ? std::min(options.tiny_in, options.max_in)
-                                                : options.max_in;
-  const int64_t k = options.max_kernel;
-  // The tiny slice, exactly as a layer of the tiny size draws it from the global generator.
-  torch::Tensor tiny = torch::empty({tiny_out, tiny_in, k, k});
-  if (options.linear_init)
-    torch::nn::init::normal_(tiny, 0.0, 0.01);
-  else if (options.op == OpKind::Add)
-    // AdderNet's initialisation, N(0, 1): adder weights must be on the scale of the activations.
-    // With Kaiming-sized weights (~0.1) on non-negative (post-ReLU6) inputs, |x - w| ~ x - w and
-    // every output channel is about -sum(x) plus a constant: after BN all channels coincide and
-    // the network does not learn (measured: loss stuck at ln 10 for two epochs of Fashion-MNIST).
-    torch::nn::init::normal_(tiny, 0.0, 1.0);
-  else
-    torch::nn::init::kaiming_normal_(tiny, 0.0, torch::kFanOut, torch::kReLU);
-  torch::Tensor w;
-  if (tiny_out == options.max_out && tiny_in == in_per_group) {
-    w = tiny;
-  } else {
-    // The augmented rest: multiplicative channels on the tiny slice's multiplicative scale, from
-    // a generator of its own (the global stream stays that of the tiny network).
-    const double std = options.linear_init
-                           ? 0.01
-                           : std::sqrt(2.0 / static_cast<double>(tiny_out * k * k));  // Kaiming, fan out
-    at::Generator gen = at::detail::createCPUGenerator(options.aug_init_seed);
-    w = torch::empty({options.max_out, in_per_group, k, k});
-    {
-      torch::NoGradGuard no_grad;
-      w.normal_(0.0, std, gen);
-      w.narrow(0, 0, tiny_out).narrow(1, 0, tiny_in).copy_(tiny);
-    }
-  }
-  weight = register_parameter("weight", w);
-  if (options.bias) bias = register_parameter("bias", torch::zeros({options.max_out}));
   ops_ = options.ops.empty() ? std::vector<OpKind>{options.op} : options.ops;
   NAS_CHECK(std::find(ops_.begin(), ops_.end(), options.op) != ops_.end(),
             "HybridConv2d: the default op " << op_kind_name(options.op) << " is not in its op list");
+  const auto other_op = std::find_if(ops_.begin(), ops_.end(), [](OpKind o) { return o != OpKind::Add; });
+  const bool own_adder = options.separate_adder_weights && supports(OpKind::Add) && other_op != ops_.end();
+  // `weight` is initialised for the default op, or for the other op when the adder has its own.
+  const torch::Tensor w = initial_weight(own_adder && options.op == OpKind::Add ? *other_op : options.op, nullptr);
+  weight = register_parameter("weight", w);
+  if (own_adder) {
+    // From a generator of its own: the global stream (and so `weight` and every other layer) is
+    // the same with and without separate adder weights.
+    at::Generator gen = at::detail::createCPUGenerator(options.aug_init_seed ^ 0x6164646572ULL);  // "adder"
+    adder_weight = register_parameter("adder_weight", initial_weight(OpKind::Add, &gen));
+  }
+  if (options.bias) bias = register_parameter("bias", torch::zeros({options.max_out}));
   if (options.remap != RemapKind::None) {
     std::vector<OpKind> mf;
     for (OpKind o : ops_)
@@ -70,6 +45,54 @@ HybridConv2dImpl::HybridConv2dImpl(const HybridConv2dOptions& options) : options
     }
   }
   remap = remap_for(options.op);
+}
+
+torch::Tensor HybridConv2dImpl::initial_weight(OpKind op, at::Generator* tiny_gen) const {
+  const HybridConv2dOptions& options = options_;
+  const int64_t in_per_group = options.depthwise ? 1 : options.max_in;
+  const int64_t tiny_out = options.tiny_out > 0 ? std::min(options.tiny_out, options.max_out) : options.max_out;
+  const int64_t tiny_in = options.depthwise ? 1
+                          : options.tiny_in > 0 ? std::min(options.tiny_in, options.max_in)
+                                                : options.max_in;
+  const int64_t k = options.max_kernel;
+  // The multiplicative scale of the tiny slice: Kaiming normal (fan out), or N(0, 0.01) for a
+  // classifier.
+  const double mult_std = options.linear_init ? 0.01 : std::sqrt(2.0 / static_cast<double>(tiny_out * k * k));
+  // The tiny slice, exactly as a layer of the tiny size draws it from the global generator.
+  torch::Tensor tiny = torch::empty({tiny_out, tiny_in, k, k});
+  if (tiny_gen) {
+    torch::NoGradGuard no_grad;
+    tiny.normal_(0.0, !options.linear_init && op == OpKind::Add ? 1.0 : mult_std, *tiny_gen);
+  } else if (options.linear_init) {
+    torch::nn::init::normal_(tiny, 0.0, 0.01);
+  } else if (op == OpKind::Add) {
+    // AdderNet's initialisation, N(0, 1): adder weights must be on the scale of the activations.
+    // With Kaiming-sized weights (~0.1) on non-negative (post-ReLU6) inputs, |x - w| ~ x - w and
+    // every output channel is about -sum(x) plus a constant: after BN all channels coincide and
+    // the network does not learn (measured: loss stuck at ln 10 for two epochs of Fashion-MNIST).
+    torch::nn::init::normal_(tiny, 0.0, 1.0);
+  } else {
+    torch::nn::init::kaiming_normal_(tiny, 0.0, torch::kFanOut, torch::kReLU);
+  }
+  if (tiny_out == options.max_out && tiny_in == in_per_group) return tiny;
+  // The augmented rest: multiplicative channels on the tiny slice's multiplicative scale, from
+  // a generator of its own (the global stream stays that of the tiny network).
+  at::Generator gen = at::detail::createCPUGenerator(options.aug_init_seed);
+  torch::Tensor w = torch::empty({options.max_out, in_per_group, k, k});
+  torch::NoGradGuard no_grad;
+  w.normal_(0.0, mult_std, gen);
+  w.narrow(0, 0, tiny_out).narrow(1, 0, tiny_in).copy_(tiny);
+  return w;
+}
+
+const torch::Tensor& HybridConv2dImpl::weight_for(OpKind op) const {
+  return op == OpKind::Add && adder_weight.defined() ? adder_weight : weight;
+}
+
+std::vector<torch::Tensor> HybridConv2dImpl::weights() const {
+  std::vector<torch::Tensor> out{weight};
+  if (adder_weight.defined()) out.push_back(adder_weight);
+  return out;
 }
 
 torch::Tensor slice_rms(const torch::Tensor& w) { return w.detach().contiguous().pow(2).mean().sqrt(); }
@@ -117,14 +140,15 @@ torch::Tensor HybridConv2dImpl::tiny_slice_of(const torch::Tensor& full, int64_t
   return options_.depthwise ? w : w.narrow(1, 0, in_t);
 }
 
-torch::Tensor HybridConv2dImpl::tiny_slice(int64_t in_t, int64_t out_t, int64_t kernel) const {
-  return tiny_slice_of(weight, in_t, out_t, kernel);
+torch::Tensor HybridConv2dImpl::tiny_slice(int64_t in_t, int64_t out_t, int64_t kernel,
+                                           std::optional<OpKind> op) const {
+  return tiny_slice_of(weight_for(resolve_op(op)), in_t, out_t, kernel);
 }
 
 torch::Tensor HybridConv2dImpl::tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel,
                                                std::optional<OpKind> op_choice) {
   const OpKind op = resolve_op(op_choice);
-  torch::Tensor w = tiny_slice(in_t, out_t, kernel);
+  torch::Tensor w = tiny_slice(in_t, out_t, kernel, op);
   if (op == OpKind::Mult) return w.contiguous();
   if (op == OpKind::Add && options_.adder_unit_rms) w = w / slice_rms(w).clamp_min(1e-12);
   if (WeightRemap r = remap_for(op)) w = r->forward(w);
@@ -136,7 +160,7 @@ torch::Tensor HybridConv2dImpl::remap_kl(int64_t in_t, int64_t out_t, int64_t ke
                                          std::optional<OpKind> op) {
   WeightRemap r = remap_for(resolve_op(op));
   if (!r) return torch::zeros({}, weight.options());
-  return r->kl_term(tiny_slice(in_t, out_t, kernel));
+  return r->kl_term(tiny_slice(in_t, out_t, kernel, op));
 }
 
 torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidthsActive& a) {
@@ -161,7 +185,7 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
 
   TORCH_CHECK(x.size(1) == a.in_a, "HybridConv2d: augmented input has ", x.size(1),
               " channels, expected ", a.in_a);
-  const torch::Tensor W = cropped(weight, k);
+  const torch::Tensor W = cropped(weight_for(op), k);
   const torch::Tensor b = bias.defined() ? bias.narrow(0, 0, a.out_a) : torch::Tensor();
 
   if (options_.depthwise) {

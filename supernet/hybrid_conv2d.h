@@ -14,7 +14,12 @@
 // The op of the tiny slice is elastic too (the supernet's per-block op choice): `ops` lists the
 // ops a layer may run, ConvWidthsActive::op picks one per forward. Every multiplication-free op
 // has a remap of its own (shift and adder weights want different distributions), all reading
-// the one shared weight tensor: heterogeneous weight sharing across ops.
+// the one shared weight tensor: heterogeneous weight sharing across ops. Or, with
+// separate_adder_weights, the adder op of a layer that also runs shift / mult reads a tensor of
+// its own (`adder_weight`): an adder weight is a template that the input is compared with
+// (-|x - w|), a shift or mult weight a filter that it is correlated with, and one tensor serving
+// both did not train (results/supernet/README.md); shift is multiplication with the weight
+// rounded to a power of two, so shift and mult keep sharing `weight`.
 //
 // Adder layers run their op without adaptive gradient scaling (eta 0): AdderNet's scaling is
 // applied once per optimiser step by HybridNetImpl::scale_adder_gradients() to the gradient
@@ -26,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
@@ -48,6 +54,9 @@ struct HybridConv2dOptions {
   // remap: adder weights must be on the scale of the activations (AdderNet's N(0, 1)), while a
   // slice shared with shift / mult channels lives on the Kaiming scale (see HybridNetOptions).
   bool adder_unit_rms = false;
+  // The adder op reads `adder_weight` (drawn like a fixed adder layer's, from a generator of its
+  // own) when the layer also runs another op; `weight` is then initialised for that other op.
+  bool separate_adder_weights = false;
   int64_t shift_bits = 5;
   // Initialisation. The tiny slice [:tiny_out, :tiny_in] (0: the whole dimension) is drawn from
   // the global torch generator exactly as a layer allocated at the tiny size would be, so the
@@ -91,8 +100,9 @@ class HybridConv2dImpl : public torch::nn::Module {
   // shift; contiguous. Exactly what forward() feeds the op in tiny mode. op unset: the default.
   torch::Tensor tiny_op_weight(int64_t in_t, int64_t out_t, int64_t kernel,
                                std::optional<OpKind> op = std::nullopt);
-  // The raw (un-remapped) tiny slice, centre-cropped.
-  torch::Tensor tiny_slice(int64_t in_t, int64_t out_t, int64_t kernel) const;
+  // The raw (un-remapped) tiny slice of op's tensor (unset: the default op), centre-cropped.
+  torch::Tensor tiny_slice(int64_t in_t, int64_t out_t, int64_t kernel,
+                           std::optional<OpKind> op = std::nullopt) const;
   // The same slice (a view) of any tensor shaped like `weight`, e.g. its gradient.
   torch::Tensor tiny_slice_of(const torch::Tensor& full, int64_t in_t, int64_t out_t,
                               int64_t kernel) const;
@@ -106,6 +116,10 @@ class HybridConv2dImpl : public torch::nn::Module {
   bool supports(OpKind op) const;
   // The remap of an op (null for mult, or when the remap is none).
   WeightRemap remap_for(OpKind op) const;
+  // The weight tensor op reads (adder_weight for the adder when it has one, else weight).
+  const torch::Tensor& weight_for(OpKind op) const;
+  // Every weight tensor of the layer: weight, then adder_weight if defined.
+  std::vector<torch::Tensor> weights() const;
 
   // The union of the adder slices used by forwards that recorded gradients since the last call
   // (empty if none), and forget it. The adder remap's parameters were used iff it is not empty.
@@ -113,12 +127,16 @@ class HybridConv2dImpl : public torch::nn::Module {
   int64_t groups_for(int64_t channels) const { return options_.depthwise ? channels : 1; }
 
   torch::Tensor weight;  // [max_out, max_in (1 if depthwise), max_kernel, max_kernel]
+  torch::Tensor adder_weight;  // the same shape, or undefined (see separate_adder_weights)
   torch::Tensor bias;    // [max_out] or undefined
   WeightRemap remap{nullptr};  // the default op's remap (remap_for(options().op))
 
  private:
   torch::Tensor cropped(const torch::Tensor& full, int64_t kernel) const;
   OpKind resolve_op(std::optional<OpKind> op) const;
+  // A full weight tensor initialised for `op` (see HybridConv2dOptions), the tiny slice drawn
+  // from `tiny_gen` (null: the global generator).
+  torch::Tensor initial_weight(OpKind op, at::Generator* tiny_gen) const;
   void record_use(OpKind op, int64_t in_t, int64_t out_t, int64_t kernel);
 
   HybridConv2dOptions options_;

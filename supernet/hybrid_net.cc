@@ -15,7 +15,7 @@
 namespace nas {
 
 json HybridNetOptions::to_json() const {
-  return {{"aug", aug.to_json()},
+  json j = {{"aug", aug.to_json()},
           {"remap", remap_kind_name(remap)},
           {"shift_bits", shift_bits},
           {"eta", eta},
@@ -25,6 +25,10 @@ json HybridNetOptions::to_json() const {
           {"bn_per_op", bn_per_op},
           {"relative_adder_scaling", relative_adder_scaling},
           {"adder_unit_rms", adder_unit_rms}};
+  // Written only when set: the configurations (and resume fingerprints) of every net built
+  // before the option existed stay as they were.
+  if (separate_adder_weights) j["separate_adder_weights"] = true;
+  return j;
 }
 
 namespace {
@@ -57,6 +61,10 @@ HybridNetOptions HybridNetOptions::from_json(const json& j, const std::string& w
   if (j.contains("adder_unit_rms")) {
     NAS_CHECK(j["adder_unit_rms"].is_boolean(), where << ".adder_unit_rms must be true or false");
     o.adder_unit_rms = j["adder_unit_rms"].get<bool>();
+  }
+  if (j.contains("separate_adder_weights")) {
+    NAS_CHECK(j["separate_adder_weights"].is_boolean(), where << ".separate_adder_weights must be true or false");
+    o.separate_adder_weights = j["separate_adder_weights"].get<bool>();
   }
   if (j.contains("relative_adder_scaling")) {
     NAS_CHECK(j["relative_adder_scaling"].is_boolean(), where << ".relative_adder_scaling must be true or false");
@@ -149,6 +157,7 @@ HybridNetImpl::Slot HybridNetImpl::make_slot(const std::string& conv_name,
   o.ops = ops;
   o.remap = options_.remap;
   o.adder_unit_rms = options_.adder_unit_rms;
+  o.separate_adder_weights = options_.separate_adder_weights;
   o.shift_bits = options_.shift_bits;
   // An adder classifier is followed by BN (AdderNet), so it has no bias.
   o.bias = classifier && op != OpKind::Add;
@@ -403,13 +412,14 @@ void HybridNetImpl::scale_adder_gradients() {
   for (HybridConv2d& conv : all_convs_) {
     const SliceExtent used = conv->take_adder_slice();
     if (used.empty() || options_.eta <= 0) continue;
-    const torch::Tensor g = conv->weight.mutable_grad();
+    const torch::Tensor g = conv->weight_for(OpKind::Add).mutable_grad();
     // The adder slice of the gradient (a view: scaled in place); the multiplicative rest of the
     // tensor keeps its plain gradient.
     if (g.defined()) {
       double eta = options_.eta;
       if (options_.relative_adder_scaling) {
-        const double rms = slice_rms(conv->tiny_slice(used.in_t, used.out_t, used.kernel)).item<double>();
+        const double rms =
+            slice_rms(conv->tiny_slice(used.in_t, used.out_t, used.kernel, OpKind::Add)).item<double>();
         if (rms > 0) eta *= rms;
       }
       scale_to_norm(conv->tiny_slice_of(g, used.in_t, used.out_t, used.kernel), eta);
@@ -422,7 +432,8 @@ void HybridNetImpl::scale_adder_gradients() {
 std::vector<torch::Tensor> HybridNetImpl::decay_parameters() const {
   // The conv weights, in registration order (BN, biases and remap parameters have no decay).
   std::vector<torch::Tensor> out;
-  for (const HybridConv2d& conv : all_convs_) out.push_back(conv->weight);
+  for (const HybridConv2d& conv : all_convs_)
+    for (const torch::Tensor& w : conv->weights()) out.push_back(w);
   return out;
 }
 
@@ -500,13 +511,22 @@ HybridNetImpl::ChannelSortResult HybridNetImpl::sort_channels(ChannelSort mode) 
   const bool include_tiny = mode == ChannelSort::All;
   for (ChannelSpace& s : spaces) {
     if (s.max <= s.tiny) continue;
-    // Importance: L1 of the consumers' input columns and of the depthwise rows.
+    // Importance: L1 of the consumers' input columns and of the depthwise rows. A layer with a
+    // separate adder tensor adds each tensor's L1 over its mean (adder weights live on the scale
+    // of the activations, shift / mult weights on Kaiming's: raw sums would rank by the adder).
     torch::Tensor importance = torch::zeros({s.max}, torch::kDouble);
-    for (HybridConv2d& c : s.cols)
-      importance += c->weight.narrow(1, 0, s.max).abs().sum(std::vector<int64_t>{0, 2, 3}).to(torch::kCPU, torch::kDouble);
+    auto add_importance = [&](const HybridConv2d& layer, int64_t dim) {
+      const std::vector<int64_t> reduce = dim == 1 ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{1, 2, 3};
+      const std::vector<torch::Tensor> ws = layer->weights();
+      for (const torch::Tensor& w : ws) {
+        torch::Tensor l1 = w.narrow(dim, 0, s.max).abs().sum(reduce).to(torch::kCPU, torch::kDouble);
+        if (ws.size() > 1) l1 = l1 / l1.mean().clamp_min(1e-30);
+        importance += l1;
+      }
+    };
+    for (HybridConv2d& c : s.cols) add_importance(c, 1);
     for (HybridConv2d& r : s.rows)
-      if (r->options().depthwise)
-        importance += r->weight.narrow(0, 0, s.max).abs().sum(std::vector<int64_t>{1, 2, 3}).to(torch::kCPU, torch::kDouble);
+      if (r->options().depthwise) add_importance(r, 0);
     const auto acc = importance.accessor<double, 1>();
     std::vector<int64_t> order(static_cast<size_t>(s.max));
     std::iota(order.begin(), order.end(), 0);
@@ -527,9 +547,14 @@ HybridNetImpl::ChannelSortResult HybridNetImpl::sort_channels(ChannelSort mode) 
     for (HybridConv2d& r : s.rows) {
       const torch::Tensor perm = full_perm(r->weight.size(0));
       permute(r->weight, 0, perm);
+      if (r->adder_weight.defined()) permute(r->adder_weight, 0, perm);
       if (r->bias.defined()) permute(r->bias, 0, perm);
     }
-    for (HybridConv2d& c : s.cols) permute(c->weight, 1, full_perm(c->weight.size(1)));
+    for (HybridConv2d& c : s.cols) {
+      const torch::Tensor perm = full_perm(c->weight.size(1));
+      permute(c->weight, 1, perm);
+      if (c->adder_weight.defined()) permute(c->adder_weight, 1, perm);
+    }
     for (DynamicBatchNorm& bn : s.bns) {
       const torch::Tensor perm = full_perm(bn->max_channels());
       permute(bn->weight, 0, perm);
@@ -585,7 +610,7 @@ json HybridNetImpl::weight_statistics() {
   json layers = json::array();
   for (LayerRef& l : tiny_layers()) {
     if (l.op == OpKind::Mult) continue;
-    const torch::Tensor raw = l.conv->tiny_slice(l.in_t, l.out_t, l.kernel);
+    const torch::Tensor raw = l.conv->tiny_slice(l.in_t, l.out_t, l.kernel, l.op);
     WeightRemap remap = l.conv->remap_for(l.op);
     const torch::Tensor remapped = remap ? remap->forward(raw) : raw;
     layers.push_back({{"layer", l.name},

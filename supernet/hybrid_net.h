@@ -22,7 +22,8 @@
 //                   channel sorting
 //   elastic op      the block's layers run the chosen MF op on their tiny slice, through that
 //                   op's remap, with that op's BN when bn_per_op (adder outputs are negative
-//                   distances, on a different scale from shift outputs)
+//                   distances, on a different scale from shift outputs), on the one shared
+//                   weight tensor or, with separate_adder_weights, the adder on a tensor of its own
 //   resolution      not the net's business: the caller resizes the input (resize_input() in
 //                   tiny_ops.h, which the exported TinyNet applies too).
 //
@@ -87,6 +88,10 @@ struct HybridNetOptions {
   // an adder step is AdderNet's step in the adder's own units. (Supernet default; a fixed adder
   // net and AddAug initialise their adder slice at N(0, 1) and need neither.)
   bool adder_unit_rms = false;
+  // The adder op of a layer that also runs shift / mult gets a weight tensor of its own
+  // (HybridConv2dOptions::separate_adder_weights): shift and add share everything else (BN per op
+  // aside) but not the conv weights. nas_train_supernet's --op-weights.
+  bool separate_adder_weights = false;
   double bn_momentum = 0.1;
   double bn_eps = 1e-5;
   // Layers that can run more than one op get one BN per op (else one shared BN).

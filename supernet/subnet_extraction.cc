@@ -89,11 +89,14 @@ int64_t copy_overlap(torch::Tensor& to, const torch::Tensor& from, const std::st
   return src.numel();
 }
 
+// `weight_source`, when given, is what the target's "weight" comes from (the tensor of the
+// layer's op in a supernet with separate adder weights).
 void inherit_module(torch::nn::Module& to, const torch::nn::Module& from, const std::string& layer,
-                    InheritReport& report) {
+                    InheritReport& report, const torch::Tensor* weight_source = nullptr) {
   auto from_tensors = from.named_parameters(true);
   auto from_buffers = from.named_buffers(true);
   auto find = [&](const std::string& key) -> const torch::Tensor* {
+    if (weight_source && key == "weight") return weight_source;
     if (const torch::Tensor* t = from_tensors.find(key)) return t;
     return from_buffers.find(key);
   };
@@ -132,7 +135,8 @@ InheritReport inherit_subnet_weights(HybridNetImpl& fixed, HybridNetImpl& supern
   for (size_t i = 0; i < to.size(); ++i) {
     NAS_CHECK(from[i].name == to[i].name && from[i].op == to[i].op,
               "inherit: layer " << i << " is '" << to[i].name << "' here and '" << from[i].name << "' in the supernet");
-    inherit_module(*to[i].conv, *from[i].conv, to[i].name, report);
+    NAS_CHECK(!to[i].conv->adder_weight.defined(), "inherit: the target layer '" << to[i].name << "' runs several ops");
+    inherit_module(*to[i].conv, *from[i].conv, to[i].name, report, &from[i].conv->weight_for(from[i].op));
     NAS_CHECK(!to[i].bn == !from[i].bn, "inherit: layer '" << to[i].name << "' has a BN in one network only");
     if (to[i].bn) inherit_module(*to[i].bn, *from[i].bn, to[i].name + ".bn", report);
   }

@@ -212,11 +212,13 @@ if(TARGET nas_retrain AND TARGET nas_eval)
   set(train_supernet $<TARGET_FILE:nas_train_supernet>)
   set(extract $<TARGET_FILE:nas_extract>)
   set(micro_space ${PROJECT_SOURCE_DIR}/results/supernet/space-fmnist-micro.json)
-  nas_cli_test(supernet_cli.help "--space.*--sandwich.*--limit-train.*--val-size.*--epochs.*--aug.*--alpha.*--resume"
+  nas_cli_test(supernet_cli.help "--space.*--sandwich.*--op-weights.*--limit-train.*--val-size.*--epochs.*--aug.*--alpha.*--resume"
     ${train_supernet} --help)
   nas_cli_test(extract_cli.help "--supernet.*--arch.*--bn-batches.*--out" ${extract} --help)
   nas_cli_fail_test(supernet_cli.bad_sandwich "nas_train_supernet: error: --sandwich must be in \\[1, 64\\], got 0"
     ${train_supernet} --sandwich 0 --out ${retrain_out}/bad)
+  nas_cli_fail_test(supernet_cli.bad_op_weights "nas_train_supernet: error: unknown --op-weights 'per-op' \\(accepted: shared, separate-adder\\)"
+    ${train_supernet} --op-weights per-op --out ${retrain_out}/bad)
   nas_cli_fail_test(extract_cli.no_supernet "nas_extract: error: --supernet /nonexistent: no supernet.json"
     ${extract} --supernet /nonexistent --arch mbv2-micro --out ${retrain_out}/bad)
   add_test(NAME supernet_cli.fashion_mnist_extract COMMAND sh -c "

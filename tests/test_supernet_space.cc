@@ -85,11 +85,13 @@ HybridNet standalone_copy(HybridNet& supernet, const ArchConfig& arch, HybridNet
 
 TEST_CASE("supernet plan: an active subnet's forward equals the architecture built alone with the inherited weights, bit for bit") {
   const ArchSpace space = small_space();
-  for (bool unit_rms : {false, true}) {
+  for (const auto& [unit_rms, separate] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
     CAPTURE(unit_rms);
+    CAPTURE(separate);
     HybridNetOptions options;
     options.aug = small_aug();
     options.adder_unit_rms = unit_rms;
+    options.separate_adder_weights = separate;
     torch::manual_seed(3);
     HybridNet net(space, options);
     randomise_bn(*net, 4);
@@ -114,6 +116,9 @@ TEST_CASE("inherit_subnet_weights: a fixed net with augmentation starts as the s
   const ArchSpace space = small_space();
   HybridNetOptions options;
   options.aug = small_aug();
+  for (bool separate : {true, false}) {
+  CAPTURE(separate);
+  options.separate_adder_weights = separate;
   torch::manual_seed(5);
   HybridNet net(space, options);
   randomise_bn(*net, 6);
@@ -136,6 +141,7 @@ TEST_CASE("inherit_subnet_weights: a fixed net with augmentation starts as the s
     CHECK(torch::equal(net->forward(x), fixed->forward(x)));
     net->train();
   }
+  if (separate) continue;
   // Wider augmentation than the supernet holds: the overlap is inherited, the rest keeps its init.
   HybridNetOptions wider = options;
   wider.aug.width_mults = {1.0, 2.0, 3.0};
@@ -147,6 +153,97 @@ TEST_CASE("inherit_subnet_weights: a fixed net with augmentation starts as the s
   piecewise.remap = RemapKind::Piecewise;
   HybridNet other(space.smallest(), piecewise);
   CHECK_THROWS_WITH_AS(inherit_subnet_weights(*other, *net), doctest::Contains("uses the piecewise remap"), nas::Error);
+  }
+}
+
+TEST_CASE("separate adder weights: the adder view of a shift/add block reads a tensor of its own") {
+  const ArchSpace space = small_space();
+  HybridNetOptions options;
+  options.aug = small_aug();
+  options.adder_unit_rms = true;
+  torch::manual_seed(21);
+  HybridNet shared(space, options);
+  options.separate_adder_weights = true;
+  torch::manual_seed(21);
+  HybridNet net(space, options);
+  // Everything but the adder tensors is drawn exactly as in the shared net (the adder tensors
+  // come from generators of their own); only layers that run shift and add get one.
+  auto shared_params = shared->named_parameters(true);
+  int adder_tensors = 0;
+  for (const auto& item : net->named_parameters(true)) {
+    CAPTURE(item.key());
+    if (item.key().find("adder_weight") != std::string::npos) {
+      ++adder_tensors;
+      CHECK(shared_params.find(item.key()) == nullptr);
+      continue;
+    }
+    REQUIRE(shared_params.find(item.key()) != nullptr);
+    CHECK(torch::equal(item.value(), shared_params[item.key()]));
+  }
+  CHECK(adder_tensors > 0);
+  CHECK(net->named_parameters(true).size() == shared_params.size() + static_cast<size_t>(adder_tensors));
+
+  // Train mode (batch statistics): with fresh running statistics the adder outputs (negative
+  // distances) are all cut by the ReLU in eval mode.
+  net->train();
+  const ArchConfig add = space.largest(OpKind::Add), shift = space.largest(OpKind::Shift);
+  const Tensor x = torch::randn({3, 1, 8, 8});
+  net->set_subnet(add);
+  const Tensor add_before = net->forward(x);
+  net->set_subnet(shift);
+  const Tensor shift_before = net->forward(x);
+  // The tiny slice of every adder tensor starts as a fixed adder layer's (AdderNet's N(0, 1)).
+  for (const auto& l : net->tiny_layers()) {
+    if (!l.conv->adder_weight.defined() || l.conv->options().depthwise) continue;
+    const Tensor a = l.conv->tiny_slice(l.in_t, l.out_t, l.kernel, OpKind::Add);
+    if (a.numel() < 200) continue;
+    CAPTURE(l.name);
+    CHECK(a.std().item<double>() == doctest::Approx(1.0).epsilon(0.2));
+    CHECK(l.conv->tiny_slice(l.in_t, l.out_t, l.kernel).std().item<double>() < 0.6);  // Kaiming
+  }
+  {
+    // Perturbing the adder tensors changes the add subnet only; perturbing the shared tensors of
+    // those layers changes the shift subnet only.
+    torch::NoGradGuard no_grad;
+    for (const auto& item : net->named_parameters(true))
+      if (item.key().find("adder_weight") != std::string::npos) item.value().add_(0.5);
+  }
+  net->set_subnet(add);
+  CHECK_FALSE(torch::equal(net->forward(x), add_before));
+  net->set_subnet(shift);
+  CHECK(torch::equal(net->forward(x), shift_before));
+
+  // Gradient: an add subnet's step reaches the adder tensors, not the shared tensor's tiny slice;
+  // the adaptive scaling acts on the adder tensor's slice.
+  net->zero_grad();
+  net->set_subnet(add);
+  const Tensor y = torch::tensor({0, 1, 2}, torch::kLong);
+  smoothed_cross_entropy(net->forward(x), y, 0.1).backward();
+  net->scale_adder_gradients();
+  int checked = 0;
+  for (const auto& l : net->tiny_layers()) {
+    if (l.op != OpKind::Add) continue;
+    CAPTURE(l.name);
+    REQUIRE(l.conv->adder_weight.defined());
+    const Tensor ga = l.conv->tiny_slice_of(l.conv->adder_weight.grad(), l.in_t, l.out_t, l.kernel).contiguous();
+    CHECK(ga.norm().item<double>() == doctest::Approx(options.eta * std::sqrt(static_cast<double>(ga.numel()))).epsilon(1e-5));
+    const Tensor gw = l.conv->weight.grad();
+    CHECK((!gw.defined() || gw.abs().max().item<double>() == 0.0));
+    ++checked;
+  }
+  CHECK(checked > 0);
+
+  // Channel sorting moves the adder tensors with the shared ones (one permutation per channel
+  // space): make adder = 3 * weight + 1, sort, and the relation still holds element for element.
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& l : net->tiny_layers())
+      if (l.conv->adder_weight.defined()) l.conv->adder_weight.copy_(l.conv->weight * 3 + 1);
+  }
+  const auto sorted = net->sort_channels(ChannelSort::All);
+  CHECK(!sorted.permutations.empty());
+  for (const auto& l : net->tiny_layers())
+    if (l.conv->adder_weight.defined()) CHECK(torch::equal(l.conv->adder_weight, l.conv->weight * 3 + 1));
 }
 
 TEST_CASE("supernet elasticity: depth runs the first blocks, kernel is the centre crop, op picks its own BN and remap") {
