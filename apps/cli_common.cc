@@ -129,4 +129,14 @@ void emit_json(const json& out, const CommonFlags& flags) {
   if (!flags.json_path.empty()) write_json_file(flags.json_path, out);
 }
 
+RunLog::RunLog(const std::string& path, bool enabled) {
+  if (enabled) out_.open(path, std::ios::app);
+}
+
+void RunLog::line(const std::string& text) {
+  if (!out_.is_open()) return;
+  out_ << "[" << utc_now_iso8601() << "] " << text << "\n";
+  out_.flush();
+}
+
 }  // namespace nas::cli

@@ -3,6 +3,7 @@
 // Every command has --help, --seed, --threads, --out and/or --json; errors print one line
 // ("nas_energy: error: ...") and exit non-zero.
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -62,5 +63,16 @@ double median(std::vector<double> values);
 
 // Prints a benchmark's or report's JSON on stdout and writes it to --json when given.
 void emit_json(const json& out, const CommonFlags& flags);
+
+// A run directory's log.txt: timestamped lines, appended and flushed one by one (a killed run
+// keeps what it wrote). Disabled, it writes nothing (data-parallel ranks other than 0).
+class RunLog {
+ public:
+  RunLog(const std::string& path, bool enabled);
+  void line(const std::string& text);
+
+ private:
+  std::ofstream out_;
+};
 
 }  // namespace nas::cli

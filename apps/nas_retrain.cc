@@ -17,482 +17,35 @@
 // in the supernet, the augmented channels from the supernet's next channels; inherit_subnet_weights
 // in supernet/subnet_extraction.h) instead of from scratch; the supernet is the one pareto.json
 // records (or --supernet DIR), its remap kind is kept, and each result.json says how it started.
-#include <torch/cuda.h>
-#include <torch/types.h>
 #include <torch/utils.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <limits>
-#include <functional>
 #include <memory>
 #include <optional>
-#include <set>
-#include <sstream>
 #include <string>
 
 #include "apps/cli_common.h"
 #include "apps/launcher.h"
-#include "apps/trained_supernet.h"
+#include "apps/retrain_run.h"
 #include "apps/training_flags.h"
-#include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/fnv1a.h"
-#include "core/json_util.h"
-#include "core/memory_usage.h"
-#include "core/string_format.h"
-#include "datasets/data_loader.h"
 #include "datasets/dataset_info.h"
-#include "datasets/experiment_data.h"
-#include "predictors/energy_summary.h"
-#include "search_space/arch_config.h"
-#include "search_space/arch_layers.h"
-#include "search_space/named_archs.h"
-#include "supernet/aug_config.h"
-#include "supernet/hybrid_net.h"
+#include "search_space/op_kind.h"
 #include "supernet/malloc_tuning.h"
-#include "supernet/shiftaddaug_trainer.h"
-#include "supernet/subnet_extraction.h"
-#include "supernet/tiny_net.h"
+#include "supernet/weight_remap.h"
 
 namespace {
 
 namespace po = nas::cli::po;
-namespace fs = std::filesystem;
 
 constexpr const char* kProgram = "nas_retrain";
-constexpr const char* kModelFile = "tiny_model.nasm";
-
-// Defaults of the training and network fields come from the options structs (one place); only
-// what exists at the CLI alone is defaulted here.
-struct Flags : nas::cli::TrainingFlags {
-  std::string arch = "mbv2-tiny", op = "shift", remap = "none";
-  double aug_stop_fraction = -1;  // the older single stop (both stops at 1 - x); -1: not given
-  nas::datasets::ExperimentDataOptions data;
-  // --pareto mode
-  std::string pareto, keys, init = "scratch", supernet;
-  int top = 0, spread = 0;
-  bool all = false;
-  nas::DataParallel* group = nullptr;  // data-parallel ranks (--nproc); not owned
-};
-
-// Upper bounds on an untrusted pareto.json.
-constexpr uint64_t kMaxParetoFileBytes = uint64_t{64} << 20;
-constexpr size_t kMaxParetoPoints = 100000;
-
-std::string fmt(double v, int precision = 2) { return nas::format_double(v, precision); }
-
-// How a run's network starts when not from scratch (--init supernet): what goes into the run's
-// fingerprint and result, and the step that writes the weights.
-struct NetInit {
-  nas::json description;
-  std::function<nas::InheritReport(nas::HybridNetImpl&)> apply;
-};
-
-// Trains one architecture in `out_dir` (the arch of --arch / --op, or `given_arch` as it is) and
-// returns its result.json.
-nas::json train_one(Flags f, const nas::cli::CommonFlags& common, int argc, char** argv, const nas::OpKind op,
-                    const bool keep_ops, const nas::RemapKind remap, const nas::ArchConfig* given_arch,
-                    const std::string& arch_name, const std::string& out_dir, const bool resume,
-                    const std::chrono::steady_clock::time_point wall_start, const NetInit* init = nullptr) {
-  nas::datasets::ExperimentDataOptions& d = f.data;
-  nas::HybridNetOptions net_options = f.net;
-  net_options.remap = !keep_ops && op == nas::OpKind::Mult ? nas::RemapKind::None : remap;
-  nas::TrainerOptions topt = f.trainer;
-  const int threads = nas::cli::resolve_threads(common);
-  torch::set_num_threads(threads);
-  const fs::path out(out_dir);
-  // Rank 0 writes every file and line; the other ranks of a data-parallel run train beside it.
-  const bool writer = !f.group || f.group->rank() == 0;
-  topt.progress = writer;
-  const std::string checkpoint_path = writer ? nas::cli::prepare_run_dir(out_dir, "checkpoint.pt", resume)
-                                             : (out / "checkpoint.pt").string();
-  topt.checkpoint_path = checkpoint_path;
-
-  // ---- data -----------------------------------------------------------------------------------
-  const nas::datasets::DatasetInfo& info = nas::datasets::dataset_info(nas::datasets::canonical_dataset_name(d.dataset));
-  const std::string dataset = info.name;
-  const int resolution = static_cast<int>(d.resolution > 0 ? d.resolution : info.height);
-  nas::ArchConfig arch = given_arch ? *given_arch
-                                    : nas::resolve_arch(f.arch, resolution, static_cast<int>(info.channels),
-                                                        static_cast<int>(info.num_classes));
-  NAS_CHECK(!given_arch || (arch.in_channels == static_cast<int>(info.channels) &&
-                            arch.num_classes == static_cast<int>(info.num_classes)),
-            "the architecture " << arch.key() << " is for " << arch.in_channels << " channels and " << arch.num_classes
-                                << " classes, not " << dataset);
-  if (!keep_ops) nas::set_all_ops(arch, op);
-  arch.validate();
-  // The loader gives the data at --resolution (the native size by default); an architecture of
-  // another resolution sees the batch resized to it (resize_input), as a supernet subnet does,
-  // and its exported model resizes likewise.
-  d.resolution = resolution;
-  // The op the result reports: the one given, or with --op keep the architecture's (one op of
-  // every block and the head conv, else "mixed").
-  std::string op_label = keep_ops ? std::string() : nas::op_kind_name(op);
-  if (keep_ops) {
-    std::set<std::string> ops = {nas::op_kind_name(arch.head.op)};
-    if (arch.head.channels == 0) ops.clear();
-    for (const nas::StageConfig& st : arch.stages)
-      for (const nas::BlockConfig& b : st.blocks) ops.insert(nas::op_kind_name(b.op));
-    op_label = ops.size() == 1 ? *ops.begin() : "mixed";
-  }
-  const nas::datasets::ExperimentData data = [&] {
-    try {
-      return nas::datasets::load_experiment_data(d);
-    } catch (const nas::Error& e) {
-      throw nas::cli::with_flag_names(e, {"data"});
-    }
-  }();
-  const auto& train_data = data.train;
-  const auto& val_data = data.val;
-  const auto& test_data = data.test;
-  const nas::datasets::DataLoader& train_loader = *data.train_loader;
-  const nas::datasets::DataLoader* val_loader = data.val_loader.get();
-  const nas::datasets::DataLoader& test_loader = *data.test_loader;
-  const int64_t val_size = data.val_size;
-
-  // ---- configuration --------------------------------------------------------------------------
-
-  const nas::RunContext run_context = nas::cli::make_run_context(kProgram, argc, argv, common, f.device);
-  // What must match for --resume: everything that changes the trained weights.
-  nas::json fingerprint;
-  fingerprint["arch"] = arch.to_json();
-  fingerprint["op"] = op_label;
-  fingerprint["aug"] = f.aug;
-  fingerprint["net"] = net_options.to_json();
-  fingerprint["trainer"] = topt.to_json();
-  fingerprint["data"] = {{"dataset", dataset},     {"limit_train", d.limit_train},
-                         {"val_size", val_size},   {"resolution", arch.resolution},
-                         {"batch_size", d.batch_size}, {"train_images", train_data->size()}};
-  // Only a non-scratch start is recorded, so that scratch runs keep their fingerprints (--resume).
-  if (init) fingerprint["init"] = init->description;
-  nas::json config = fingerprint;
-  config["context"] = nas::make_context(run_context);
-  config["arch_name"] = arch_name;
-  config["arch_key"] = arch.key();
-  config["data"]["limit_test"] = d.limit_test;
-  config["data"]["test_images"] = test_data->size();
-  config["data"]["val_images"] = val_data ? val_data->size() : 0;
-  config["data"]["mean"] = train_loader.mean();
-  config["data"]["std"] = train_loader.std();
-  config["device"] = f.device;
-  config["threads"] = threads;
-  config["world_size"] = f.group ? f.group->world_size() : 1;
-  if (writer) nas::write_json_file((out / "config.json").string(), config);
-
-  std::ofstream log;
-  if (writer) log.open((out / "log.txt").string(), std::ios::app);
-  auto log_line = [&](const std::string& line) {
-    if (!writer) return;
-    log << "[" << nas::utc_now_iso8601() << "] " << line << "\n";
-    log.flush();
-  };
-  if (writer)
-    std::cerr << kProgram << ": " << arch.key() << " | op " << op_label << " | aug " << f.aug
-            << " | remap " << nas::remap_kind_name(net_options.remap) << " | " << dataset << " train "
-            << train_data->size() << " val " << (val_data ? val_data->size() : 0) << " test "
-            << test_data->size() << " | " << f.device << " " << threads << " thread(s)\n";
-
-  // ---- training -------------------------------------------------------------------------------
-  torch::manual_seed(common.seed);
-  nas::HybridNet net(arch, net_options);
-  nas::json init_result = {{"from", "scratch"}};
-  if (init) {
-    // Before resume(): a checkpoint, when there is one, replaces these weights anyway.
-    const nas::InheritReport inherited = init->apply(*net);
-    init_result = init->description;
-    init_result["inherited_tensors"] = inherited.tensors;
-    init_result["inherited_fraction"] = inherited.elements_total > 0
-                                            ? static_cast<double>(inherited.elements_copied) / inherited.elements_total
-                                            : 0.0;
-  }
-  nas::ShiftAddAugTrainer trainer(net, topt, train_loader, val_loader);
-  trainer.set_data_parallel(f.group);
-  const bool resumed = trainer.resume(fingerprint);
-  log_line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
-           (resumed ? " (at step " + std::to_string(trainer.global_step()) + ")" : ""));
-  trainer.on_epoch = [&](const nas::EpochRecord& r) {
-    log_line("epoch " + std::to_string(r.epoch) + "/" + std::to_string(topt.epochs) + (r.augmented ? " aug" : " tiny") +
-             " loss " + fmt(r.train_loss, 4) + (r.augmented ? " aug_loss " + fmt(r.train_aug_loss, 4) : "") +
-             " train_top1 " + fmt(r.train_top1) + "%" + (r.val_top1 >= 0 ? " val_top1 " + fmt(r.val_top1) + "%" : "") +
-             " " + fmt(r.images_per_s, 1) + " img/s " + fmt(r.train_seconds, 1) + "s");
-  };
-  trainer.train();
-  if (!writer) return nas::json::object();
-
-  // ---- export, evaluation, result -------------------------------------------------------------
-  const torch::Device device(f.device);
-  nas::HybridNet& trained = trainer.net();
-  double val_top1 = -1;
-  if (val_loader) val_top1 = trainer.evaluate(*val_loader, /*reestimate=*/false);  // BN re-estimated at the end
-  const double hybrid_test_top1 = trainer.evaluate(test_loader, /*reestimate=*/false);
-
-  nas::TinyPreprocessing pre{dataset, train_loader.height(), train_loader.mean(), train_loader.std()};
-  nas::json meta = {{"arch_name", arch_name},           {"op", op_label},
-                    {"aug", f.aug},                  {"remap", nas::remap_kind_name(net_options.remap)},
-                    {"limit_test", d.limit_test},    {"eval_batch_size", d.eval_batch_size},
-                    {"epochs", topt.epochs},         {"seed", common.seed},
-                    {"device", f.device},            {"val_top1", val_top1}};
-  nas::TinyNet exported = nas::TinyNet::from_hybrid(*trained, pre, meta);
-  exported.meta()["test_top1"] = hybrid_test_top1;
-  const std::string model_path = (out / kModelFile).string();
-  exported.save(model_path);
-  nas::TinyNet reloaded = nas::TinyNet::load(model_path);
-  reloaded.to(device);
-  const double test_top1 =
-      nas::datasets::count_top1(test_loader, device, [&](const torch::Tensor& x) { return reloaded.forward(x); })
-          .percent();
-  // The export is bit-exact by construction (checked by the tests); a difference here would mean
-  // the device picked different kernels for the two runs. Report it, keep the exported number
-  // (the one nas_eval reproduces).
-  const bool export_exact = test_top1 == hybrid_test_top1;
-  if (!export_exact)
-    std::cerr << kProgram << ": warning: the exported model's test top-1 " << test_top1
-              << "% differs from the hybrid net's tiny top-1 " << hybrid_test_top1 << "%\n";
-
-  const nas::LayerCounts counts = nas::count_layers(arch);
-  const nas::json energy = nas::energy_summary(arch);
-
-  const auto& history = trainer.history();
-  nas::json history_json = nas::json::array();
-  double images = 0, seconds = 0;
-  for (const nas::EpochRecord& r : history) {
-    history_json.push_back(r.to_json());
-    images += r.images_per_s * r.train_seconds;
-    seconds += r.train_seconds;
-  }
-  nas::json result;
-  result["context"] = nas::make_context(run_context);
-  result["arch"] = arch_name;
-  result["arch_key"] = arch.key();
-  result["arch_config"] = arch.to_json();
-  result["op"] = op_label;
-  result["aug"] = f.aug;
-  result["remap"] = nas::remap_kind_name(net_options.remap);
-  result["dataset"] = dataset;
-  result["epochs"] = topt.epochs;
-  result["seed"] = common.seed;
-  result["test_top1"] = test_top1;
-  result["hybrid_test_top1"] = hybrid_test_top1;
-  result["export_exact"] = export_exact;
-  result["val_top1"] = val_top1;
-  result["test_images"] = test_data->size();
-  result["val_images"] = val_data ? val_data->size() : 0;
-  result["train_images"] = train_data->size();
-  result["params"] = counts.params;
-  result["macs"] = counts.macs;
-  result["counts"] = counts.to_json();
-  result["energy_mj"] = energy["eyeriss_mj"];
-  result["energy"] = energy;
-  result["init"] = init_result;
-  result["world_size"] = f.group ? f.group->world_size() : 1;
-  result["micro_batches"] = topt.micro_batches;
-  result["train_seconds"] = seconds;
-  result["images_per_s"] = seconds > 0 ? images / seconds : 0.0;
-  // Peak resident set of the whole process (this invocation; a resumed run counts from its resume).
-  result["peak_rss_mib"] = nas::bytes_to_mib(nas::peak_rss_bytes());
-  result["allocator"] = nas::malloc_implementation();
-  result["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  result["history"] = history_json;
-  result["model_file"] = kModelFile;
-  result["model_bytes"] = exported.stored_bytes();
-  result["trainer"] = topt.to_json();
-  // Weight tearing: the MF slices' distributions before and after the remap, per layer.
-  result["weight_statistics"] = trained->weight_statistics();
-  result["net"] = net_options.to_json();
-  nas::write_json_file((out / "result.json").string(), result);
-
-  const std::string summary = "test top-1 " + fmt(test_top1) + "%" +
-                              (val_top1 >= 0 ? " (val " + fmt(val_top1) + "%)" : std::string()) + ", " +
-                              std::to_string(counts.params) + " params, " + fmt(counts.macs / 1e6) +
-                              " MMAC, " + fmt(energy["eyeriss_mj"].get<double>(), 4) + " mJ (eyeriss), train " +
-                              fmt(seconds, 1) + " s";
-  log_line("done: " + summary);
-  std::cout << kProgram << ": " << summary << "\n"
-            << kProgram << ": wrote " << (out / "result.json").string() << " and " << model_path << "\n";
-  return result;
-}
-
-// --pareto: the selected points of a nas_search Pareto set, one run each (see the top).
-int retrain_pareto(const Flags& f, const po::variables_map& vm, const nas::cli::CommonFlags& common, int argc,
-                   char** argv, const nas::RemapKind remap) {
-  NAS_CHECK(vm["op"].defaulted(), "--op does not apply to --pareto: every point keeps its own ops");
-  NAS_CHECK(vm["arch"].defaulted(), "--arch does not apply to --pareto: the points are the architectures");
-  NAS_CHECK(f.init == "scratch" || f.init == "supernet", "--init must be scratch or supernet, got " << nas::quoted_excerpt(f.init));
-  NAS_CHECK(f.supernet.empty() || f.init == "supernet", "--supernet DIR is for --init supernet");
-  NAS_CHECK((f.top > 0) + (f.spread > 0) + (!f.keys.empty()) + (f.all ? 1 : 0) <= 1,
-            "give at most one of --top, --spread, --keys, --all");
-  NAS_CHECK(!vm.count("top") || f.top >= 1, "--top must be >= 1, got " << f.top);
-  NAS_CHECK(!vm.count("spread") || f.spread >= 1, "--spread must be >= 1, got " << f.spread);
-
-  // ---- the Pareto set -------------------------------------------------------------------------
-  const std::string bytes = nas::read_file(f.pareto, kMaxParetoFileBytes);
-  const nas::json pareto = nas::parse_json_text(bytes, f.pareto);
-  NAS_CHECK(pareto.is_object() && pareto.contains("points") && pareto["points"].is_array(),
-            f.pareto << ": no 'points' array (not a pareto.json of nas_search?)");
-  const nas::json& points_json = pareto["points"];
-  NAS_CHECK(!points_json.empty() && points_json.size() <= kMaxParetoPoints,
-            f.pareto << ": 'points' must hold 1.." << kMaxParetoPoints << " points");
-  struct Point {
-    std::string key;
-    nas::ArchConfig arch;
-    double predicted_top1 = 0, energy_mj = 0;
-  };
-  std::vector<Point> points;
-  for (size_t i = 0; i < points_json.size(); ++i) {
-    const std::string where = f.pareto + ": points[" + std::to_string(i) + "]";
-    const nas::json& p = points_json[i];
-    NAS_CHECK(p.is_object() && p.contains("arch"), where << ": no 'arch'");
-    Point pt{nas::json_string(p, "key", where), nas::ArchConfig::from_json(p["arch"], where + ": arch"),
-             nas::json_number(p, "predicted_top1", where), nas::json_number(p, "energy_mj", where)};
-    NAS_CHECK(pt.key == pt.arch.key(), where << ": key does not match the architecture");
-    points.push_back(std::move(pt));
-  }
-  // --init supernet: the supernet the search ran on (pareto.json records it), loaded once.
-  std::optional<nas::cli::TrainedSupernet> supernet;
-  NetInit init;
-  if (f.init == "supernet") {
-    std::string dir = f.supernet;
-    if (dir.empty()) {
-      NAS_CHECK(pareto.contains("supernet") && pareto["supernet"].is_string(),
-                f.pareto << " records no supernet directory (a search on a predictor without one?); give --supernet DIR");
-      dir = pareto["supernet"].get<std::string>();
-    }
-    supernet = nas::cli::load_trained_supernet(dir, f.data.data_dir, torch::Device(f.device));
-    NAS_CHECK(vm["remap"].defaulted() || remap == supernet->net_options.remap,
-              "--remap " << f.remap << ": the supernet was trained with the "
-                         << nas::remap_kind_name(supernet->net_options.remap) << " remap; --init supernet keeps it");
-    init.description = {{"from", "supernet"}, {"supernet", supernet->dir}, {"supernet_epoch", supernet->epoch()},
-                        {"supernet_step", supernet->checkpoint_state.value("step", int64_t{0})}};
-    init.apply = [&](nas::HybridNetImpl& net) { return nas::inherit_subnet_weights(net, *supernet->net); };
-  }
-  std::vector<size_t> chosen;
-  if (!f.keys.empty()) {
-    std::stringstream list(f.keys);
-    std::string key;
-    while (std::getline(list, key, ',')) {
-      size_t i = 0;
-      while (i < points.size() && points[i].key != key) ++i;
-      NAS_CHECK(i < points.size(), "--keys: " << nas::json_excerpt(key) << " is not a point of " << f.pareto);
-      if (std::find(chosen.begin(), chosen.end(), i) == chosen.end()) chosen.push_back(i);
-    }
-  } else {
-    for (size_t i = 0; i < points.size(); ++i) chosen.push_back(i);
-    if (f.spread > 0 && static_cast<size_t>(f.spread) < points.size()) {
-      // The point nearest to each of K energies evenly spaced (log scale) from the cheapest to
-      // the dearest point: a view of the whole front rather than its top.
-      std::vector<size_t> by_energy = chosen;
-      std::stable_sort(by_energy.begin(), by_energy.end(),
-                       [&](size_t a, size_t b) { return points[a].energy_mj < points[b].energy_mj; });
-      const double lo = std::log(std::max(points[by_energy.front()].energy_mj, 1e-300));
-      const double hi = std::log(std::max(points[by_energy.back()].energy_mj, 1e-300));
-      std::vector<size_t> picked;
-      for (int k = 0; k < f.spread; ++k) {
-        const double target = f.spread == 1 ? hi : lo + (hi - lo) * k / (f.spread - 1);
-        size_t best = by_energy.front();
-        double best_distance = std::numeric_limits<double>::infinity();
-        for (size_t i : by_energy) {
-          if (std::find(picked.begin(), picked.end(), i) != picked.end()) continue;
-          const double distance = std::abs(std::log(std::max(points[i].energy_mj, 1e-300)) - target);
-          if (distance < best_distance) best_distance = distance, best = i;
-        }
-        picked.push_back(best);
-      }
-      std::sort(picked.begin(), picked.end());
-      chosen = picked;
-    } else if (f.top > 0) {
-      // The best predicted first; ties: the cheaper, then the earlier point.
-      std::stable_sort(chosen.begin(), chosen.end(), [&](size_t a, size_t b) {
-        if (points[a].predicted_top1 != points[b].predicted_top1) return points[a].predicted_top1 > points[b].predicted_top1;
-        return points[a].energy_mj < points[b].energy_mj;
-      });
-      chosen.resize(std::min(chosen.size(), static_cast<size_t>(f.top)));
-      std::sort(chosen.begin(), chosen.end());
-    }
-  }
-
-  // ---- one run per point ----------------------------------------------------------------------
-  const fs::path out(common.out_dir);
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  NAS_CHECK(!ec, "cannot create --out " << common.out_dir << ": " << ec.message());
-  nas::json summary;
-  summary["context"] = nas::make_context(nas::cli::make_run_context(kProgram, argc, argv, common, f.device));
-  summary["pareto"] = {{"file", fs::absolute(f.pareto).string()}, {"fingerprint", nas::fnv1a64_text(bytes)}};
-  summary["init"] = f.init;
-  summary["dataset"] = nas::datasets::canonical_dataset_name(f.data.dataset);
-  summary["selection"] = f.top > 0      ? "top " + std::to_string(f.top)
-                         : f.spread > 0 ? "spread " + std::to_string(f.spread)
-                         : !f.keys.empty() ? "keys"
-                                           : "all";
-  summary["runs"] = nas::json::array();
-  const std::string summary_path = (out / "retrain_summary.json").string();
-  for (size_t n = 0; n < chosen.size(); ++n) {
-    const Point& pt = points[chosen[n]];
-    const std::string name = nas::string_printf("point-%02zu", chosen[n]);
-    const fs::path dir = out / name;
-    const fs::path result_path = dir / "result.json";
-    nas::json result;
-    if (fs::exists(result_path, ec)) {
-      result = nas::read_json_file(result_path.string());
-      NAS_CHECK(result.value("arch_key", std::string()) == pt.key,
-                result_path.string() << " holds another architecture than point " << chosen[n] << " of " << f.pareto
-                                     << " (another search? choose another --out)");
-      const nas::json started = result.value("init", nas::json{{"from", "scratch"}});
-      NAS_CHECK(started.is_object() && started.value("from", std::string()) == f.init,
-                result_path.string() << " was trained with --init " << nas::json_excerpt(started.value("from", nas::json()))
-                                     << ", not " << f.init << " (choose another --out)");
-      std::cerr << kProgram << ": [" << n + 1 << "/" << chosen.size() << "] " << name << " done already\n";
-    } else {
-      std::cerr << kProgram << ": [" << n + 1 << "/" << chosen.size() << "] " << name << " predicted top-1 "
-                << fmt(pt.predicted_top1) << "%, " << fmt(pt.energy_mj * 1e3) << " uJ\n";
-      const bool resume = fs::exists(dir / "checkpoint.pt", ec);
-      result = train_one(f, common, argc, argv, nas::OpKind::Mult, /*keep_ops=*/true,
-                         supernet ? supernet->net_options.remap : remap, &pt.arch, "pareto:" + name, dir.string(),
-                         resume, std::chrono::steady_clock::now(), supernet ? &init : nullptr);
-    }
-    summary["runs"].push_back({{"key", pt.key},
-                               {"dir", name},
-                               {"point_index", chosen[n]},
-                               {"predicted_top1", pt.predicted_top1},
-                               {"val_top1", result.at("val_top1")},
-                               {"test_top1", result.at("test_top1")},
-                               {"energy_mj", result.at("energy_mj")},
-                               {"macs", result.at("macs")},
-                               {"params", result.at("params")},
-                               {"train_seconds", result.at("train_seconds")}});
-    nas::write_json_file(summary_path, summary);
-  }
-  // The network to deploy: the best on the validation split (never chosen on the test split).
-  const nas::json* best = nullptr;
-  for (const nas::json& r : summary["runs"])
-    if (!best || r["val_top1"].get<double>() > (*best)["val_top1"].get<double>()) best = &r;
-  const fs::path best_model = out / "best_tiny_model.nasm";
-  nas::write_file_atomic(best_model.string(), nas::read_file((out / (*best)["dir"].get<std::string>() / kModelFile).string()));
-  summary["best_by_val"] = {{"key", (*best)["key"]}, {"dir", (*best)["dir"]}, {"val_top1", (*best)["val_top1"]},
-                            {"test_top1", (*best)["test_top1"]}, {"energy_mj", (*best)["energy_mj"]},
-                            {"model_file", best_model.filename().string()}};
-  nas::write_json_file(summary_path, summary);
-  std::cout << kProgram << ": retrained " << chosen.size() << " point(s) of " << f.pareto << "\n";
-  for (const nas::json& r : summary["runs"])
-    std::cout << "  " << r["dir"].get<std::string>() << "  " << fmt(r["energy_mj"].get<double>() * 1e3) << " uJ  predicted "
-              << fmt(r["predicted_top1"].get<double>()) << "%  val " << fmt(r["val_top1"].get<double>()) << "%  test "
-              << fmt(r["test_top1"].get<double>()) << "%\n";
-  std::cout << kProgram << ": best on validation: " << summary["best_by_val"]["dir"].get<std::string>() << " -> "
-            << best_model.string() << "\n"
-            << kProgram << ": wrote " << summary_path << "\n";
-  return 0;
-}
 
 int run(int argc, char** argv) {
   nas::tune_malloc_for_training();
   const auto wall_start = std::chrono::steady_clock::now();
   nas::cli::CommonFlags common;
-  Flags f;
+  nas::cli::RetrainFlags f;
   nas::datasets::ExperimentDataOptions& d = f.data;
   po::options_description desc("Options");
   desc.add_options()
@@ -556,12 +109,20 @@ int run(int argc, char** argv) {
     if (const std::optional<int> job = nas::cli::launch_ranks_if_requested(f, kProgram, argc, argv)) return *job;
     const std::unique_ptr<nas::GlooDataParallel> group = nas::cli::join_process_group(f, vm);
     f.group = group.get();
-    train_one(f, common, argc, argv, op, keep_ops, remap, nullptr, f.arch, common.out_dir, f.resume, wall_start);
+    nas::cli::RetrainTarget target;
+    target.op = op;
+    target.keep_ops = keep_ops;
+    target.remap = remap;
+    target.arch_name = f.arch;
+    target.out_dir = common.out_dir;
+    target.resume = f.resume;
+    nas::cli::retrain_architecture(kProgram, f, common, argc, argv, target, wall_start);
     return 0;
   }
   NAS_CHECK(f.nproc == 1 && !nas::cli::is_distributed_worker(),
             "--nproc with --pareto is not supported yet: retrain the points one by one (--keys) with --nproc");
-  return retrain_pareto(f, vm, common, argc, argv, remap);
+  const auto explicit_flag = [&](const std::string& name) { return vm.count(name) > 0 && !vm[name].defaulted(); };
+  return nas::cli::retrain_pareto(kProgram, f, explicit_flag, common, argc, argv, remap);
 }
 
 }  // namespace

@@ -150,13 +150,8 @@ int run(int argc, char** argv) {
     nas::write_json_file((out / "supernet.json").string(), config);
   }
 
-  std::ofstream log;
-  if (writer) log.open((out / "log.txt").string(), std::ios::app);
-  auto log_line = [&](const std::string& line) {
-    if (!writer) return;
-    log << "[" << nas::utc_now_iso8601() << "] " << line << "\n";
-    log.flush();
-  };
+  nas::cli::RunLog run_log((out / "log.txt").string(), writer);
+  auto log_line = [&](const std::string& line) { run_log.line(line); };
   if (writer)
     std::cerr << kProgram << ": space of 10^" << nas::format_double(space.log10_size(), 1) << " architectures | aug "
             << f.aug << " | sandwich " << t.sandwich << " | remap " << nas::remap_kind_name(n.remap) << " | "
