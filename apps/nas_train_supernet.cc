@@ -39,7 +39,10 @@ constexpr const char* kProgram = "nas_train_supernet";
 
 struct Flags : nas::cli::TrainingFlags {
   std::string space = "default", remap = "none";
-  std::string adder_scaling = "relative", adder_weights = "unit-rms", op_weights = "separate-adder";
+  // The string flags' defaults follow HybridNetOptions::supernet_defaults() (one place).
+  std::string adder_scaling = nas::HybridNetOptions::supernet_defaults().relative_adder_scaling ? "relative" : "absolute";
+  std::string adder_weights = nas::HybridNetOptions::supernet_defaults().adder_unit_rms ? "unit-rms" : "raw";
+  std::string op_weights = nas::HybridNetOptions::supernet_defaults().separate_adder_weights ? "separate-adder" : "shared";
   bool shared_bn = false;
   nas::datasets::ExperimentDataOptions data;
 };

@@ -71,6 +71,7 @@ int run(int argc, char** argv) {
   int64_t batch = 128, steps = 10, resolution = 28, channels = 1;
   bool channels_last = false, largest = false, no_malloc_tuning = false, forward_only = false;
   std::string supernet_space;
+  std::string op_weights = nas::HybridNetOptions::supernet_defaults().separate_adder_weights ? "separate-adder" : "shared";
   int64_t rounds = 3, sandwich = nas::TrainerOptions{}.sandwich;
   po::options_description desc("Options");
   desc.add_options()
@@ -87,7 +88,8 @@ int run(int argc, char** argv) {
       ("no-malloc-tuning", po::bool_switch(&no_malloc_tuning), "keep glibc's default malloc settings where glibc's malloc is in use (for comparison)")
       ("supernet", po::value(&supernet_space), "compare a supernet step (default | ArchSpace file; --arch with each op as the active subnet) with the fixed net's, and time sandwich steps")
       ("rounds", po::value(&rounds)->default_value(rounds), "--supernet: alternating timing rounds (median)")
-      ("sandwich", po::value(&sandwich)->default_value(sandwich), "--supernet: subnets per sandwich step");
+      ("sandwich", po::value(&sandwich)->default_value(sandwich), "--supernet: subnets per sandwich step")
+      ("op-weights", po::value(&op_weights)->default_value(op_weights), "--supernet: shared | separate-adder (as nas_train_supernet)");
   nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kJson);
   po::variables_map vm;
   if (!nas::cli::parse_flags(argc, argv, "bench_train_step", "time ShiftAddAug training steps", desc, vm))
@@ -106,8 +108,11 @@ int run(int argc, char** argv) {
     return out;
   };
   nas::json rows = nas::json::array();
+  const bool separate_adder = op_weights == "separate-adder";
   if (!supernet_space.empty()) {
     NAS_CHECK(rounds >= 1 && sandwich >= 1, "--rounds and --sandwich must be >= 1");
+    NAS_CHECK(op_weights == "shared" || op_weights == "separate-adder",
+              "unknown --op-weights '" << op_weights << "' (accepted: shared, separate-adder)");
     const nas::ArchSpace space =
         supernet_space == "default"
             ? nas::default_space(static_cast<int>(resolution), static_cast<int>(channels), 10)
@@ -118,8 +123,8 @@ int run(int argc, char** argv) {
       for (const std::string& aug : split(aug_list)) {
         nas::ArchConfig arch = nas::resolve_arch(arch_name, static_cast<int>(resolution), static_cast<int>(channels), 10);
         nas::set_all_ops(arch, nas::parse_op_kind(op_name));
-        nas::HybridNetOptions options;
-        options.adder_unit_rms = options.relative_adder_scaling = true;
+        nas::HybridNetOptions options = nas::HybridNetOptions::supernet_defaults();
+        options.separate_adder_weights = separate_adder;
         if (aug == "none") options.aug.expand_mults = options.aug.width_mults = {1.0};
         nas::release_free_heap_memory();
         nas::reset_peak_rss();
@@ -136,7 +141,7 @@ int run(int argc, char** argv) {
           t_super.push_back(time_steps(super, one, aug != "none", steps, x, y, rng_super));
         }
         const double ratio = nas::cli::median(t_super) / nas::cli::median(t_fixed);
-        nas::json row = {{"mode", "supernet_vs_fixed"}, {"arch", arch_name}, {"arch_key", arch.key()},
+        nas::json row = {{"mode", "supernet_vs_fixed"}, {"op_weights", op_weights}, {"arch", arch_name}, {"arch_key", arch.key()},
                          {"op", op_name}, {"aug", aug}, {"rounds", rounds},
                          {"fixed_ms_per_step", 1e3 * nas::cli::median(t_fixed)},
                          {"supernet_ms_per_step", 1e3 * nas::cli::median(t_super)},
@@ -151,8 +156,8 @@ int run(int argc, char** argv) {
     // Full sandwich steps of supernet training, with augmentation: throughput and peak memory.
     nas::release_free_heap_memory();
     const bool peak_reset = nas::reset_peak_rss();
-    nas::HybridNetOptions options;
-    options.adder_unit_rms = options.relative_adder_scaling = true;
+    nas::HybridNetOptions options = nas::HybridNetOptions::supernet_defaults();
+    options.separate_adder_weights = separate_adder;
     torch::manual_seed(common.seed);
     nas::HybridNet super(space, options);
     super->train();
@@ -164,7 +169,7 @@ int run(int argc, char** argv) {
       return out;
     };
     const double t = time_steps(super, sandwich_subnets, true, steps, x, y, rng);
-    nas::json row = {{"mode", "supernet_sandwich"}, {"space", supernet_space}, {"sandwich", sandwich},
+    nas::json row = {{"mode", "supernet_sandwich"}, {"op_weights", op_weights}, {"space", supernet_space}, {"sandwich", sandwich},
                      {"aug", "shiftaddaug"}, {"ms_per_step", 1e3 * t},
                      {"images_per_s", static_cast<double>(batch) / t},
                      {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())}, {"peak_rss_reset", peak_reset}};

@@ -73,6 +73,14 @@ HybridNetOptions HybridNetOptions::from_json(const json& j, const std::string& w
   return o;
 }
 
+HybridNetOptions HybridNetOptions::supernet_defaults() {
+  HybridNetOptions o;
+  o.adder_unit_rms = true;
+  o.relative_adder_scaling = true;
+  o.separate_adder_weights = true;
+  return o;
+}
+
 HybridNetImpl::HybridNetImpl(const ArchConfig& arch, const HybridNetOptions& options)
     : largest_(arch) {
   largest_.validate();

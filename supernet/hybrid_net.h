@@ -98,8 +98,12 @@ struct HybridNetOptions {
   bool bn_per_op = true;
 
   json to_json() const;
-  // The inverse of to_json (strict; errors name `where` and the field).
+  // The inverse of to_json (strict; errors name `where` and the field). Fields a file lacks keep
+  // the defaults above (how the nets of older files were built).
   static HybridNetOptions from_json(const json& j, const std::string& where);
+  // The defaults of a supernet (nas_train_supernet, bench_train_step --supernet): unit-RMS adder
+  // weights with relative scaling, and a separate adder tensor (results/supernet/README.md).
+  static HybridNetOptions supernet_defaults();
 };
 
 
