@@ -64,6 +64,7 @@ int run(int argc, char** argv) {
       ("batch-size", po::value(&d.batch_size)->default_value(d.batch_size), "training batch size")
       ("eval-batch-size", po::value(&d.eval_batch_size)->default_value(d.eval_batch_size), "evaluation batch size")
       ("sandwich", po::value(&t.sandwich)->default_value(t.sandwich), "subnets per step: the largest, the smallest and N-2 random ones")
+      ("single-op-fraction", po::value(&t.single_op_fraction)->default_value(t.single_op_fraction), "progressive op mixing: for this fraction of the steps each subnet runs one op in every block, then each block draws its own")
       ("remap", po::value(&f.remap)->default_value(f.remap), "weight remap of the MF slices (one per op): none | quantile | piecewise | fc")
       ("shared-bn", po::bool_switch(&f.shared_bn), "one BN per layer for every op (default: one BN per op)")
       ("adder-weights", po::value(&f.adder_weights)->default_value(f.adder_weights), "what the adder op sees of the shared weights: unit-rms (scaled to RMS 1, AdderNet's scale) | raw")

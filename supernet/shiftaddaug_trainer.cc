@@ -94,6 +94,8 @@ void TrainerOptions::validate() const {
   NAS_CHECK(bn_batches >= 0, "trainer.bn_batches must be >= 0, got " << bn_batches);
   NAS_CHECK(checkpoint_every_steps >= 0, "trainer.checkpoint_every_steps must be >= 0");
   NAS_CHECK(sandwich >= 1 && sandwich <= 64, "trainer.sandwich must be in [1, 64], got " << sandwich);
+  NAS_CHECK(single_op_fraction >= 0 && single_op_fraction <= 1,
+            "trainer.single_op_fraction must be in [0, 1], got " << single_op_fraction);
   NAS_CHECK(micro_batches >= 1 && micro_batches <= 1024,
             "trainer.micro_batches must be in [1, 1024], got " << micro_batches);
 }
@@ -120,6 +122,7 @@ json TrainerOptions::to_json() const {
           {"seed", seed}};
   // Recorded only when used, so that runs made before the field existed keep their fingerprint.
   if (micro_batches != 1) j["micro_batches"] = micro_batches;
+  if (single_op_fraction != 0) j["single_op_fraction"] = single_op_fraction;
   return j;
 }
 
@@ -211,10 +214,25 @@ std::vector<ArchConfig> ShiftAddAugTrainer::step_subnets() {
     if (a.head.channels > 0) a.head.op = space.head_ops[rng_.index(space.head_ops.size())];
     return a;
   };
+  // Progressive op mixing: early on, one op per subnet (the single-op supernets first).
+  const auto single_op_steps =
+      static_cast<int64_t>(std::llround(options_.single_op_fraction * static_cast<double>(options_.epochs * steps_per_epoch())));
+  const bool one_op = step_ < single_op_steps;
+  auto one_op_of = [&](ArchConfig a) {
+    const OpKind op = space.ops[rng_.index(space.ops.size())];
+    for (StageConfig& st : a.stages)
+      for (BlockConfig& b : st.blocks) b.op = op;
+    if (a.head.channels > 0) {
+      const bool head_can = std::find(space.head_ops.begin(), space.head_ops.end(), op) != space.head_ops.end();
+      a.head.op = head_can ? op : space.head_ops[rng_.index(space.head_ops.size())];
+    }
+    return a;
+  };
   std::vector<ArchConfig> subnets;
-  subnets.push_back(random_ops(space.largest()));
-  if (options_.sandwich >= 2) subnets.push_back(random_ops(space.smallest()));
-  for (int64_t i = 2; i < options_.sandwich; ++i) subnets.push_back(space.sample(rng_));
+  subnets.push_back(one_op ? one_op_of(space.largest()) : random_ops(space.largest()));
+  if (options_.sandwich >= 2) subnets.push_back(one_op ? one_op_of(space.smallest()) : random_ops(space.smallest()));
+  for (int64_t i = 2; i < options_.sandwich; ++i)
+    subnets.push_back(one_op ? one_op_of(space.sample(rng_)) : space.sample(rng_));
   return subnets;
 }
 

@@ -61,6 +61,10 @@ struct TrainerOptions {
   ChannelSort sort_mode = ChannelSort::All;
   double remap_kl_weight = 1e-3;   // weight of the piecewise remap's KL term
   int64_t sandwich = 4;            // subnets per step of a supernet (ignored for a fixed net)
+  // Progressive op mixing (supernet): for this fraction of the steps every sampled subnet runs
+  // one op in all its blocks (and in the head conv when the head may run it), drawn per subnet;
+  // afterwards each block draws its own. 0: per block from the start.
+  double single_op_fraction = 0.0;
   // Each step's batch is cut into micro_batches chunks (x the data-parallel ranks), forwarded and
   // backpropagated one by one (BN statistics per chunk), gradients summed: the same step as
   // micro_batches ranks of one chunk each (data_parallel.h). 1: the whole batch at once.
@@ -123,7 +127,8 @@ class ShiftAddAugTrainer {
   // The subnets validated after every epoch (a supernet; ignored for a fixed net).
   void set_eval_subnets(std::vector<ArchConfig> subnets);
   const std::vector<ArchConfig>& eval_subnets() const { return eval_subnets_; }
-  // The subnets of one step (a fixed net: its architecture); draws from the trainer's RNG.
+  // The subnets of the current step (a fixed net: its architecture); draws from the trainer's
+  // RNG. Within single_op_fraction of the steps each subnet has one op (see TrainerOptions).
   std::vector<ArchConfig> step_subnets();
 
   HybridNet& net() { return net_; }

@@ -481,3 +481,47 @@ TEST_CASE("supernet trainer: sandwich steps, a killed run resumed from its check
         std::string::npos);
   CHECK(error_of(bytes) == "no error");
 }
+
+TEST_CASE("progressive op mixing: one op per subnet for single_op_fraction of the steps, then one per block") {
+  const auto data = std::make_shared<const datasets::Dataset>(synthetic_dataset(64, 31));
+  const datasets::DataLoader loader(data, datasets::DataLoaderOptions::training("synthetic", 16, 3));
+  const ArchSpace space = small_space();
+  HybridNetOptions net_options = HybridNetOptions::supernet_defaults();
+  net_options.aug = small_aug();
+  TrainerOptions options;
+  options.epochs = 2;
+  options.sandwich = 4;
+  options.single_op_fraction = 0.5;
+  options.bn_batches = 0;
+  options.seed = 5;
+  options.progress = false;
+  auto ops_of = [](const ArchConfig& a) {
+    std::set<OpKind> ops;
+    for (const StageConfig& st : a.stages)
+      for (const BlockConfig& b : st.blocks) ops.insert(b.op);
+    if (a.head.channels > 0) ops.insert(a.head.op);
+    return ops;
+  };
+  torch::manual_seed(1);
+  ShiftAddAugTrainer early(HybridNet(space, net_options), options, loader, nullptr);
+  REQUIRE(early.steps_per_epoch() == 4);
+  std::set<OpKind> drawn;
+  for (int i = 0; i < 20; ++i)
+    for (const ArchConfig& a : early.step_subnets()) {
+      CHECK(ops_of(a).size() == 1);
+      drawn.insert(*ops_of(a).begin());
+    }
+  CHECK(drawn.size() == 2);  // both ops, by subnet
+  // After half of the 8 steps: each block draws its own op again.
+  options.stop_after_steps = 4;
+  torch::manual_seed(1);
+  ShiftAddAugTrainer late(HybridNet(space, net_options), options, loader, nullptr);
+  CHECK_FALSE(late.train());
+  CHECK(late.global_step() == 4);
+  int mixed = 0;
+  for (int i = 0; i < 20; ++i)
+    for (const ArchConfig& a : late.step_subnets()) mixed += ops_of(a).size() > 1;
+  CHECK(mixed > 20);
+  options.single_op_fraction = 1.5;
+  CHECK_THROWS_WITH_AS(options.validate(), doctest::Contains("trainer.single_op_fraction must be in [0, 1]"), nas::Error);
+}
