@@ -68,6 +68,30 @@ def main():
     if len(archs) < 2:
         sys.exit("supernet_ranking: fewer than two architectures with both runs")
     tau = kendall_tau_b([a["inherited_val_top1"] for a in archs], [a["standalone_val_top1"] for a in archs])
+    # How much of the standalone ranking the validation set can resolve at all: the binomial
+    # standard error of each accuracy, and the pairs whose standalone difference exceeds 1.96
+    # standard errors of the difference (the others are ordered by sampling noise of the
+    # validation images alone, before any seed noise). tau over the resolvable pairs only.
+    val_images = sn["data"]["val_images"]
+    for a in archs:
+        p = a["standalone_val_top1"] / 100.0
+        a["standalone_val_standard_error"] = 100.0 * (p * (1 - p) / val_images) ** 0.5
+    concordant = discordant = resolvable = 0
+    for i in range(len(archs)):
+        for j in range(i + 1, len(archs)):
+            a, b = archs[i], archs[j]
+            d_st = a["standalone_val_top1"] - b["standalone_val_top1"]
+            se = (a["standalone_val_standard_error"] ** 2 + b["standalone_val_standard_error"] ** 2) ** 0.5
+            if abs(d_st) <= 1.96 * se:
+                continue
+            resolvable += 1
+            d_inh = a["inherited_val_top1"] - b["inherited_val_top1"]
+            if d_inh * d_st > 0:
+                concordant += 1
+            elif d_inh * d_st < 0:
+                discordant += 1
+    pairs = len(archs) * (len(archs) - 1) // 2
+    resolvable_tau = (concordant - discordant) / resolvable if resolvable else float("nan")
     gaps = {}
     for which in ("smallest", "largest"):
         for a in archs:
@@ -80,7 +104,12 @@ def main():
                            "space_log10_size": sn["space_log10_size"], "space": sn["space"], "net": sn["net"],
                            "trainer": sn["trainer"], "data": sn["data"],
                            "command": sn["context"]["command_line"]},
-              "kendall_tau": tau, "gap_standalone_minus_inherited": gaps, "archs": archs}
+              "kendall_tau": tau, "gap_standalone_minus_inherited": gaps,
+              "noise": {"val_images": val_images, "pairs": pairs, "resolvable_pairs": resolvable,
+                        "kendall_tau_resolvable_pairs": resolvable_tau,
+                        "what": "resolvable: standalone validation top-1 differ by more than 1.96 binomial "
+                                "standard errors of the difference; tau over those pairs (ties count 0)"},
+              "archs": archs}
     write_json_atomic(out_base + ".json", result)
 
     lines = [f"# Supernet ranking quality, {args.dataset}", "",
@@ -90,6 +119,11 @@ def main():
              f"{sn['data']['train_images']} training / {sn['data']['val_images']} validation images.", "",
              f"**Kendall tau (inherited vs standalone validation top-1): {tau:.3f}** over {len(archs)} "
              "architectures (goal >= 0.6).", "",
+             f"Noise: with {val_images} validation images one accuracy has a binomial standard error of "
+             f"~{sum(a['standalone_val_standard_error'] for a in archs) / len(archs):.2f} points; "
+             f"{resolvable} of the {pairs} pairs differ in standalone accuracy by more than 1.96 standard errors "
+             f"of the difference, and over those pairs tau = {resolvable_tau:.3f}. (One seed per standalone run: "
+             "seed noise comes on top.)", "",
              "| architecture | energy (mJ) | MMAC | inherited val top-1 (%) | standalone val top-1 (%) | standalone test top-1 (%) |",
              "|---|---|---|---|---|---|"]
     for a in sorted(archs, key=lambda a: a["energy_mj"]):
@@ -112,11 +146,12 @@ def main():
         return
     fig, ax = plt.subplots(1, 2, figsize=(11, 4.5))
     for a in archs:
-        ax[0].scatter(a["standalone_val_top1"], a["inherited_val_top1"], color="C0")
+        ax[0].errorbar(a["standalone_val_top1"], a["inherited_val_top1"], xerr=a["standalone_val_standard_error"],
+                       fmt="o", color="C0", ecolor="0.7", capsize=2)
         ax[0].annotate(a["key"], (a["standalone_val_top1"], a["inherited_val_top1"]), fontsize=7)
         ax[1].scatter(a["energy_mj"], a["standalone_val_top1"], color="C1", label=None)
         ax[1].scatter(a["energy_mj"], a["inherited_val_top1"], color="C0", marker="x")
-    ax[0].set_xlabel("standalone val top-1 (%)")
+    ax[0].set_xlabel("standalone val top-1 (%), +- 1 binomial standard error")
     ax[0].set_ylabel("inherited val top-1 (%)")
     ax[0].set_title(f"rank agreement: Kendall tau {tau:.2f}")
     ax[1].set_xscale("log")

@@ -355,3 +355,15 @@ if(TARGET nas_report AND TARGET nas_retrain AND TARGET nas_search)
     PASS_REGULAR_EXPRESSION "stage 1/6 supernet.*stage 6/6 report.*pipeline.sh: done in [0-9]+ s.*\n1\n.*report.json.*report.md.*report.svg"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
 endif()
+
+# ---- scripts/supernet_ranking.py (issue 9, item 5) on a fixture whose rankings are reversed -----
+find_program(NAS_TEST_PYTHON3 python3)
+if(NAS_TEST_PYTHON3)
+  add_test(NAME supernet_ranking.fixture COMMAND sh -c "
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${PROJECT_SOURCE_DIR}/tests/data/supernet_ranking \
+      --dataset fixture --out-base ${CMAKE_CURRENT_BINARY_DIR}/ranking_fixture 2>/dev/null && \
+    cat ${CMAKE_CURRENT_BINARY_DIR}/ranking_fixture.md ${CMAKE_CURRENT_BINARY_DIR}/ranking_fixture.json")
+  set_tests_properties(supernet_ranking.fixture PROPERTIES
+    PASS_REGULAR_EXPRESSION "Kendall tau \\(inherited vs standalone validation top-1\\): -1.000\\*\\* over 4 architectures.*5 of the 6 pairs differ.*tau = -1.000.*largest-shift \\+50.50, smallest-shift \\+10.00.*\"resolvable_pairs\": 5"
+    LABELS cli)
+endif()
