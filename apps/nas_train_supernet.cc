@@ -155,7 +155,6 @@ int run(int argc, char** argv) {
   }
 
   nas::cli::RunLog run_log((out / "log.txt").string(), writer);
-  auto log_line = [&](const std::string& line) { run_log.line(line); };
   if (writer)
     std::cerr << kProgram << ": space of 10^" << nas::format_double(space.log10_size(), 1) << " architectures | aug "
             << f.aug << " | sandwich " << t.sandwich << " | remap " << nas::remap_kind_name(n.remap) << " | "
@@ -169,7 +168,7 @@ int run(int argc, char** argv) {
   nas::ShiftAddAugTrainer trainer(net, t, *data.train_loader, data.val_loader.get());
   trainer.set_data_parallel(group.get());
   const bool resumed = trainer.resume(fingerprint);
-  log_line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
+  run_log.line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
            (resumed ? " (at step " + std::to_string(trainer.global_step()) + ")" : ""));
   trainer.on_epoch = [&](const nas::EpochRecord& r) {
     std::string line = "epoch " + std::to_string(r.epoch) + "/" + std::to_string(t.epochs) + " loss " +
@@ -178,7 +177,7 @@ int run(int argc, char** argv) {
     for (const nas::json& v : r.val_subnets)
       line += " val[" + v.at("arch_key").get<std::string>() + "] " +
               nas::format_double(v.at("val_top1").get<double>(), 2) + "%";
-    log_line(line + " " + nas::format_double(r.images_per_s, 1) + " img/s " + nas::format_double(r.train_seconds, 1) + "s");
+    run_log.line(line + " " + nas::format_double(r.images_per_s, 1) + " img/s " + nas::format_double(r.train_seconds, 1) + "s");
   };
   trainer.train();
   if (!writer) return 0;
@@ -213,7 +212,7 @@ int run(int argc, char** argv) {
   result["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   result["history"] = history;
   nas::write_json_file((out / "result.json").string(), result);
-  log_line("done: " + std::to_string(trainer.global_step()) + " steps, train " + nas::format_double(seconds, 1) + " s");
+  run_log.line("done: " + std::to_string(trainer.global_step()) + " steps, train " + nas::format_double(seconds, 1) + " s");
   std::cout << kProgram << ": trained " << t.epochs << " epochs (" << nas::format_double(seconds, 1) << " s)\n"
             << kProgram << ": wrote " << (out / "result.json").string() << " and " << checkpoint_path << "\n";
   return 0;

@@ -148,7 +148,6 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   if (writer) nas::write_json_file((out / "config.json").string(), config);
 
   RunLog run_log((out / "log.txt").string(), writer);
-  auto log_line = [&](const std::string& line) { run_log.line(line); };
   if (writer)
     std::cerr << program << ": " << arch.key() << " | op " << op_label << " | aug " << f.aug
             << " | remap " << nas::remap_kind_name(net_options.remap) << " | " << dataset << " train "
@@ -171,10 +170,10 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   nas::ShiftAddAugTrainer trainer(net, topt, train_loader, val_loader);
   trainer.set_data_parallel(f.group);
   const bool resumed = trainer.resume(fingerprint);
-  log_line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
+  run_log.line(std::string(resumed ? "resumed" : "started") + ": " + nas::join_command_line(run_context.argv) +
            (resumed ? " (at step " + std::to_string(trainer.global_step()) + ")" : ""));
   trainer.on_epoch = [&](const nas::EpochRecord& r) {
-    log_line("epoch " + std::to_string(r.epoch) + "/" + std::to_string(topt.epochs) + (r.augmented ? " aug" : " tiny") +
+    run_log.line("epoch " + std::to_string(r.epoch) + "/" + std::to_string(topt.epochs) + (r.augmented ? " aug" : " tiny") +
              " loss " + fmt(r.train_loss, 4) + (r.augmented ? " aug_loss " + fmt(r.train_aug_loss, 4) : "") +
              " train_top1 " + fmt(r.train_top1) + "%" + (r.val_top1 >= 0 ? " val_top1 " + fmt(r.val_top1) + "%" : "") +
              " " + fmt(r.images_per_s, 1) + " img/s " + fmt(r.train_seconds, 1) + "s");
@@ -269,7 +268,7 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
                               std::to_string(counts.params) + " params, " + fmt(counts.macs / 1e6) +
                               " MMAC, " + fmt(energy["eyeriss_mj"].get<double>(), 4) + " mJ (eyeriss), train " +
                               fmt(seconds, 1) + " s";
-  log_line("done: " + summary);
+  run_log.line("done: " + summary);
   std::cout << program << ": " << summary << "\n"
             << program << ": wrote " << (out / "result.json").string() << " and " << model_path << "\n";
   return result;

@@ -554,14 +554,12 @@ HybridNetImpl::ChannelSortResult HybridNetImpl::sort_channels(ChannelSort mode) 
     };
     for (HybridConv2d& r : s.rows) {
       const torch::Tensor perm = full_perm(r->weight.size(0));
-      permute(r->weight, 0, perm);
-      if (r->adder_weight.defined()) permute(r->adder_weight, 0, perm);
+      for (torch::Tensor w : r->weights()) permute(w, 0, perm);
       if (r->bias.defined()) permute(r->bias, 0, perm);
     }
     for (HybridConv2d& c : s.cols) {
       const torch::Tensor perm = full_perm(c->weight.size(1));
-      permute(c->weight, 1, perm);
-      if (c->adder_weight.defined()) permute(c->adder_weight, 1, perm);
+      for (torch::Tensor w : c->weights()) permute(w, 1, perm);
     }
     for (DynamicBatchNorm& bn : s.bns) {
       const torch::Tensor perm = full_perm(bn->max_channels());
