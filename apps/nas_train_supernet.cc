@@ -43,6 +43,7 @@ struct Flags : nas::cli::TrainingFlags {
   std::string adder_scaling = nas::HybridNetOptions::supernet_defaults().relative_adder_scaling ? "relative" : "absolute";
   std::string adder_weights = nas::HybridNetOptions::supernet_defaults().adder_unit_rms ? "unit-rms" : "raw";
   std::string op_weights = nas::HybridNetOptions::supernet_defaults().separate_adder_weights ? "separate-adder" : "shared";
+  std::string distill = nas::TrainerOptions{}.inplace_distillation ? "inplace" : "none";
   bool shared_bn = false;
   nas::datasets::ExperimentDataOptions data;
 };
@@ -65,6 +66,7 @@ int run(int argc, char** argv) {
       ("eval-batch-size", po::value(&d.eval_batch_size)->default_value(d.eval_batch_size), "evaluation batch size")
       ("sandwich", po::value(&t.sandwich)->default_value(t.sandwich), "subnets per step: the largest, the smallest and N-2 random ones")
       ("single-op-fraction", po::value(&t.single_op_fraction)->default_value(t.single_op_fraction), "progressive op mixing: for this fraction of the steps each subnet runs one op in every block, then each block draws its own")
+      ("distill", po::value(&f.distill)->default_value(f.distill), "none | inplace: the subnets after the largest learn from its predictions (in-place distillation, BigNAS); augmented passes keep the labels")
       ("remap", po::value(&f.remap)->default_value(f.remap), "weight remap of the MF slices (one per op): none | quantile | piecewise | fc")
       ("shared-bn", po::bool_switch(&f.shared_bn), "one BN per layer for every op (default: one BN per op)")
       ("adder-weights", po::value(&f.adder_weights)->default_value(f.adder_weights), "what the adder op sees of the shared weights: unit-rms (scaled to RMS 1, AdderNet's scale) | raw")
@@ -92,6 +94,9 @@ int run(int argc, char** argv) {
   NAS_CHECK(f.op_weights == "shared" || f.op_weights == "separate-adder",
             "unknown --op-weights '" << f.op_weights << "' (accepted: shared, separate-adder)");
   n.separate_adder_weights = f.op_weights == "separate-adder";
+  NAS_CHECK(f.distill == "none" || f.distill == "inplace",
+            "unknown --distill '" << f.distill << "' (accepted: none, inplace)");
+  t.inplace_distillation = f.distill == "inplace";
   if (const std::optional<int> job = nas::cli::launch_ranks_if_requested(f, kProgram, argc, argv)) return *job;
   const std::unique_ptr<nas::GlooDataParallel> group = nas::cli::join_process_group(f, vm);
   // Rank 0 writes every file and line; the other ranks train beside it.
@@ -200,6 +205,7 @@ int run(int argc, char** argv) {
                         {"steps", trainer.global_step()},
                         {"world_size", group ? group->world_size() : 1},
                         {"micro_batches", t.micro_batches},
+                        {"aug_micro_batches", t.aug_micro_batches},
                         {"checkpoint", "supernet.ckpt"},
                         {"final_val", trainer.history().empty() ? nas::json::array() : trainer.history().back().val_subnets}};
   result["space"] = space.to_json();

@@ -248,6 +248,7 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   result["init"] = init_result;
   result["world_size"] = f.group ? f.group->world_size() : 1;
   result["micro_batches"] = topt.micro_batches;
+  result["aug_micro_batches"] = topt.aug_micro_batches;
   result["train_seconds"] = seconds;
   result["images_per_s"] = seconds > 0 ? images / seconds : 0.0;
   // Peak resident set of the whole process (this invocation; a resumed run counts from its resume).

@@ -55,7 +55,8 @@ void add_training_flags(po::options_description& desc, TrainingFlags& f) {
       ("checkpoint-every", po::value(&f.checkpoint_every)->default_value(0), "also checkpoint every N steps (0: each epoch only)")
       ("resume", po::bool_switch(&f.resume), "continue the run in --out from its checkpoint")
       ("nproc", po::value(&f.nproc)->default_value(f.nproc), "data-parallel training: N processes on this machine, the batch split among them (Gloo over loopback; several machines: see README)")
-      ("micro-batches", po::value(&t.micro_batches)->default_value(t.micro_batches), "cut each batch into N chunks run one after another, gradients summed (BN statistics per chunk; 1 process x N = N processes x 1)");
+      ("micro-batches", po::value(&t.micro_batches)->default_value(t.micro_batches), "cut each batch into N chunks run one after another, gradients summed (BN statistics per chunk; 1 process x N = N processes x 1)")
+      ("aug-micro-batches", po::value(&t.aug_micro_batches)->default_value(t.aug_micro_batches), "run each augmented forward + backward in N row slices: its saved activations, the peak of a step, shrink N-fold (the augmented network's BN statistics per slice; the tiny network's pass is unchanged)");
 }
 
 void apply_training_flags(TrainingFlags& f, uint64_t seed) {

@@ -30,7 +30,7 @@ struct TrainingFlags {
 // --epochs --lr --warmup-epochs --weight-decay --label-smoothing --aug --alpha
 // --stop-width-aug-fraction --stop-expand-aug-fraction --expand-list --width-list --no-cross-term
 // --sort-channels --no-sort --eta --remap-eta --shift-bits --remap-kl-weight --bn-batches --device
-// --checkpoint-every --resume --nproc --micro-batches
+// --checkpoint-every --resume --nproc --micro-batches --aug-micro-batches
 void add_training_flags(po::options_description& desc, TrainingFlags& flags);
 
 // After parsing: fills flags.trainer / flags.net from the text flags (aug lists, sort mode,

@@ -41,7 +41,7 @@ using Clock = std::chrono::steady_clock;
 // adder scaling and SGD. Returns seconds per step.
 double time_steps(nas::HybridNet& net, const std::function<std::vector<nas::ArchConfig>()>& choose,
                   bool augment, int64_t steps, const torch::Tensor& x, const torch::Tensor& y,
-                  nas::Rng& rng) {
+                  nas::Rng& rng, int64_t aug_pieces) {
   std::vector<nas::SgdParamGroup> groups(1);
   groups[0].params = net->parameters();
   nas::SgdNesterov sgd(groups, 0.9);
@@ -55,7 +55,7 @@ double time_steps(nas::HybridNet& net, const std::function<std::vector<nas::Arch
       nas::smoothed_cross_entropy(net->forward(xs), y, 0.1).backward();
       if (augment) {
         net->set_active(net->sample_aug(rng));
-        nas::smoothed_cross_entropy(net->forward(xs), y, 0.1).backward();
+        nas::augmented_backward(net, xs, y, 1.0, aug_pieces, 0.1);
       }
     }
     net->scale_adder_gradients();
@@ -73,6 +73,7 @@ int run(int argc, char** argv) {
   std::string supernet_space;
   std::string op_weights = nas::HybridNetOptions::supernet_defaults().separate_adder_weights ? "separate-adder" : "shared";
   int64_t rounds = 3, sandwich = nas::TrainerOptions{}.sandwich;
+  int64_t aug_pieces = nas::TrainerOptions{}.aug_micro_batches;
   po::options_description desc("Options");
   desc.add_options()
       ("arch", po::value(&arch_name)->default_value("mbv2-micro"), "architecture name or file")
@@ -84,6 +85,7 @@ int run(int argc, char** argv) {
       ("channels", po::value(&channels)->default_value(1), "input channels")
       ("channels-last", po::bool_switch(&channels_last), "channels-last inputs")
       ("largest", po::bool_switch(&largest), "run the largest augmented network every step (the memory worst case) instead of a sampled one")
+      ("aug-micro-batches", po::value(&aug_pieces)->default_value(aug_pieces), "run each augmented forward + backward in N row slices (as the trainer's --aug-micro-batches)")
       ("forward-only", po::bool_switch(&forward_only), "memory probe: the augmented forward keeps its autograd graph but runs no backward (peak = saved activations + forward temporaries)")
       ("no-malloc-tuning", po::bool_switch(&no_malloc_tuning), "keep glibc's default malloc settings where glibc's malloc is in use (for comparison)")
       ("supernet", po::value(&supernet_space), "compare a supernet step (default | ArchSpace file; --arch with each op as the active subnet) with the fixed net's, and time sandwich steps")
@@ -94,6 +96,7 @@ int run(int argc, char** argv) {
   po::variables_map vm;
   if (!nas::cli::parse_flags(argc, argv, "bench_train_step", "time ShiftAddAug training steps", desc, vm))
     return 0;
+  NAS_CHECK(aug_pieces >= 1 && aug_pieces <= batch, "--aug-micro-batches must be in [1, --batch], got " << aug_pieces);
   if (!no_malloc_tuning) nas::tune_malloc_for_training();
   torch::set_num_threads(nas::cli::resolve_threads(common));
   auto split = [](const std::string& s) {
@@ -137,11 +140,11 @@ int run(int argc, char** argv) {
         std::vector<double> t_fixed, t_super;
         auto one = [&] { return std::vector<nas::ArchConfig>{arch}; };
         for (int64_t r = 0; r < rounds; ++r) {
-          t_fixed.push_back(time_steps(fixed, one, aug != "none", steps, x, y, rng_fixed));
-          t_super.push_back(time_steps(super, one, aug != "none", steps, x, y, rng_super));
+          t_fixed.push_back(time_steps(fixed, one, aug != "none", steps, x, y, rng_fixed, aug_pieces));
+          t_super.push_back(time_steps(super, one, aug != "none", steps, x, y, rng_super, aug_pieces));
         }
         const double ratio = nas::cli::median(t_super) / nas::cli::median(t_fixed);
-        nas::json row = {{"mode", "supernet_vs_fixed"}, {"op_weights", op_weights}, {"arch", arch_name}, {"arch_key", arch.key()},
+        nas::json row = {{"mode", "supernet_vs_fixed"}, {"op_weights", op_weights}, {"aug_micro_batches", aug_pieces}, {"arch", arch_name}, {"arch_key", arch.key()},
                          {"op", op_name}, {"aug", aug}, {"rounds", rounds},
                          {"fixed_ms_per_step", 1e3 * nas::cli::median(t_fixed)},
                          {"supernet_ms_per_step", 1e3 * nas::cli::median(t_super)},
@@ -168,8 +171,8 @@ int run(int argc, char** argv) {
       for (int64_t i = 2; i < sandwich; ++i) out.push_back(space.sample(rng));
       return out;
     };
-    const double t = time_steps(super, sandwich_subnets, true, steps, x, y, rng);
-    nas::json row = {{"mode", "supernet_sandwich"}, {"op_weights", op_weights}, {"space", supernet_space}, {"sandwich", sandwich},
+    const double t = time_steps(super, sandwich_subnets, true, steps, x, y, rng, aug_pieces);
+    nas::json row = {{"mode", "supernet_sandwich"}, {"op_weights", op_weights}, {"aug_micro_batches", aug_pieces}, {"space", supernet_space}, {"sandwich", sandwich},
                      {"aug", "shiftaddaug"}, {"ms_per_step", 1e3 * t},
                      {"images_per_s", static_cast<double>(batch) / t},
                      {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())}, {"peak_rss_reset", peak_reset}};
@@ -209,8 +212,11 @@ int run(int argc, char** argv) {
         if (aug != "none") {
           t0 = Clock::now();
           net->set_active(largest ? net->largest_aug() : net->sample_aug(rng));
-          const torch::Tensor aug_loss = nas::smoothed_cross_entropy(net->forward(x), y, 0.1);
-          if (!forward_only) aug_loss.backward();
+          if (forward_only) {
+            const torch::Tensor aug_loss = nas::smoothed_cross_entropy(net->forward(x), y, 0.1);
+          } else {
+            nas::augmented_backward(net, x, y, 1.0, aug_pieces, 0.1);
+          }
           if (timed) t_aug += nas::seconds_since(t0);
         }
         t0 = Clock::now();
@@ -230,6 +236,7 @@ int run(int argc, char** argv) {
                        {"resolution", resolution},
                        {"aug_networks", largest ? "largest" : "sampled"},
                        {"forward_only", forward_only},
+                       {"aug_micro_batches", aug_pieces},
                        {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())},
                        {"peak_rss_reset", peak_reset}};
       std::cerr << arch_name << " " << op_name << " " << aug << ": " << row["images_per_s"].get<double>()

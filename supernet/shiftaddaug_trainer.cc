@@ -98,6 +98,8 @@ void TrainerOptions::validate() const {
             "trainer.single_op_fraction must be in [0, 1], got " << single_op_fraction);
   NAS_CHECK(micro_batches >= 1 && micro_batches <= 1024,
             "trainer.micro_batches must be in [1, 1024], got " << micro_batches);
+  NAS_CHECK(aug_micro_batches >= 1 && aug_micro_batches <= 1024,
+            "trainer.aug_micro_batches must be in [1, 1024], got " << aug_micro_batches);
 }
 
 json TrainerOptions::to_json() const {
@@ -122,7 +124,9 @@ json TrainerOptions::to_json() const {
           {"seed", seed}};
   // Recorded only when used, so that runs made before the field existed keep their fingerprint.
   if (micro_batches != 1) j["micro_batches"] = micro_batches;
+  if (aug_micro_batches != 1) j["aug_micro_batches"] = aug_micro_batches;
   if (single_op_fraction != 0) j["single_op_fraction"] = single_op_fraction;
+  if (inplace_distillation) j["distill"] = "inplace";
   return j;
 }
 
@@ -168,6 +172,12 @@ torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::T
   const torch::Tensor nll = -logp.gather(1, labels.unsqueeze(1)).squeeze(1);
   if (smoothing == 0.0) return nll.mean();
   return ((1.0 - smoothing) * nll - smoothing * logp.mean(1)).mean();
+}
+
+torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target_probs) {
+  TORCH_CHECK(logits.sizes() == target_probs.sizes(), "soft_cross_entropy: logits ", logits.sizes(),
+              " and targets ", target_probs.sizes(), " differ");
+  return -(target_probs.detach() * torch::log_softmax(logits, 1)).sum(1).mean();
 }
 
 ShiftAddAugTrainer::ShiftAddAugTrainer(HybridNet net, TrainerOptions options,
@@ -251,6 +261,31 @@ double ShiftAddAugTrainer::train_seconds() const {
   double s = 0;
   for (const EpochRecord& r : history_) s += r.train_seconds;
   return s;
+}
+
+double augmented_backward(HybridNet& net, const torch::Tensor& x, const torch::Tensor& y,
+                          double scale, int64_t pieces, double label_smoothing) {
+  const int64_t rows = x.size(0);
+  NAS_CHECK(pieces >= 1, "augmented_backward: pieces must be >= 1, got " << pieces);
+  NAS_CHECK(rows >= 1 && y.size(0) == rows, "augmented_backward: " << rows << " images, " << y.size(0) << " labels");
+  pieces = std::min(pieces, rows);
+  if (pieces == 1) {
+    const torch::Tensor loss = smoothed_cross_entropy(net->forward(x), y, label_smoothing);
+    (scale * loss).backward();
+    return loss.item<double>();
+  }
+  double loss_sum = 0;
+  for (int64_t p = 0; p < pieces; ++p) {
+    const int64_t begin = p * rows / pieces, end = (p + 1) * rows / pieces;
+    const double share = static_cast<double>(end - begin) / static_cast<double>(rows);
+    // One slice's graph at a time: it is freed by its backward before the next forward.
+    const torch::Tensor loss =
+        smoothed_cross_entropy(net->forward(x.narrow(0, begin, end - begin)), y.narrow(0, begin, end - begin),
+                               label_smoothing);
+    (loss * (scale * share)).backward();
+    loss_sum += share * loss.item<double>();
+  }
+  return loss_sum;
 }
 
 torch::Tensor ShiftAddAugTrainer::loss_fn(const torch::Tensor& logits,
@@ -390,6 +425,9 @@ bool ShiftAddAugTrainer::train() {
       double correct = 0;
       bool step_augmented = false;
       const std::vector<ArchConfig> subnets = step_subnets();
+      // In-place distillation: the first subnet's predictions, per chunk, teach the others.
+      const bool distill = options_.inplace_distillation && subnets.size() > 1;
+      std::vector<torch::Tensor> teacher_probs(distill ? my_chunks.size() : 0);
       for (size_t i = 0; i < subnets.size(); ++i) {
         net_->set_subnet(subnets[i]);
         // The subnet's augmentation, drawn once for the step (every chunk and rank alike).
@@ -410,7 +448,8 @@ bool ShiftAddAugTrainer::train() {
           if (!params.empty()) swap_in(c);
           const torch::Tensor xs = resize_input(chunk.x, subnets[i].resolution);
           const torch::Tensor logits = net_->forward(xs);
-          torch::Tensor loss = loss_fn(logits, chunk.y);
+          torch::Tensor loss = distill && i > 0 ? soft_cross_entropy(logits, teacher_probs[c]) : loss_fn(logits, chunk.y);
+          if (distill && i == 0) teacher_probs[c] = torch::softmax(logits.detach(), 1);
           loss_value += chunk.weight * loss.item<double>() / static_cast<double>(subnets.size());
           if (options_.remap_kl_weight > 0 && net_->options().remap == RemapKind::Piecewise)
             loss = loss + options_.remap_kl_weight * net_->remap_kl();
@@ -419,9 +458,10 @@ bool ShiftAddAugTrainer::train() {
           if (aug) {
             step_augmented = true;
             net_->set_active(*aug);
-            const torch::Tensor aug_loss = loss_fn(net_->forward(xs), chunk.y);
-            aug_loss_value += chunk.weight * aug_loss.item<double>() / static_cast<double>(subnets.size());
-            weighted(options_.alpha * aug_loss, chunk.weight).backward();
+            const double aug_loss = augmented_backward(net_, xs, chunk.y,
+                                                       chunks == 1 ? options_.alpha : options_.alpha * chunk.weight,
+                                                       options_.aug_micro_batches, options_.label_smoothing);
+            aug_loss_value += chunk.weight * aug_loss / static_cast<double>(subnets.size());
             net_->set_tiny();
           }
           if (!params.empty()) swap_out(c);

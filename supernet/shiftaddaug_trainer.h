@@ -65,10 +65,20 @@ struct TrainerOptions {
   // one op in all its blocks (and in the head conv when the head may run it), drawn per subnet;
   // afterwards each block draws its own. 0: per block from the start.
   double single_op_fraction = 0.0;
+  // In-place distillation (BigNAS / OFA's sandwich rule, supernet): the first subnet of a step
+  // (the largest) learns from the labels, every other subnet's MF network from the largest's
+  // predictions on the same images (soft cross entropy against its detached softmax). Augmented
+  // passes keep the labels. No effect on a fixed net (one subnet per step).
+  bool inplace_distillation = false;
   // Each step's batch is cut into micro_batches chunks (x the data-parallel ranks), forwarded and
   // backpropagated one by one (BN statistics per chunk), gradients summed: the same step as
   // micro_batches ranks of one chunk each (data_parallel.h). 1: the whole batch at once.
   int64_t micro_batches = 1;
+  // The augmented forward + backward of each chunk runs in this many consecutive row slices
+  // (augmented_backward): the saved activations of the augmented network, the peak of a step,
+  // are bounded by one slice's. The tiny network's pass is untouched (its BN statistics stay
+  // those of the whole chunk); the augmented network's BN normalises per slice. 1: no slicing.
+  int64_t aug_micro_batches = 1;
   int64_t bn_batches = 20;         // batches for BN re-estimation (0: none)
   uint64_t seed = 0;
   std::string device = "cpu";
@@ -104,6 +114,15 @@ struct EpochRecord {
   json to_json() const;
   static EpochRecord from_json(const json& j);
 };
+
+// The augmented term of a step on rows x (labels y): forward + backward of the net's active
+// network in `pieces` consecutive row slices, each backpropagating
+// scale * CE_ls(slice) * rows(slice) / rows(x), so the accumulated gradients are those of
+// scale * CE_ls(x) but for BN's per-slice batch statistics, and the saved activations are one
+// slice's. Returns CE_ls(x) (the row-weighted mean over the slices). pieces is capped at rows(x);
+// pieces = 1 is exactly scale * CE_ls(x).backward().
+double augmented_backward(HybridNet& net, const torch::Tensor& x, const torch::Tensor& y,
+                          double scale, int64_t pieces, double label_smoothing);
 
 class ShiftAddAugTrainer {
  public:
@@ -183,5 +202,9 @@ json load_checkpoint_weights(HybridNetImpl& net, const std::string& path);
 // Label-smoothed cross entropy, mean over the batch (PyTorch's label_smoothing semantics).
 torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
                                      double smoothing);
+
+// Cross entropy against target distributions (rows of `target_probs`, no gradient to them), mean
+// over the batch: -sum_k p_k log softmax(logits)_k.
+torch::Tensor soft_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target_probs);
 
 }  // namespace nas

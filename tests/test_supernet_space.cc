@@ -525,3 +525,92 @@ TEST_CASE("progressive op mixing: one op per subnet for single_op_fraction of th
   options.single_op_fraction = 1.5;
   CHECK_THROWS_WITH_AS(options.validate(), doctest::Contains("trainer.single_op_fraction must be in [0, 1]"), nas::Error);
 }
+
+TEST_CASE("soft_cross_entropy: one-hot targets give the plain cross entropy, smoothed targets the smoothed one") {
+  const Tensor logits = torch::randn({5, 4}, torch::requires_grad());
+  const Tensor y = torch::tensor({0, 3, 1, 2, 3}, torch::kLong);
+  const Tensor one_hot = torch::one_hot(y, 4).to(torch::kFloat);
+  CHECK(soft_cross_entropy(logits, one_hot).item<double>() ==
+        doctest::Approx(smoothed_cross_entropy(logits, y, 0.0).item<double>()).epsilon(1e-6));
+  const Tensor smoothed = one_hot * 0.9 + 0.1 / 4;
+  CHECK(soft_cross_entropy(logits, smoothed).item<double>() ==
+        doctest::Approx(smoothed_cross_entropy(logits, y, 0.1).item<double>()).epsilon(1e-6));
+  // No gradient reaches the targets.
+  const Tensor targets = torch::softmax(torch::randn({5, 4}), 1).requires_grad_();
+  soft_cross_entropy(logits, targets).backward();
+  CHECK(logits.grad().defined());
+  CHECK(!targets.grad().defined());
+  CHECK_THROWS(soft_cross_entropy(logits, torch::zeros({5, 3})));
+}
+
+TEST_CASE("in-place distillation: the subnets after the largest learn from its predictions, the largest from the labels") {
+  const auto data = std::make_shared<const datasets::Dataset>(synthetic_dataset(64, 17));
+  const datasets::DataLoader loader(data, datasets::DataLoaderOptions::training("synthetic", 16, 3));
+  const ArchSpace space = small_space();
+  HybridNetOptions net_options = HybridNetOptions::supernet_defaults();
+  net_options.aug = small_aug();
+  TrainerOptions options;
+  options.epochs = 1;
+  options.sandwich = 3;
+  options.alpha = 0.0;  // the MF passes only: the step is teacher CE + students' soft CE
+  options.bn_batches = 0;
+  options.seed = 6;
+  options.progress = false;
+  options.stop_after_steps = 1;  // the step's gradients stay on the parameters
+  CHECK(!options.to_json().contains("distill"));
+  options.inplace_distillation = true;
+  CHECK(options.to_json()["distill"] == "inplace");
+
+  // The subnets the trainer draws at its first step: a twin trainer from the same seed.
+  std::vector<ArchConfig> subnets;
+  {
+    ShiftAddAugTrainer twin(HybridNet(space, net_options), options, loader, nullptr);
+    subnets = twin.step_subnets();
+  }
+  REQUIRE(subnets.size() == 3);
+  CHECK(subnets[0].resolution == 8);  // the largest first (the teacher)
+  CHECK(subnets[1].resolution == 6);
+  // The step by hand: the largest on the labels, the others on its detached softmax.
+  auto manual_grads = [&](bool distill) {
+    torch::manual_seed(3);
+    HybridNet net(space, net_options);
+    net->train();
+    const datasets::Batch batch = loader.batch(0, 0);
+    Tensor teacher;
+    for (size_t i = 0; i < subnets.size(); ++i) {
+      net->set_subnet(subnets[i]);
+      const Tensor logits = net->forward(resize_input(batch.images, subnets[i].resolution));
+      const Tensor loss = distill && i > 0 ? soft_cross_entropy(logits, teacher)
+                                           : smoothed_cross_entropy(logits, batch.labels, options.label_smoothing);
+      if (i == 0) teacher = torch::softmax(logits.detach(), 1);
+      loss.backward();
+    }
+    net->scale_adder_gradients();
+    std::vector<Tensor> g;
+    for (const Tensor& p : net->parameters()) g.push_back(p.grad().defined() ? p.grad().clone() : Tensor());
+    return g;
+  };
+  auto trainer_grads = [&](bool distill) {
+    TrainerOptions o = options;
+    o.inplace_distillation = distill;
+    torch::manual_seed(3);
+    HybridNet net(space, net_options);
+    ShiftAddAugTrainer trainer(net, o, loader, nullptr);
+    CHECK_FALSE(trainer.train());
+    std::vector<Tensor> g;
+    for (const Tensor& p : net->parameters()) g.push_back(p.grad().defined() ? p.grad().clone() : Tensor());
+    return g;
+  };
+  auto same = [](const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].defined() != b[i].defined()) return false;
+      if (a[i].defined() && !torch::allclose(a[i], b[i], 1e-5, 1e-7)) return false;
+    }
+    return true;
+  };
+  const auto with_distill = trainer_grads(true), without = trainer_grads(false);
+  CHECK(same(with_distill, manual_grads(true)));
+  CHECK(same(without, manual_grads(false)));
+  CHECK_FALSE(same(with_distill, without));
+}
