@@ -479,6 +479,12 @@ bool ShiftAddAugTrainer::train() {
         }
       }
       if (group_) sum_over_ranks(loss_value, aug_loss_value, correct);
+      // A diverged run stops here, before the step: the weights of the last checkpoint are the
+      // last finite ones, and a run must not spend hours training NaNs (every rank sees the same sums).
+      NAS_CHECK(std::isfinite(loss_value) && std::isfinite(aug_loss_value),
+                "training diverged: the loss of step " << step_ + 1 << " (epoch " << epoch_ + 1 << ", lr "
+                    << fmt("%.4g", lr) << ") is not finite (MF " << loss_value << ", augmented " << aug_loss_value
+                    << "); the last checkpoint is left as it was: resume it, or lower trainer.lr");
       // AdderNet's adaptive scaling, once, on the gradient accumulated over both passes (and
       // every chunk and rank).
       net_->scale_adder_gradients();

@@ -135,7 +135,8 @@ class ShiftAddAugTrainer {
   // checkpoint made with a different fingerprint is an error naming the first differing field.
   // Returns true when a checkpoint was loaded.
   bool resume(const json& fingerprint);
-  // Trains to the end (returns true), or until stop_after_steps (returns false).
+  // Trains to the end (returns true), or until stop_after_steps (returns false). A step whose
+  // loss is not finite throws (nas::Error) before the optimiser step; nothing is saved from it.
   bool train();
 
   // Tiny-network top-1 (%) on `loader` (eval mode, BN re-estimated first unless told not to) of

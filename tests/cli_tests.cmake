@@ -219,6 +219,10 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     ${train_supernet} --sandwich 0 --out ${retrain_out}/bad)
   nas_cli_fail_test(supernet_cli.bad_op_weights "nas_train_supernet: error: unknown --op-weights 'per-op' \\(accepted: shared, separate-adder\\)"
     ${train_supernet} --op-weights per-op --out ${retrain_out}/bad)
+  nas_cli_fail_test(supernet_cli.bad_distill "nas_train_supernet: error: unknown --distill 'teacher' \\(accepted: none, inplace\\)"
+    ${train_supernet} --distill teacher --out ${retrain_out}/bad)
+  nas_cli_fail_test(supernet_cli.bad_aug_micro_batches "nas_train_supernet: error: --aug-micro-batches must be in \\[1, 1024\\], got 0"
+    ${train_supernet} --aug-micro-batches 0 --out ${retrain_out}/bad)
   nas_cli_fail_test(extract_cli.no_supernet "nas_extract: error: --supernet /nonexistent: no supernet.json"
     ${extract} --supernet /nonexistent --arch mbv2-micro --out ${retrain_out}/bad)
   add_test(NAME supernet_cli.fashion_mnist_extract COMMAND sh -c "

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -385,4 +386,28 @@ TEST_CASE("trainer: aug_micro_batches slices the augmented pass only, is validat
   bool any_differs = false;
   for (size_t i = 0; i < results[0].size(); ++i) any_differs |= !torch::equal(results[0][i], results[1][i]);
   CHECK(any_differs);
+}
+
+TEST_CASE("trainer: a non-finite loss stops training before the optimiser step, with a one-line error") {
+  const auto data = std::make_shared<const datasets::Dataset>(synthetic_dataset(64, 3));
+  const datasets::DataLoader loader(data, datasets::DataLoaderOptions::training("synthetic", 16, 2));
+  torch::manual_seed(5);
+  HybridNet net(small_arch(OpKind::Shift), with_aug());
+  std::vector<Tensor> before;
+  for (const Tensor& p : net->parameters()) before.push_back(p.detach().clone());
+  {
+    torch::NoGradGuard no_grad;
+    net->parameters().front().view(-1)[0] = std::numeric_limits<float>::quiet_NaN();  // the stem
+  }
+  ShiftAddAugTrainer trainer(net, quick_options(2, 0), loader, nullptr);
+  try {
+    trainer.train();
+    FAIL("a NaN loss trained on");
+  } catch (const Error& e) {
+    CHECK(e.message().find("training diverged: the loss of step 1 (epoch 1, lr") != std::string::npos);
+    CHECK(e.message().find('\n') == std::string::npos);
+  }
+  CHECK(trainer.global_step() == 0);
+  const std::vector<Tensor> after = net->parameters();
+  for (size_t i = 1; i < after.size(); ++i) CHECK(torch::equal(after[i].detach(), before[i]));
 }
