@@ -37,10 +37,24 @@ def column_of(result):
     return f"{base}-{remap}"
 
 
+# Options that later builds write and earlier ones did not, with the value the earlier builds
+# had implicitly: a run that records one of these values has the same recipe as one that does not.
+IMPLIED_BEFORE_RECORDED = {
+    "net": {"adder_unit_rms": False, "relative_adder_scaling": False, "bn_per_op": True},
+    # Subnets per step of a supernet: a fixed net trains one, whatever the field says.
+    "trainer": {"sandwich": None},
+}
+
+
 def recipe_of(result):
-    """The settings of a run other than its seed (net options and trainer options)."""
+    """The settings of a run other than its seed (net options and trainer options), without the
+    fields that only say what earlier builds did implicitly."""
+    def strip(section, options):
+        implied = IMPLIED_BEFORE_RECORDED[section]
+        return {k: v for k, v in options.items()
+                if not (k in implied and (implied[k] is None or implied[k] == v))}
     trainer = {k: v for k, v in result.get("trainer", {}).items() if k != "seed"}
-    return {"net": result.get("net", {}), "trainer": trainer}
+    return {"net": strip("net", result.get("net", {})), "trainer": strip("trainer", trainer)}
 
 
 def main():
@@ -139,7 +153,9 @@ def main():
     for row in rows:
         uses_adder = row["column"].startswith("Add")
         val = ", ".join(f"{v:.2f}" for v in row["val_top1"] if v is not None)
-        lines.append(f"| {row['column']} | {row['top1_mean']:.2f} ± {row['top1_std']:.2f} | "
+        # One seed has no spread: its std is not printed as a measured 0.
+        spread = f" ± {row['top1_std']:.2f}" if len(row["top1"]) > 1 else " (1 seed)"
+        lines.append(f"| {row['column']} | {row['top1_mean']:.2f}{spread} | "
                      f"{', '.join(f'{t:.2f}' for t in row['top1'])} | {val} | "
                      f"{row['lr']} | {row['eta'] if uses_adder else '-'} | {row['epochs']} | {row['params']} | "
                      f"{row['macs'] / 1e6:.2f} | {row['energy_mj']:.4f} | {row['train_seconds']:.0f} |")

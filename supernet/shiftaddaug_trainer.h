@@ -19,7 +19,8 @@
 // Supernet training (the net is a supernet, HybridNetImpl::is_supernet()): each step trains
 // `sandwich` subnets with the loss above, each on the batch resized to its resolution (the
 // sandwich rule: the largest and the smallest architecture of the space, each with its block ops
-// drawn uniformly, then random subnets), all gradients accumulated into one optimiser step.
+// drawn uniformly, then random subnets), all gradients accumulated into one optimiser step;
+// with inplace_distillation the subnets after the first learn from the first's predictions.
 // Validation then reports every evaluation subnet (set_eval_subnets; default: the largest and the
 // smallest with the space's first op); val_top1 is the first one's.
 //
