@@ -43,7 +43,7 @@ struct Flags : nas::cli::TrainingFlags {
   std::string adder_scaling = nas::HybridNetOptions::supernet_defaults().relative_adder_scaling ? "relative" : "absolute";
   std::string adder_weights = nas::HybridNetOptions::supernet_defaults().adder_unit_rms ? "unit-rms" : "raw";
   std::string op_weights = nas::HybridNetOptions::supernet_defaults().separate_adder_weights ? "separate-adder" : "shared";
-  std::string distill = nas::TrainerOptions{}.inplace_distillation ? "inplace" : "none";
+  std::string distill = nas::TrainerOptions::supernet_defaults().inplace_distillation ? "inplace" : "none";
   bool shared_bn = false;
   nas::datasets::ExperimentDataOptions data;
 };

@@ -102,6 +102,12 @@ void TrainerOptions::validate() const {
             "trainer.aug_micro_batches must be in [1, 1024], got " << aug_micro_batches);
 }
 
+TrainerOptions TrainerOptions::supernet_defaults() {
+  TrainerOptions o;
+  o.inplace_distillation = true;
+  return o;
+}
+
 json TrainerOptions::to_json() const {
   json j = {{"epochs", epochs},
           {"lr", lr},

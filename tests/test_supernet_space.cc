@@ -558,6 +558,9 @@ TEST_CASE("in-place distillation: the subnets after the largest learn from its p
   options.progress = false;
   options.stop_after_steps = 1;  // the step's gradients stay on the parameters
   CHECK(!options.to_json().contains("distill"));
+  // On for supernets by default (nas_train_supernet), off for the plain options (fixed nets).
+  CHECK(TrainerOptions::supernet_defaults().inplace_distillation);
+  CHECK(TrainerOptions::supernet_defaults().to_json()["distill"] == "inplace");
   options.inplace_distillation = true;
   CHECK(options.to_json()["distill"] == "inplace");
 
