@@ -275,11 +275,7 @@ double augmented_backward(HybridNet& net, const torch::Tensor& x, const torch::T
   NAS_CHECK(pieces >= 1, "augmented_backward: pieces must be >= 1, got " << pieces);
   NAS_CHECK(rows >= 1 && y.size(0) == rows, "augmented_backward: " << rows << " images, " << y.size(0) << " labels");
   pieces = std::min(pieces, rows);
-  if (pieces == 1) {
-    const torch::Tensor loss = smoothed_cross_entropy(net->forward(x), y, label_smoothing);
-    (scale * loss).backward();
-    return loss.item<double>();
-  }
+  // One piece is the whole batch (a full view, share 1): exactly scale * CE(x).backward().
   double loss_sum = 0;
   for (int64_t p = 0; p < pieces; ++p) {
     const int64_t begin = p * rows / pieces, end = (p + 1) * rows / pieces;
@@ -464,8 +460,7 @@ bool ShiftAddAugTrainer::train() {
           if (aug) {
             step_augmented = true;
             net_->set_active(*aug);
-            const double aug_loss = augmented_backward(net_, xs, chunk.y,
-                                                       chunks == 1 ? options_.alpha : options_.alpha * chunk.weight,
+            const double aug_loss = augmented_backward(net_, xs, chunk.y, options_.alpha * chunk.weight,
                                                        options_.aug_micro_batches, options_.label_smoothing);
             aug_loss_value += chunk.weight * aug_loss / static_cast<double>(subnets.size());
             net_->set_tiny();
