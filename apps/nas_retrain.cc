@@ -60,6 +60,7 @@ int run(int argc, char** argv) {
       ("limit-train", po::value(&d.limit_train)->default_value(0), "use only N training images (class-balanced; 0: all)")
       ("limit-test", po::value(&d.limit_test)->default_value(0), "use only N test images (class-balanced; 0: all)")
       ("val-size", po::value(&d.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000; 0: none)")
+      ("split-seed", po::value(&d.split_seed)->default_value(-1), "seed of the train / validation carve alone (-1: --seed); runs with different --seed and one --split-seed share their validation images")
       ("resolution", po::value(&d.resolution)->default_value(0), "input size (0: the data set's; larger pads)")
       ("pareto", po::value(&f.pareto), "retrain points of this pareto.json of nas_search (one run per point under --out)")
       ("top", po::value(&f.top), "with --pareto: the K points of highest predicted top-1")

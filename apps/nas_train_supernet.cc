@@ -73,7 +73,8 @@ int run(int argc, char** argv) {
       ("op-weights", po::value(&f.op_weights)->default_value(f.op_weights), "weights of a block that may run shift or add: shared (one tensor, heterogeneous sharing through the remap) | separate-adder (the adder view has a tensor of its own; shift and mult share one)")
       ("adder-scaling", po::value(&f.adder_scaling)->default_value(f.adder_scaling), "relative (the scaled gradient's RMS is eta x the weights' RMS: adder and shift share Kaiming-scale weights) | absolute (AdderNet's: RMS eta)")
       ("limit-train", po::value(&d.limit_train)->default_value(0), "use only N training images (class-balanced; 0: all)")
-      ("val-size", po::value(&d.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000)");
+      ("val-size", po::value(&d.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000)")
+      ("split-seed", po::value(&d.split_seed)->default_value(-1), "seed of the train / validation carve alone (-1: --seed); runs with different --seed and one --split-seed share their validation images");
   nas::cli::add_training_flags(desc, f);
   nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kThreads | nas::cli::kOut);
   po::variables_map vm;

@@ -17,6 +17,7 @@ void ExperimentDataOptions::validate() const {
   NAS_CHECK(limit_train >= 0, "data.limit_train must be >= 0, got " << limit_train);
   NAS_CHECK(limit_test >= 0, "data.limit_test must be >= 0, got " << limit_test);
   NAS_CHECK(val_size >= -1, "data.val_size must be >= -1, got " << val_size);
+  NAS_CHECK(split_seed >= -1, "data.split_seed must be >= -1, got " << split_seed);
   NAS_CHECK(resolution >= 0 && resolution <= 4096, "data.resolution must be in [0, 4096], got " << resolution);
   if (!data_dir.empty()) {
     std::error_code ec;
@@ -25,11 +26,13 @@ void ExperimentDataOptions::validate() const {
 }
 
 json ExperimentDataOptions::to_json() const {
-  return {{"dataset", dataset},       {"data_dir", data_dir},
+  json j = {{"dataset", dataset},       {"data_dir", data_dir},
           {"limit_train", limit_train}, {"limit_test", limit_test},
           {"val_size", val_size},     {"seed", seed},
           {"batch_size", batch_size}, {"eval_batch_size", eval_batch_size},
           {"resolution", resolution}, {"load_test", load_test}};
+  if (split_seed >= 0) j["split_seed"] = split_seed;
+  return j;
 }
 
 ExperimentDataOptions ExperimentDataOptions::from_json(const json& j, const std::string& where) {
@@ -43,6 +46,10 @@ ExperimentDataOptions ExperimentDataOptions::from_json(const json& j, const std:
   const int64_t seed = json_int(j, "seed", where);
   NAS_CHECK(seed >= 0, where << ".seed must be >= 0");
   o.seed = static_cast<uint64_t>(seed);
+  if (j.contains("split_seed")) {
+    o.split_seed = json_int(j, "split_seed", where);
+    NAS_CHECK(o.split_seed >= 0, where << ".split_seed must be >= 0 where present, got " << o.split_seed);
+  }
   o.batch_size = json_int(j, "batch_size", where);
   o.eval_batch_size = json_int(j, "eval_batch_size", where);
   o.resolution = json_int(j, "resolution", where);
@@ -62,7 +69,7 @@ ExperimentData load_experiment_data(const ExperimentDataOptions& o) {
             "data.val_size " << d.val_size << " leaves no training images (the training set has "
                              << train_full.size() << ")");
   if (d.val_size > 0) {
-    TrainValSplit split = split_train_val(train_full, d.val_size, o.seed);
+    TrainValSplit split = split_train_val(train_full, d.val_size, o.effective_split_seed());
     d.train = std::make_shared<const Dataset>(std::move(split.train));
     d.val = std::make_shared<const Dataset>(std::move(split.val));
   } else {
@@ -86,7 +93,7 @@ ExperimentData load_experiment_data(const ExperimentDataOptions& o) {
 }
 
 json ExperimentData::to_json(const ExperimentDataOptions& o) const {
-  return {{"dataset", info.name},
+  json j = {{"dataset", info.name},
           {"limit_train", o.limit_train},
           {"limit_test", o.limit_test},
           {"val_size", val_size},
@@ -97,6 +104,8 @@ json ExperimentData::to_json(const ExperimentDataOptions& o) const {
           {"test_images", test ? test->size() : 0},
           {"mean", train_loader->mean()},
           {"std", train_loader->std()}};
+  if (o.split_seed >= 0) j["split_seed"] = o.split_seed;  // absent: the seed's split
+  return j;
 }
 
 }  // namespace nas::datasets

@@ -24,15 +24,21 @@ struct ExperimentDataOptions {
   int64_t limit_train = 0;   // class-balanced subset of the training split (0: all)
   int64_t limit_test = 0;    // likewise of the test split
   int64_t val_size = -1;     // validation images carved from the training split; -1: 10 % up to 5000
-  uint64_t seed = 0;         // of the split and the training order
+  uint64_t seed = 0;         // of the training order (and of the split unless split_seed is set)
+  // Of the train / validation carve alone (-1: seed). Runs that differ only in seed but share a
+  // split_seed are scored on the same validation images (seed-to-seed noise of a ranking).
+  int64_t split_seed = -1;
   int64_t batch_size = 128;
   int64_t eval_batch_size = 256;
   int64_t resolution = 0;    // loader output size (0: native; larger pads, smaller crops)
   bool load_test = true;
 
+  uint64_t effective_split_seed() const { return split_seed >= 0 ? static_cast<uint64_t>(split_seed) : seed; }
+
   // Errors name the field ("data.batch_size must be >= 1, got 0").
   void validate() const;
-  // Every field (a run records what rebuilds its split; nas_extract reads it back).
+  // Every field (a run records what rebuilds its split; nas_extract reads it back). split_seed is
+  // recorded only when set, and read as -1 when absent (files written before it existed).
   json to_json() const;
   static ExperimentDataOptions from_json(const json& j, const std::string& where);
 };

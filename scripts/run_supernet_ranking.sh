@@ -10,14 +10,16 @@
 # Environment: BIN (build/apps), SPACE (default | file), NAMED (mbv2-tiny; mbv2-micro for the
 #   micro space), EPOCHS (5), LR (0.1), SANDWICH (4), LIMIT_TRAIN (0), VAL_SIZE (-1), RANDOM_COUNT (6),
 #   THREADS (2), SEED (1), DATA_DIR, AUG (shiftaddaug), OUT_BASE (results/supernet/DATASET),
-#   SUPERNET_FLAGS (more nas_train_supernet flags, e.g. "--op-weights shared").
+#   SUPERNET_FLAGS (more nas_train_supernet flags, e.g. "--op-weights shared"),
+#   STANDALONE_SEEDS (SEED; more seeds train every architecture again under ROOT/standalone-seedS
+#   with --seed S --split-seed SEED: the same training and validation images, another
+#   initialisation and order; the table then ranks by the mean and reports the seed-to-seed tau).
 set -euo pipefail
 dataset=${1:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
 root=${2:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
 bin=${BIN:-build/apps}
 seed=${SEED:-1}
-data=(--dataset "$dataset" --limit-train "${LIMIT_TRAIN:-0}" --val-size "${VAL_SIZE:--1}" --seed "$seed"
-      --threads "${THREADS:-2}")
+data=(--dataset "$dataset" --limit-train "${LIMIT_TRAIN:-0}" --val-size "${VAL_SIZE:--1}" --threads "${THREADS:-2}")
 [[ -n ${DATA_DIR:-} ]] && data+=(--data-dir "$DATA_DIR")
 recipe=(--epochs "${EPOCHS:-5}" --lr "${LR:-0.1}" --aug "${AUG:-shiftaddaug}")
 mkdir -p "$root/archs"
@@ -29,7 +31,7 @@ if [[ ! -f $sn/result.json ]]; then
   mkdir -p "$sn"
   echo "train $sn"
   # shellcheck disable=SC2086  # SUPERNET_FLAGS is a list of words
-  "$bin/nas_train_supernet" --space "${SPACE:-default}" "${data[@]}" "${recipe[@]}" --sandwich "${SANDWICH:-4}" ${SUPERNET_FLAGS:-} \
+  "$bin/nas_train_supernet" --space "${SPACE:-default}" "${data[@]}" --seed "$seed" "${recipe[@]}" --sandwich "${SANDWICH:-4}" ${SUPERNET_FLAGS:-} \
     --out "$sn" "${resume[@]}" > "$sn/stdout.txt" 2> "$sn/stderr.txt"
 fi
 
@@ -80,14 +82,20 @@ for t in "${targets[@]}"; do
     echo "extract $key"
     "$bin/nas_extract" --supernet "$sn" "${arch[@]}" --threads "${THREADS:-2}" --out "$ex" > /dev/null
   fi
-  st="$root/standalone/$key"
-  if [[ ! -f $st/result.json ]]; then
-    resume=()
-    [[ -f $st/checkpoint.pt ]] && resume=(--resume)
-    mkdir -p "$st"
-    echo "retrain $key"
-    "$bin/nas_retrain" "${retrain_arch[@]}" "${data[@]}" "${recipe[@]}" --out "$st" "${resume[@]}" \
-      > "$st/stdout.txt" 2> "$st/stderr.txt" || { echo "FAIL $st: $(tail -n 1 "$st/stderr.txt")"; exit 1; }
-  fi
+  for s in ${STANDALONE_SEEDS:-$seed}; do
+    if [[ $s == "$seed" ]]; then
+      st="$root/standalone/$key"; seeds=(--seed "$seed")
+    else
+      st="$root/standalone-seed$s/$key"; seeds=(--seed "$s" --split-seed "$seed")
+    fi
+    if [[ ! -f $st/result.json ]]; then
+      resume=()
+      [[ -f $st/checkpoint.pt ]] && resume=(--resume)
+      mkdir -p "$st"
+      echo "retrain $key (seed $s)"
+      "$bin/nas_retrain" "${retrain_arch[@]}" "${data[@]}" "${seeds[@]}" "${recipe[@]}" --out "$st" "${resume[@]}" \
+        > "$st/stdout.txt" 2> "$st/stderr.txt" || { echo "FAIL $st: $(tail -n 1 "$st/stderr.txt")"; exit 1; }
+    fi
+  done
 done
 "$([[ -x /usr/bin/python3 ]] && echo /usr/bin/python3 || echo python3)" scripts/supernet_ranking.py "$root" --dataset "$dataset" ${OUT_BASE:+--out-base "$OUT_BASE"}

@@ -3,7 +3,10 @@
 ROOT/inherited/<key>, ROOT/standalone/<key>) into results/supernet/<dataset>.{json,md,png}:
 per architecture its energy, its inherited validation top-1 (supernet weights, BN recalibrated)
 and its validation / test top-1 when trained alone at the same recipe; Kendall's tau-b between
-the two validation rankings; the gap for the smallest and the largest architectures.
+the two validation rankings; the gap for the smallest and the largest architectures. Standalone
+runs of more seeds (ROOT/standalone-seedS/<key>, the same split through --split-seed) make the
+standalone accuracy a mean over seeds and give the seed-to-seed tau: how well one standalone run
+ranks another, the ceiling any supernet can be measured against.
 
 usage: scripts/supernet_ranking.py ROOT --dataset D [--out-base results/supernet/D]
 """
@@ -51,6 +54,7 @@ def main():
     out_base = args.out_base or os.path.join("results", "supernet", args.dataset)
     sn = load(os.path.join(args.root, "supernet", "result.json"))
     archs = []
+    extra_seed_dirs = sorted(glob.glob(os.path.join(args.root, "standalone-seed*")))
     for inherited_path in sorted(glob.glob(os.path.join(args.root, "inherited", "*", "result.json"))):
         key = inherited_path.split(os.sep)[-2]
         standalone_path = os.path.join(args.root, "standalone", key, "result.json")
@@ -58,13 +62,25 @@ def main():
             print(f"note: {key} has no standalone run yet; left out", file=sys.stderr)
             continue
         inh, st = load(inherited_path), load(standalone_path)
+        more = [os.path.join(d, key) for d in extra_seed_dirs if os.path.exists(os.path.join(d, key, "result.json"))]
+        runs = [st] + [load(os.path.join(d, "result.json")) for d in more]
+        for d, r in zip(more, runs[1:]):
+            split_seed = load(os.path.join(d, "config.json"))["data"].get("split_seed")
+            if r["val_images"] != st["val_images"] or split_seed != st["seed"]:
+                sys.exit(f"supernet_ranking: {key}: a standalone run of seed {r['seed']} is not on seed "
+                         f"{st['seed']}'s split (run it with --split-seed {st['seed']})")
+        mean = lambda field: sum(r[field] for r in runs) / len(runs)
         archs.append({"key": key, "arch_key": inh["arch_key"], "arch": inh["arch_config"],
                       "energy_mj": inh["energy_mj"], "macs": inh["macs"], "params": inh["params"],
                       "inherited_val_top1": inh["inherited_val_top1"],
-                      "standalone_val_top1": st["val_top1"], "standalone_test_top1": st["test_top1"],
+                      "standalone_val_top1": mean("val_top1"), "standalone_test_top1": mean("test_top1"),
+                      "standalone_seeds": [r["seed"] for r in runs],
+                      "standalone_val_top1_per_seed": [r["val_top1"] for r in runs],
+                      "standalone_test_top1_per_seed": [r["test_top1"] for r in runs],
                       "standalone_train_seconds": st["train_seconds"],
                       "inherited_command": inh["context"]["command_line"],
-                      "standalone_command": st["context"]["command_line"]})
+                      "standalone_command": st["context"]["command_line"],
+                      "standalone_commands_more_seeds": [r["context"]["command_line"] for r in runs[1:]]})
     if len(archs) < 2:
         sys.exit("supernet_ranking: fewer than two architectures with both runs")
     tau = kendall_tau_b([a["inherited_val_top1"] for a in archs], [a["standalone_val_top1"] for a in archs])
@@ -76,6 +92,25 @@ def main():
     for a in archs:
         p = a["standalone_val_top1"] / 100.0
         a["standalone_val_standard_error"] = 100.0 * (p * (1 - p) / val_images) ** 0.5
+    # Seed to seed: tau between the standalone rankings of two seeds (over the architectures that
+    # have both), and the supernet's tau against each seed alone, to compare like with like.
+    seeds = sorted({s for a in archs for s in a["standalone_seeds"]})
+    per_seed = {s: [a for a in archs if s in a["standalone_seeds"]] for s in seeds}
+    def val_of(a, s):
+        return a["standalone_val_top1_per_seed"][a["standalone_seeds"].index(s)]
+    seed_to_seed = []
+    for i, s1 in enumerate(seeds):
+        for s2 in seeds[i + 1:]:
+            both = [a for a in archs if s1 in a["standalone_seeds"] and s2 in a["standalone_seeds"]]
+            if len(both) >= 2:
+                seed_to_seed.append({"seeds": [s1, s2], "archs": len(both),
+                                     "kendall_tau": kendall_tau_b([val_of(a, s1) for a in both],
+                                                                  [val_of(a, s2) for a in both])})
+    tau_per_seed = [{"seed": s, "archs": len(per_seed[s]),
+                     "kendall_tau": kendall_tau_b([a["inherited_val_top1"] for a in per_seed[s]],
+                                                  [val_of(a, s) for a in per_seed[s]])}
+                    for s in seeds if len(per_seed[s]) >= 2]
+    complete = all(len(a["standalone_seeds"]) == len(seeds) for a in archs)
     concordant = discordant = resolvable = 0
     for i in range(len(archs)):
         for j in range(i + 1, len(archs)):
@@ -105,6 +140,10 @@ def main():
                            "trainer": sn["trainer"], "data": sn["data"],
                            "command": sn["context"]["command_line"]},
               "kendall_tau": tau, "gap_standalone_minus_inherited": gaps,
+              "standalone_seeds": {"seeds": seeds, "every_arch_has_every_seed": complete,
+                                   "standalone_val_top1": "mean over the seeds an architecture has",
+                                   "kendall_tau_inherited_vs_each_seed": tau_per_seed,
+                                   "kendall_tau_seed_to_seed": seed_to_seed},
               "noise": {"val_images": val_images, "pairs": pairs, "resolvable_pairs": resolvable,
                         "kendall_tau_resolvable_pairs": resolvable_tau,
                         "what": "resolvable: standalone validation top-1 differ by more than 1.96 binomial "
@@ -118,22 +157,34 @@ def main():
              f"space of 10^{sn['space_log10_size']:.1f} architectures; "
              f"{sn['data']['train_images']} training / {sn['data']['val_images']} validation images.", "",
              f"**Kendall tau (inherited vs standalone validation top-1): {tau:.3f}** over {len(archs)} "
-             "architectures (goal >= 0.6).", "",
+             "architectures (goal >= 0.6)" + (f"; standalone = mean of seeds {seeds}" if len(seeds) > 1 else "") +
+             ("" if complete else " (not every architecture has every seed yet)") + ".", ""]
+    if len(seeds) > 1:
+        lines += ["Against each seed alone: " + ", ".join(f"seed {t['seed']} {t['kendall_tau']:.3f} ({t['archs']} archs)"
+                                                         for t in tau_per_seed) + ". Seed to seed (standalone "
+                  "against standalone, the ceiling of a single-seed reference): " +
+                  ", ".join(f"seeds {t['seeds'][0]}/{t['seeds'][1]} {t['kendall_tau']:.3f} ({t['archs']} archs)"
+                            for t in seed_to_seed) + ".", ""]
+    lines += [
              f"Noise: with {val_images} validation images one accuracy has a binomial standard error of "
              f"~{sum(a['standalone_val_standard_error'] for a in archs) / len(archs):.2f} points; "
              f"{resolvable} of the {pairs} pairs differ in standalone accuracy by more than 1.96 standard errors "
-             f"of the difference, and over those pairs tau = {resolvable_tau:.3f}. (One seed per standalone run: "
-             "seed noise comes on top.)", "",
-             "| architecture | energy (mJ) | MMAC | inherited val top-1 (%) | standalone val top-1 (%) | standalone test top-1 (%) |",
-             "|---|---|---|---|---|---|"]
+             f"of the difference, and over those pairs tau = {resolvable_tau:.3f}." +
+             (" (One seed per standalone run: seed noise comes on top.)" if len(seeds) == 1 else ""), "",
+             "| architecture | energy (mJ) | MMAC | inherited val top-1 (%) | standalone val top-1 (%) | standalone test top-1 (%) |"
+             + (" standalone val top-1 per seed (%) |" if len(seeds) > 1 else ""),
+             "|---|---|---|---|---|---|" + ("---|" if len(seeds) > 1 else "")]
     for a in sorted(archs, key=lambda a: a["energy_mj"]):
+        per_seed_cell = (" " + ", ".join(f"{v:.2f} (s{s})" for s, v in zip(a["standalone_seeds"],
+                                                                           a["standalone_val_top1_per_seed"])) + " |"
+                         if len(seeds) > 1 else "")
         lines.append(f"| {a['key']} | {a['energy_mj']:.4f} | {a['macs'] / 1e6:.2f} | {a['inherited_val_top1']:.2f} | "
-                     f"{a['standalone_val_top1']:.2f} | {a['standalone_test_top1']:.2f} |")
+                     f"{a['standalone_val_top1']:.2f} | {a['standalone_test_top1']:.2f} |" + per_seed_cell)
     lines += ["", "Gap (standalone - inherited, validation top-1 points): " +
               ", ".join(f"{k} {v:+.2f}" for k, v in sorted(gaps.items())), "",
               "Commands:", "", "```", sn["context"]["command_line"]]
     for a in archs:
-        lines += [a["inherited_command"], a["standalone_command"]]
+        lines += [a["inherited_command"], a["standalone_command"]] + a["standalone_commands_more_seeds"]
     lines += ["```", ""]
     write_atomic(out_base + ".md", "\n".join(lines))
 

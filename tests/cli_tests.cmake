@@ -106,7 +106,7 @@ if(TARGET nas_retrain AND TARGET nas_eval)
   set(retrain_out ${CMAKE_CURRENT_BINARY_DIR}/retrain_cli)
 
   nas_cli_test(retrain_cli.help
-    "--arch.*--op.*--remap.*--dataset.*--data-dir.*--batch-size.*--aug-stop-fraction.*--limit-train.*--limit-test.*--val-size.*--epochs.*--lr.*--aug.*--alpha.*--stop-width-aug-fraction.*--stop-expand-aug-fraction.*--expand-list.*--width-list.*--no-cross-term.*--sort-channels.*--eta.*--device.*--resume.*--seed.*--threads.*--out"
+    "--arch.*--op.*--remap.*--dataset.*--data-dir.*--batch-size.*--aug-stop-fraction.*--limit-train.*--limit-test.*--val-size.*--split-seed.*--epochs.*--lr.*--aug.*--alpha.*--stop-width-aug-fraction.*--stop-expand-aug-fraction.*--expand-list.*--width-list.*--no-cross-term.*--sort-channels.*--eta.*--device.*--resume.*--seed.*--threads.*--out"
     ${retrain} --help)
   nas_cli_test(eval_cli.help "--model.*--dataset.*--data-dir.*--limit-test.*--device.*--json" ${neval} --help)
 
@@ -132,6 +132,8 @@ if(TARGET nas_retrain AND TARGET nas_eval)
   nas_cli_fail_test(retrain_cli.missing_data_dir "nas_retrain: error: --data-dir /nonexistent/fmnist: no such directory"
     ${retrain} --data-dir /nonexistent/fmnist --out ${retrain_out}/bad)
   nas_cli_fail_test(retrain_cli.no_out "nas_retrain: error: --out DIR is required" ${retrain})
+  nas_cli_fail_test(retrain_cli.bad_split_seed "nas_retrain: error: --split-seed must be >= -1, got -3"
+    ${retrain} --split-seed -3 --out ${retrain_out}/bad)
   nas_cli_fail_test(eval_cli.not_a_model "nas_eval: error: model file '[^']*energy_small_layers.json': not a tiny-model file"
     ${neval} --model ${NAS_TEST_DATA}/energy_small_layers.json)
   nas_cli_fail_test(eval_cli.missing_model "nas_eval: error: [^\n]*/nonexistent.nasm"
@@ -369,5 +371,18 @@ if(NAS_TEST_PYTHON3)
     cat ${CMAKE_CURRENT_BINARY_DIR}/ranking_fixture.md ${CMAKE_CURRENT_BINARY_DIR}/ranking_fixture.json")
   set_tests_properties(supernet_ranking.fixture PROPERTIES
     PASS_REGULAR_EXPRESSION "Kendall tau \\(inherited vs standalone validation top-1\\): -1.000\\*\\* over 4 architectures.*5 of the 6 pairs differ.*tau = -1.000.*largest-shift \\+50.50, smallest-shift \\+10.00.*\"resolvable_pairs\": 5"
+    LABELS cli)
+  # A second standalone seed on the same split: the mean ranks, and the seed-to-seed tau is reported.
+  set(two_seeds ${CMAKE_CURRENT_BINARY_DIR}/ranking_two_seeds)
+  add_test(NAME supernet_ranking.two_seeds COMMAND sh -c "
+    rm -rf ${two_seeds} && cp -r ${PROJECT_SOURCE_DIR}/tests/data/supernet_ranking ${two_seeds} && \
+    mv ${two_seeds}/more-seeds/standalone-seed2 ${two_seeds}/ && \
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${two_seeds} --dataset fixture \
+      --out-base ${two_seeds}/out 2>/dev/null && cat ${two_seeds}/out.md && \
+    sed -i 's/\"split_seed\": 1/\"split_seed\": 3/' ${two_seeds}/standalone-seed2/random0/config.json && \
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${two_seeds} --dataset fixture \
+      --out-base ${two_seeds}/out2 2>&1; echo rc $?")
+  set_tests_properties(supernet_ranking.two_seeds PROPERTIES
+    PASS_REGULAR_EXPRESSION "-1.000\\*\\* over 4 architectures \\(goal >= 0.6\\); standalone = mean of seeds \\[1, 2\\]\\.\n.*seed 1 -1.000 \\(4 archs\\), seed 2 -0.667 \\(4 archs\\).*seeds 1/2 0.667 \\(4 archs\\).*\\| random1 \\| [0-9.]+ \\| [0-9.]+ \\| 60.00 \\| 84.50 \\| 83.50 \\| 85.00 \\(s1\\), 84.00 \\(s2\\) \\|.*random0: a standalone run of seed 2 is not on seed 1's split.*rc 1"
     LABELS cli)
 endif()

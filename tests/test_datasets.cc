@@ -795,13 +795,50 @@ TEST_CASE("experiment data options: the JSON a run records reads back to the sam
   o.eval_batch_size = 32;
   o.resolution = 24;
   o.load_test = false;
+  o.split_seed = 3;
   const nas::datasets::ExperimentDataOptions r =
       nas::datasets::ExperimentDataOptions::from_json(o.to_json(), "supernet.json: data_options");
   CHECK(r.to_json() == o.to_json());
+  CHECK(r.split_seed == 3);
+  nas::json old = o.to_json();
+  old.erase("split_seed");  // a file written before the field existed
+  CHECK(nas::datasets::ExperimentDataOptions::from_json(old, "x").split_seed == -1);
   nas::json bad = o.to_json();
   bad["seed"] = "7";
   CHECK_THROWS_WITH_AS(nas::datasets::ExperimentDataOptions::from_json(bad, "supernet.json: data_options"),
                        doctest::Contains("supernet.json: data_options: field 'seed'"), nas::Error);
+}
+
+TEST_CASE("experiment data: split_seed fixes the validation images whatever the seed") {
+  TempDir dir;
+  write_idx_dir(dir, 40, 20, true);
+  auto load = [&](uint64_t seed, int64_t split_seed) {
+    ExperimentDataOptions o;
+    o.data_dir = dir.path.string();
+    o.val_size = 10;
+    o.batch_size = 8;
+    o.seed = seed;
+    o.split_seed = split_seed;
+    return load_experiment_data(o);
+  };
+  const ExperimentData base = load(1, -1);
+  CHECK(base.val->pixels() == load(1, 1).val->pixels());  // -1 is the seed's split
+  CHECK(base.val->pixels() != load(2, -1).val->pixels());
+  const ExperimentData a = load(1, 5), b = load(2, 5);
+  CHECK(a.val->pixels() == b.val->pixels());
+  CHECK(a.train->pixels() == b.train->pixels());
+  CHECK(a.val->pixels() != base.val->pixels());
+  // ... while the training order still follows the seed.
+  CHECK(a.train_loader->batch(0, 0).indices != b.train_loader->batch(0, 0).indices);
+  // Recorded only when set, so runs made before the field existed compare equal.
+  ExperimentDataOptions o;
+  CHECK_FALSE(o.to_json().contains("split_seed"));
+  CHECK_FALSE(base.to_json(o).contains("split_seed"));
+  o.split_seed = 5;
+  CHECK(o.to_json()["split_seed"] == 5);
+  CHECK(a.to_json(o)["split_seed"] == 5);
+  o.split_seed = -2;
+  check_error([&] { o.validate(); }, {"data.split_seed must be >= -1, got -2"});
 }
 
 TEST_CASE("count_top1 counts the argmax hits over every image of the loader") {
