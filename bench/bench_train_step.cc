@@ -7,6 +7,11 @@
 // alternating rounds (median of --rounds; supernet_step_ratio = supernet / fixed time per step),
 // plus one row of full sandwich steps (--sandwich subnets per step, each with an augmented
 // version) for the supernet's training throughput and peak resident set.
+//
+// --profile N: the timed steps of each fixed-net row run under LibTorch's CPU profiler, and the
+// row lists the N operators of largest self time per step (where the step's time goes; the
+// profiler's own overhead inflates the row's timings, so profile and time in separate runs).
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/types.h>
 #include <torch/utils.h>
 
@@ -14,6 +19,7 @@
 #include <chrono>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,6 +41,66 @@ namespace {
 
 namespace po = nas::cli::po;
 using Clock = std::chrono::steady_clock;
+namespace legacy_profiler = torch::autograd::profiler;
+
+// The operator's name, and for convolutions the kind of kernel (depthwise / pointwise / dense, from
+// the weight's shape: their backward costs differ by an order of magnitude per FLOP).
+std::string profile_key(const torch::autograd::profiler::LegacyEvent& e) {
+  const std::string name = e.name();
+  const int weight_input = name == "aten::convolution_backward" ? 2
+                           : name == "aten::mkldnn_convolution" || name == "aten::convolution" ? 1
+                                                                                                : -1;
+  const std::vector<std::vector<int64_t>> shapes = e.shapes();
+  if (weight_input < 0 || static_cast<int>(shapes.size()) <= weight_input) return name;
+  const std::vector<int64_t>& w = shapes[static_cast<size_t>(weight_input)];
+  if (w.size() != 4) return name;
+  const std::string k = std::to_string(w[2]) + "x" + std::to_string(w[3]);
+  if (w[1] == 1 && w[0] > 1) return name + " (depthwise " + k + ")";
+  return name + (w[2] == 1 && w[3] == 1 ? " (pointwise)" : " (dense " + k + ")");
+}
+
+// Self time (an operator's time less that of the operators it called) per operator (profile_key),
+// from the legacy profiler's push / pop events (nested per thread), as rows of
+// {op, self_ms_per_step, calls_per_step, share}, the `top` largest first.
+nas::json profile_rows(const legacy_profiler::thread_event_lists& threads, int64_t steps, int64_t top) {
+  struct Total {
+    double self_us = 0;
+    int64_t calls = 0;
+  };
+  std::map<std::string, Total> totals;
+  double all_us = 0;
+  for (const std::vector<legacy_profiler::LegacyEvent>& events : threads) {
+    struct Open {
+      const legacy_profiler::LegacyEvent* push;
+      double child_us;
+    };
+    std::vector<Open> stack;
+    for (const legacy_profiler::LegacyEvent& e : events) {
+      if (e.kindStr() == "push") {
+        stack.push_back({&e, 0.0});
+      } else if (e.kindStr() == "pop" && !stack.empty()) {
+        const Open open = stack.back();
+        stack.pop_back();
+        const double us = open.push->cpuElapsedUs(e);
+        Total& t = totals[profile_key(*open.push)];
+        t.self_us += us - open.child_us;
+        t.calls += 1;
+        all_us += us - open.child_us;
+        if (!stack.empty()) stack.back().child_us += us;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, Total>> sorted(totals.begin(), totals.end());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.second.self_us > b.second.self_us; });
+  nas::json rows = nas::json::array();
+  for (size_t i = 0; i < sorted.size() && static_cast<int64_t>(i) < top; ++i)
+    rows.push_back({{"op", sorted[i].first},
+                    {"self_ms_per_step", sorted[i].second.self_us / 1e3 / static_cast<double>(steps)},
+                    {"calls_per_step", static_cast<double>(sorted[i].second.calls) / static_cast<double>(steps)},
+                    {"share", all_us > 0 ? sorted[i].second.self_us / all_us : 0.0}});
+  return rows;
+}
 
 // Times `steps` training steps (after 2 warm-up steps) on one batch: for each subnet that
 // choose() returns, its MF forward+backward and (aug) one augmented forward+backward, then the
@@ -74,6 +140,7 @@ int run(int argc, char** argv) {
   std::string op_weights = nas::HybridNetOptions::supernet_defaults().separate_adder_weights ? "separate-adder" : "shared";
   int64_t rounds = 3, sandwich = nas::TrainerOptions{}.sandwich;
   int64_t aug_pieces = nas::TrainerOptions{}.aug_micro_batches;
+  int64_t profile_top = 0;
   po::options_description desc("Options");
   desc.add_options()
       ("arch", po::value(&arch_name)->default_value("mbv2-micro"), "architecture name or file")
@@ -87,6 +154,7 @@ int run(int argc, char** argv) {
       ("largest", po::bool_switch(&largest), "run the largest augmented network every step (the memory worst case) instead of a sampled one")
       ("aug-micro-batches", po::value(&aug_pieces)->default_value(aug_pieces), "run each augmented forward + backward in N row slices (as the trainer's --aug-micro-batches)")
       ("forward-only", po::bool_switch(&forward_only), "memory probe: the augmented forward keeps its autograd graph but runs no backward (peak = saved activations + forward temporaries)")
+      ("profile", po::value(&profile_top)->default_value(0), "list the N operators of largest self time per step in each fixed-net row (LibTorch's CPU profiler; its overhead inflates that row's timings)")
       ("no-malloc-tuning", po::bool_switch(&no_malloc_tuning), "keep glibc's default malloc settings where glibc's malloc is in use (for comparison)")
       ("supernet", po::value(&supernet_space), "compare a supernet step (default | ArchSpace file; --arch with each op as the active subnet) with the fixed net's, and time sandwich steps")
       ("rounds", po::value(&rounds)->default_value(rounds), "--supernet: alternating timing rounds (median)")
@@ -96,6 +164,7 @@ int run(int argc, char** argv) {
   po::variables_map vm;
   if (!nas::cli::parse_flags(argc, argv, "bench_train_step", "time ShiftAddAug training steps", desc, vm))
     return 0;
+  NAS_CHECK(profile_top >= 0 && profile_top <= 1000, "--profile must be in [0, 1000], got " << profile_top);
   NAS_CHECK(aug_pieces >= 1 && aug_pieces <= batch, "--aug-micro-batches must be in [1, --batch], got " << aug_pieces);
   if (!no_malloc_tuning) nas::tune_malloc_for_training();
   torch::set_num_threads(nas::cli::resolve_threads(common));
@@ -204,6 +273,10 @@ int run(int argc, char** argv) {
       double t_tiny = 0, t_aug = 0, t_opt = 0;
       for (int64_t s = 0; s < steps + 2; ++s) {
         const bool timed = s >= 2;
+        if (s == 2 && profile_top > 0)
+          legacy_profiler::enableProfilerLegacy(
+              torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU,
+                                                    /*report_input_shapes=*/true));
         auto t0 = Clock::now();
         sgd.zero_grad();
         net->set_tiny();
@@ -224,6 +297,8 @@ int run(int argc, char** argv) {
         sgd.step(0.01);
         if (timed) t_opt += nas::seconds_since(t0);
       }
+      nas::json profile;
+      if (profile_top > 0) profile = profile_rows(legacy_profiler::disableProfilerLegacy(), steps, profile_top);
       const double total = t_tiny + t_aug + t_opt;
       const double images = static_cast<double>(batch * steps);
       nas::json row = {{"arch", arch_name},
@@ -239,6 +314,10 @@ int run(int argc, char** argv) {
                        {"aug_micro_batches", aug_pieces},
                        {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())},
                        {"peak_rss_reset", peak_reset}};
+      if (profile_top > 0) {
+        row["profiled"] = true;
+        row["profile"] = profile;
+      }
       std::cerr << arch_name << " " << op_name << " " << aug << ": " << row["images_per_s"].get<double>()
                 << " img/s (tiny " << row["tiny_ms_per_step"].get<double>() << " ms, aug "
                 << row["aug_ms_per_step"].get<double>() << " ms, sgd " << row["sgd_ms_per_step"].get<double>()

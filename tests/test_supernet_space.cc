@@ -83,6 +83,22 @@ HybridNet standalone_copy(HybridNet& supernet, const ArchConfig& arch, HybridNet
 
 }  // namespace
 
+TEST_CASE("relu6_act_: in place, with hardtanh's gradient (zero at and beyond both ends)") {
+  const torch::Tensor values = torch::tensor({-1.0f, 0.0f, 0.5f, 3.0f, 6.0f, 7.0f, 5.999f, 1e-7f});
+  const torch::Tensor upstream = torch::tensor({1.0f, -2.0f, 3.0f, -4.0f, 5.0f, 6.0f, -7.0f, 8.0f});
+  torch::Tensor leaf = values.clone().requires_grad_(true);
+  torch::Tensor x = leaf * 1.0f;  // a non-leaf, as inside a network
+  const void* storage = x.data_ptr();
+  torch::Tensor y = nas::relu6_act_(x);
+  CHECK(y.data_ptr() == storage);
+  CHECK(torch::equal(y.detach(), torch::hardtanh(values, 0.0, 6.0)));
+  y.backward(upstream);
+  torch::Tensor reference_leaf = values.clone().requires_grad_(true);
+  torch::hardtanh(reference_leaf, 0.0, 6.0).backward(upstream);
+  CHECK(torch::equal(leaf.grad(), reference_leaf.grad()));
+  CHECK(torch::equal(leaf.grad(), torch::tensor({0.0f, 0.0f, 3.0f, -4.0f, 0.0f, 0.0f, -7.0f, 8.0f})));
+}
+
 TEST_CASE("supernet plan: an active subnet's forward equals the architecture built alone with the inherited weights, bit for bit") {
   const ArchSpace space = small_space();
   for (const auto& [unit_rms, separate] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
