@@ -386,3 +386,12 @@ if(NAS_TEST_PYTHON3)
     PASS_REGULAR_EXPRESSION "-1.000\\*\\* over 4 architectures \\(goal >= 0.6\\); standalone = mean of seeds \\[1, 2\\]\\.\n.*seed 1 -1.000 \\(4 archs\\), seed 2 -0.667 \\(4 archs\\).*seeds 1/2 0.667 \\(4 archs\\).*\\| random1 \\| [0-9.]+ \\| [0-9.]+ \\| 60.00 \\| 84.50 \\| 83.50 \\| 85.00 \\(s1\\), 84.00 \\(s2\\) \\|.*random0: a standalone run of seed 2 is not on seed 1's split.*rc 1"
     LABELS cli)
 endif()
+
+# ---- bench_train_step --profile: where a step's time goes (convolutions split by kind) ---------
+if(TARGET bench_train_step)
+  nas_cli_test(bench_train_step.profile
+    "\"profile\": \\[.*\"op\": \"aten::convolution_backward \\(depthwise 3x3\\)\".*\"self_ms_per_step\".*\"profiled\": true"
+    $<TARGET_FILE:bench_train_step> --ops shift --augs none --steps 1 --threads 1 --profile 40)
+  nas_cli_fail_test(bench_train_step.bad_profile "bench_train_step: error: --profile must be in \\[0, 1000\\], got -1"
+    $<TARGET_FILE:bench_train_step> --profile -1)
+endif()
