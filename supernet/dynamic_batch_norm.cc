@@ -1,6 +1,7 @@
 #include "supernet/dynamic_batch_norm.h"
 
 #include "core/error.h"
+#include "ops/batch_norm.h"
 #include "supernet/tiny_ops.h"
 
 namespace nas {
@@ -14,13 +15,15 @@ DynamicBatchNormImpl::DynamicBatchNormImpl(int64_t max_channels, double momentum
   running_var = register_buffer("running_var", torch::ones({max_channels}));
 }
 
-torch::Tensor DynamicBatchNormImpl::forward(const torch::Tensor& x) {
+torch::Tensor DynamicBatchNormImpl::forward(const torch::Tensor& x, bool relu6) {
   const int64_t c = x.size(1);
   TORCH_CHECK(c <= max_channels_, "DynamicBatchNorm: input has ", c, " channels, the layer holds ",
               max_channels_);
   torch::Tensor mean = running_mean.narrow(0, 0, c), var = running_var.narrow(0, 0, c);
-  if (!is_training())
-    return batch_norm_eval(x, weight.narrow(0, 0, c), bias.narrow(0, 0, c), mean, var, eps_);
+  if (!is_training()) {
+    torch::Tensor y = batch_norm_eval(x, weight.narrow(0, 0, c), bias.narrow(0, 0, c), mean, var, eps_);
+    return relu6 ? relu6_act_(y) : y;
+  }
   double momentum = momentum_;
   if (reestimating_) {
     if (reestimate_count_ == 0) {
@@ -32,8 +35,7 @@ torch::Tensor DynamicBatchNormImpl::forward(const torch::Tensor& x) {
     ++reestimate_count_;
   }
   // Training mode updates the running statistics of the prefix in place (views of the buffers).
-  return torch::batch_norm(x, weight.narrow(0, 0, c), bias.narrow(0, 0, c), mean, var,
-                           /*training=*/true, momentum, eps_, /*cudnn_enabled=*/true);
+  return ops::batch_norm_train(x, weight.narrow(0, 0, c), bias.narrow(0, 0, c), mean, var, momentum, eps_, relu6);
 }
 
 void DynamicBatchNormImpl::begin_reestimation() {

@@ -19,8 +19,9 @@ class DynamicBatchNormImpl : public torch::nn::Module {
  public:
   explicit DynamicBatchNormImpl(int64_t max_channels, double momentum = 0.1, double eps = 1e-5);
 
-  // x [N, C, ...] with C <= max_channels.
-  torch::Tensor forward(const torch::Tensor& x);
+  // x [N, C, ...] with C <= max_channels; with relu6 the result is clamped to [0, 6] (in training
+  // mode by the fused kernel of ops/batch_norm.h, one pass fewer each way).
+  torch::Tensor forward(const torch::Tensor& x, bool relu6 = false);
 
   void begin_reestimation();
   void end_reestimation();

@@ -348,22 +348,24 @@ HybridNetImpl::Plan HybridNetImpl::make_plan(const ResolvedArch& r, const NetWid
 }
 
 torch::Tensor HybridNetImpl::forward(const torch::Tensor& input) {
-  auto run = [&](int index, const torch::Tensor& x) {
+  // conv -> BN (-> ReLU6, fused into the BN where there is one).
+  auto run = [&](int index, const torch::Tensor& x, bool relu6) {
     PlanLayer& l = plan_.layers[static_cast<size_t>(index)];
     torch::Tensor y = l.conv->forward(x, l.widths);
-    return l.bn ? l.bn->forward(y) : y;
+    if (l.bn) return l.bn->forward(y, relu6);
+    return relu6 ? relu6_act_(y) : y;
   };
-  torch::Tensor x = relu6_act_(run(plan_.stem, input));
+  torch::Tensor x = run(plan_.stem, input, true);
   for (const PlanBlock& b : plan_.blocks) {
     torch::Tensor h = x;
-    if (b.expand >= 0) h = relu6_act_(run(b.expand, h));
-    h = relu6_act_(run(b.dw, h));
-    h = run(b.project, h);
+    if (b.expand >= 0) h = run(b.expand, h, true);
+    h = run(b.dw, h, true);
+    h = run(b.project, h, false);
     x = b.residual ? h + x : h;
   }
-  if (plan_.head >= 0) x = relu6_act_(run(plan_.head, x));
+  if (plan_.head >= 0) x = run(plan_.head, x, true);
   x = global_avg_pool(x);
-  return run(plan_.classifier, x).flatten(1);
+  return run(plan_.classifier, x, false).flatten(1);
 }
 
 torch::Tensor HybridNetImpl::remap_kl() {
