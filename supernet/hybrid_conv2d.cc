@@ -199,12 +199,15 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
       return torch::conv2d(x, w, b, stride, pad, 1, ca);
     }
     // Add: the adder on the tiny channels; one depthwise conv over all channels whose tiny rows
-    // are zero, plus the adder output padded to the full width (no slicing copies of x).
+    // are zero, and the adder output added into its tiny channels in place (no slicing copies of
+    // x, no padded copy of the adder output; the convolution's backward does not read its output).
     torch::Tensor yt = ops::adder_conv2d(x.narrow(1, 0, ct), tiny_op_weight(ct, ct, k, op), stride,
                                          pad, ct, eta);
     if (extra > 0) {
       const torch::Tensor w = torch::cat({torch::zeros_like(W.narrow(0, 0, ct)), W.narrow(0, ct, extra)}, 0);
-      yt = torch::conv2d(x, w, {}, stride, pad, 1, ca) + torch::constant_pad_nd(yt, {0, 0, 0, 0, 0, extra});
+      torch::Tensor y = torch::conv2d(x, w, {}, stride, pad, 1, ca);
+      y.narrow(1, 0, ct).add_(yt);
+      yt = y;
     }
     if (b.defined()) yt = yt + b.view({1, -1, 1, 1});
     return yt;
@@ -228,15 +231,17 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidths
 
   // Add: the adder on the tiny block; the multiplicative rest is one convolution over the whole
   // input with a zero tiny block ([[0, cross or 0], [augmented rows]]), and the adder output is
-  // added padded to the full width (no slicing copies of x, no second convolution).
+  // added into the tiny rows of its output in place (no slicing copies of x, no second
+  // convolution, no padded copy; the convolution's backward does not read its output).
   torch::Tensor yt =
       ops::adder_conv2d(x.narrow(1, 0, it), tiny_op_weight(it, ot, k, op), stride, pad, 1, eta);
   if (has_cross || oa > ot) {
     torch::Tensor top = torch::zeros_like(w_tt);
     if (ia > it) top = torch::cat({top, has_cross ? w_ta : torch::zeros_like(w_ta)}, 1);
     const torch::Tensor w = oa > ot ? torch::cat({top, w_a}, 0) : top;
-    yt = torch::conv2d(x, w, {}, stride, pad, 1, 1) +
-         (oa > ot ? torch::constant_pad_nd(yt, {0, 0, 0, 0, 0, oa - ot}) : yt);
+    torch::Tensor y = torch::conv2d(x, w, {}, stride, pad, 1, 1);
+    y.narrow(1, 0, ot).add_(yt);
+    yt = y;
   }
   if (b.defined()) yt = yt + b.view({1, -1, 1, 1});
   return yt;
