@@ -168,7 +168,12 @@ TEST_CASE("data parallel: a rank that leaves ends the others' training with a on
     t.train();
   });
   CHECK(errors[1] == "");
-  CHECK(errors[0].find("rank 0: broadcast failed (another rank died or timed out?)") != std::string::npos);
+  // Usually rank 0's first broadcast fails; on a loaded machine rank 1 can be gone before rank 0
+  // has finished joining. Either way: one line naming the rank and what failed.
+  INFO(errors[0]);
+  const bool broadcast = errors[0].find("rank 0: broadcast failed (another rank died or timed out?)") != std::string::npos;
+  const bool joining = errors[0].find("rank 0: joining the process group failed (another rank died or timed out?)") != std::string::npos;
+  CHECK((broadcast || joining));
   CHECK(errors[0].find('\n') == std::string::npos);
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
 }
