@@ -53,9 +53,12 @@ std::string profile_key(const torch::autograd::profiler::LegacyEvent& e) {
   const std::vector<std::vector<int64_t>> shapes = e.shapes();
   if (weight_input < 0 || static_cast<int>(shapes.size()) <= weight_input) return name;
   const std::vector<int64_t>& w = shapes[static_cast<size_t>(weight_input)];
-  if (w.size() != 4) return name;
+  const std::vector<int64_t>& in = shapes[static_cast<size_t>(weight_input - 1)];
+  if (w.size() != 4 || in.size() != 4) return name;
   const std::string k = std::to_string(w[2]) + "x" + std::to_string(w[3]);
-  if (w[1] == 1 && w[0] > 1) return name + " (depthwise " + k + ")";
+  // Depthwise: one input channel per filter and as many filters as input channels (a stem over a
+  // one-channel image also has one input channel per filter, but it is dense).
+  if (w[1] == 1 && w[0] > 1 && in[1] == w[0]) return name + " (depthwise " + k + ")";
   return name + (w[2] == 1 && w[3] == 1 ? " (pointwise)" : " (dense " + k + ")");
 }
 
