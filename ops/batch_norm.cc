@@ -8,15 +8,16 @@
 #include "ops/batch_norm_kernel.h"
 
 namespace nas::ops {
-namespace {
 
 using torch::Tensor;
 
-bool kernel_applies(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+bool batch_norm_kernel_applies(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() >= 2 && x.is_contiguous() &&
          weight.defined() && bias.defined() && weight.scalar_type() == torch::kFloat &&
          bias.scalar_type() == torch::kFloat;
 }
+
+namespace {
 
 BatchNormShape shape_of(const Tensor& x) {
   BatchNormShape s;
@@ -41,18 +42,18 @@ struct BatchNormTrainFunction : public torch::autograd::Function<BatchNormTrainF
     const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
     const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
     Tensor mean_f = torch::empty({s.channels}, f32), invstd_f = torch::empty({s.channels}, f32);
-    Tensor batch_mean = torch::empty({s.channels}, f64), unbiased_var = torch::empty({s.channels}, f64);
+    Tensor batch_mean = torch::empty({s.channels}, f64), batch_var = torch::empty({s.channels}, f64);
     Tensor y = torch::empty_like(x);
     batch_norm_forward_cpu(x.data_ptr<float>(), y.data_ptr<float>(), s, gamma.data_ptr<float>(),
                            beta.data_ptr<float>(), eps, relu6, batch_mean.data_ptr<double>(),
-                           unbiased_var.data_ptr<double>(), mean_f.data_ptr<float>(), invstd_f.data_ptr<float>());
-    unbiased_var.mul_(static_cast<double>(count) / static_cast<double>(count - 1));
+                           batch_var.data_ptr<double>(), mean_f.data_ptr<float>(), invstd_f.data_ptr<float>());
+    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
     {
       torch::NoGradGuard no_grad;
       if (running_mean.numel() > 0)
         running_mean.mul_(1.0 - momentum).add_(batch_mean.to(running_mean.scalar_type()), momentum);
       if (running_var.numel() > 0)
-        running_var.mul_(1.0 - momentum).add_(unbiased_var.to(running_var.scalar_type()), momentum);
+        running_var.mul_(1.0 - momentum).add_((batch_var * unbias).to(running_var.scalar_type()), momentum);
     }
     ctx->save_for_backward({x, gamma, beta, mean_f, invstd_f});
     ctx->saved_data["relu6"] = relu6;
@@ -85,13 +86,13 @@ struct BatchNormTrainFunction : public torch::autograd::Function<BatchNormTrainF
 Tensor batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                         const Tensor& running_var, double momentum, double eps, bool relu6, BatchNormBackend backend) {
   const bool kernel = backend == BatchNormBackend::Kernel ||
-                      (backend == BatchNormBackend::Auto && kernel_applies(x, weight, bias));
+                      (backend == BatchNormBackend::Auto && batch_norm_kernel_applies(x, weight, bias));
   if (!kernel) {
     Tensor y = torch::batch_norm(x, weight, bias, running_mean, running_var, /*training=*/true, momentum, eps,
                                  /*cudnn_enabled=*/true);
     return relu6 ? torch::hardtanh(y, 0.0, 6.0) : y;
   }
-  TORCH_CHECK(kernel_applies(x, weight, bias),
+  TORCH_CHECK(batch_norm_kernel_applies(x, weight, bias),
               "batch_norm_train: the kernel takes CPU float32 contiguous inputs with weight and bias");
   // autograd's inputs must be defined tensors: an empty one stands for "no running statistics".
   const Tensor none = torch::empty({0});

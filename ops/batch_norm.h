@@ -8,9 +8,13 @@
 
 namespace nas::ops {
 
-// Which implementation runs. Auto takes the kernel for CPU float32 inputs in the default
-// (contiguous NCHW) layout, and LibTorch's batch_norm (+ hardtanh) everywhere else.
+// Which implementation runs. Auto takes the kernel where batch_norm_kernel_applies(), and
+// LibTorch's batch_norm (+ hardtanh) everywhere else.
 enum class BatchNormBackend { Auto, Kernel, Reference };
+
+// Whether the kernel takes these inputs: CPU float32 x in the default (contiguous NCHW) layout
+// with float32 weight and bias.
+bool batch_norm_kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 // x [N, C, ...] (at least two values per channel); weight, bias, running_mean, running_var [C]
 // (views of larger buffers are fine: the running statistics are updated in place, LibTorch's

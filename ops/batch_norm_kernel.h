@@ -3,12 +3,11 @@
 // here, so the translation unit stays cheap and is compiled for the host's vector ISA).
 //
 // Layout: x, y, gy, gx are [batch][channels][spatial] contiguous (NCHW with H x W = spatial).
-// Every function works on the channels [c_begin, c_end) and runs them in parallel
-// (at::parallel_for over channels; each channel is computed by one thread in a fixed order, so
-// the results do not depend on the thread count).
+// Both functions run the channels in parallel (at::parallel_for over channels; each channel is
+// computed by one thread in a fixed order, so the results do not depend on the thread count).
 //
-// Forward, per channel c over its M = batch x spatial values (the front-end turns the double
-// statistics into float mean and invstd = 1 / sqrt(var + eps)):
+// Forward, per channel c over its M = batch x spatial values (the double statistics become the
+// float mean and invstd = 1 / sqrt(var + eps) that the output and the backward use):
 //   mean, biased variance: one pass of sums of (x - x0) and (x - x0)^2, x0 the channel's first
 //   value (shifted sums: no cancellation when |mean| >> std), float partial sums per row of
 //   `spatial` values, double across rows;

@@ -35,11 +35,12 @@ torch::Tensor DynamicBatchNormImpl::forward(const torch::Tensor& x, bool relu6) 
     ++reestimate_count_;
   }
   // Training mode updates the running statistics of the prefix in place (views of the buffers).
-  if (x.device().is_cpu())
-    return ops::batch_norm_train(x, weight.narrow(0, 0, c), bias.narrow(0, 0, c), mean, var, momentum, eps_, relu6);
-  // Elsewhere (CUDA) LibTorch's batch norm and the in-place ReLU6 that saves only its result.
-  torch::Tensor y = torch::batch_norm(x, weight.narrow(0, 0, c), bias.narrow(0, 0, c), mean, var,
-                                      /*training=*/true, momentum, eps_, /*cudnn_enabled=*/true);
+  const torch::Tensor w = weight.narrow(0, 0, c), b = bias.narrow(0, 0, c);
+  if (ops::batch_norm_kernel_applies(x, w, b))
+    return ops::batch_norm_train(x, w, b, mean, var, momentum, eps_, relu6, ops::BatchNormBackend::Kernel);
+  // Elsewhere (CUDA, channels-last, other dtypes) LibTorch's batch norm and the in-place ReLU6
+  // that saves only its result.
+  torch::Tensor y = torch::batch_norm(x, w, b, mean, var, /*training=*/true, momentum, eps_, /*cudnn_enabled=*/true);
   return relu6 ? relu6_act_(y) : y;
 }
 
