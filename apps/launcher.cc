@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -27,7 +28,49 @@ bool is_distributed_worker() {
   return world && std::atoi(world) > 1;
 }
 
+namespace {
+
+// True when nothing on this machine has `port` bound on the loopback interface now.
+bool loopback_port_free(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+PortRange ephemeral_port_range() {
+  PortRange range{32768, 60999};  // Linux's default
+  if (std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    int low = 0, high = 0;
+    if (std::fscanf(f, "%d %d", &low, &high) == 2 && low >= 1 && low <= high && high <= 65535) range = {low, high};
+    std::fclose(f);
+  }
+  return range;
+}
+
 int free_loopback_port() {
+  // The port is chosen here and bound later by rank 0, so between the two another process could
+  // take it. A port the kernel hands out by itself (bind to port 0, every outgoing connection)
+  // comes from the ephemeral range, so the port is drawn below that range, where only a process
+  // that names the same port explicitly can collide with it.
+  const PortRange ephemeral = ephemeral_port_range();
+  const int low = 10000, high = ephemeral.low - 1;
+  if (high - low >= 1000) {
+    std::random_device entropy;
+    std::uniform_int_distribution<int> pick(low, high);
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      const int port = pick(entropy);
+      if (loopback_port_free(port)) return port;
+    }
+  }
+  // No room below the ephemeral range (or all of it busy): let the kernel choose.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   NAS_CHECK(fd >= 0, "launcher: cannot create a socket: " << std::strerror(errno));
   sockaddr_in addr{};

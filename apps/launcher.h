@@ -12,7 +12,16 @@ namespace nas::cli {
 // True when this process is a rank of a launched or torchrun-style job (WORLD_SIZE > 1 is set).
 bool is_distributed_worker();
 
-// A TCP port free on the loopback interface now (the kernel picks it).
+// The kernel's ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range; Linux's default
+// 32768-60999 when unreadable), inclusive.
+struct PortRange {
+  int low, high;
+};
+PortRange ephemeral_port_range();
+
+// A TCP port free on the loopback interface now, drawn at random below the ephemeral range (so
+// that no port the kernel assigns by itself in the meantime can take it before rank 0 binds it);
+// a kernel-chosen one when there is no room below that range.
 int free_loopback_port();
 
 // Runs the job; returns the launcher's exit code (0 when every rank succeeded).

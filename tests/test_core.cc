@@ -6,6 +6,7 @@
 #include <set>
 
 #include "apps/cli_common.h"
+#include "apps/launcher.h"
 #include "core/atomic_file.h"
 #include "core/checked_math.h"
 #include "core/energy_units.h"
@@ -291,6 +292,27 @@ TEST_CASE("cli: prepare_run_dir refuses a directory holding a run unless resumin
                        doctest::Contains("already holds a run (run.ckpt): pass --resume"), nas::Error);
   CHECK(nas::cli::prepare_run_dir(dir.string(), "run.ckpt", true) == ckpt);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cli: the launcher's port is free and outside the kernel's ephemeral range") {
+  // Outside that range no port the kernel assigns by itself (bind to port 0, an outgoing
+  // connection) can take it between the pick and rank 0's bind.
+  const nas::cli::PortRange ephemeral = nas::cli::ephemeral_port_range();
+  CHECK(ephemeral.low >= 1);
+  CHECK(ephemeral.low <= ephemeral.high);
+  CHECK(ephemeral.high <= 65535);
+  std::set<int> seen;
+  for (int i = 0; i < 20; ++i) {
+    const int port = nas::cli::free_loopback_port();
+    CHECK(port >= 1024);
+    CHECK(port <= 65535);
+    if (ephemeral.low - 1 - 10000 >= 1000) {
+      CHECK(port >= 10000);
+      CHECK(port < ephemeral.low);
+    }
+    seen.insert(port);
+  }
+  CHECK(seen.size() >= 10);  // drawn at random: concurrent launchers rarely meet
 }
 
 TEST_CASE("fnv1a64 is the standard FNV-1a 64 (reference test vectors)") {
