@@ -26,6 +26,7 @@ TrainingFlags::TrainingFlags() {
   expand_list = join_multipliers(net.aug.expand_mults);
   width_list = join_multipliers(net.aug.width_mults);
   sort_mode = channel_sort_name(trainer.sort_mode);
+  memory_format = net.channels_last ? "channels-last" : "nchw";
 }
 
 void add_training_flags(po::options_description& desc, TrainingFlags& f) {
@@ -52,6 +53,7 @@ void add_training_flags(po::options_description& desc, TrainingFlags& f) {
       ("remap-kl-weight", po::value(&t.remap_kl_weight)->default_value(t.remap_kl_weight), "weight of the piecewise remap's KL term")
       ("bn-batches", po::value(&t.bn_batches)->default_value(t.bn_batches), "training batches for BN re-estimation before each evaluation")
       ("device", po::value(&f.device)->default_value(f.device), "cpu | cuda")
+      ("memory-format", po::value(&f.memory_format)->default_value(f.memory_format), "layout of the activations of CPU training steps: channels-last (faster: oneDNN's NHWC depthwise and 1x1 kernels) | nchw (the layout of runs before the option; evaluation is NCHW either way)")
       ("checkpoint-every", po::value(&f.checkpoint_every)->default_value(0), "also checkpoint every N steps (0: each epoch only)")
       ("resume", po::bool_switch(&f.resume), "continue the run in --out from its checkpoint")
       ("nproc", po::value(&f.nproc)->default_value(f.nproc), "data-parallel training: N processes on this machine, the batch split among them (Gloo over loopback; several machines: see README)")
@@ -61,6 +63,9 @@ void add_training_flags(po::options_description& desc, TrainingFlags& f) {
 
 void apply_training_flags(TrainingFlags& f, uint64_t seed) {
   NAS_CHECK(f.aug == "shiftaddaug" || f.aug == "none", "unknown --aug '" << f.aug << "' (accepted: shiftaddaug, none)");
+  NAS_CHECK(f.memory_format == "channels-last" || f.memory_format == "nchw",
+            "unknown --memory-format '" << f.memory_format << "' (accepted: channels-last, nchw)");
+  f.net.channels_last = f.memory_format == "channels-last";
   NAS_CHECK(f.device == "cpu" || f.device == "cuda", "unknown --device '" << f.device << "' (accepted: cpu, cuda)");
   NAS_CHECK(f.device != "cuda" || torch::cuda::is_available(),
             "--device cuda: no CUDA device is available (this LibTorch build or machine has none)");

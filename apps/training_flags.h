@@ -21,6 +21,7 @@ struct TrainingFlags {
   int64_t checkpoint_every = 0;
   int nproc = 1;  // data-parallel ranks to launch on this machine
   std::string device = "cpu";
+  std::string memory_format;  // --memory-format: channels-last | nchw (default from HybridNetOptions)
   TrainerOptions trainer;
   HybridNetOptions net;
 
@@ -30,7 +31,7 @@ struct TrainingFlags {
 // --epochs --lr --warmup-epochs --weight-decay --label-smoothing --aug --alpha
 // --stop-width-aug-fraction --stop-expand-aug-fraction --expand-list --width-list --no-cross-term
 // --sort-channels --no-sort --eta --remap-eta --shift-bits --remap-kl-weight --bn-batches --device
-// --checkpoint-every --resume --nproc --micro-batches --aug-micro-batches
+// --checkpoint-every --resume --nproc --micro-batches --aug-micro-batches --memory-format
 void add_training_flags(po::options_description& desc, TrainingFlags& flags);
 
 // After parsing: fills flags.trainer / flags.net from the text flags (aug lists, sort mode,

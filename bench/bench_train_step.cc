@@ -140,6 +140,7 @@ int run(int argc, char** argv) {
   int64_t batch = 128, steps = 10, resolution = 28, channels = 1;
   bool channels_last = false, largest = false, no_malloc_tuning = false, forward_only = false;
   std::string supernet_space;
+  std::string memory_format = nas::HybridNetOptions{}.channels_last ? "channels-last" : "nchw";
   std::string op_weights = nas::HybridNetOptions::supernet_defaults().separate_adder_weights ? "separate-adder" : "shared";
   int64_t rounds = 3, sandwich = nas::TrainerOptions{}.sandwich;
   int64_t aug_pieces = nas::TrainerOptions{}.aug_micro_batches;
@@ -154,6 +155,7 @@ int run(int argc, char** argv) {
       ("resolution", po::value(&resolution)->default_value(28), "input size")
       ("channels", po::value(&channels)->default_value(1), "input channels")
       ("channels-last", po::bool_switch(&channels_last), "channels-last inputs")
+      ("memory-format", po::value(&memory_format)->default_value(memory_format), "activations of the training steps: channels-last | nchw (HybridNetOptions::channels_last)")
       ("largest", po::bool_switch(&largest), "run the largest augmented network every step (the memory worst case) instead of a sampled one")
       ("aug-micro-batches", po::value(&aug_pieces)->default_value(aug_pieces), "run each augmented forward + backward in N row slices (as the trainer's --aug-micro-batches)")
       ("forward-only", po::bool_switch(&forward_only), "memory probe: the augmented forward keeps its autograd graph but runs no backward (peak = saved activations + forward temporaries)")
@@ -169,6 +171,9 @@ int run(int argc, char** argv) {
     return 0;
   NAS_CHECK(profile_top >= 0 && profile_top <= 1000, "--profile must be in [0, 1000], got " << profile_top);
   NAS_CHECK(aug_pieces >= 1 && aug_pieces <= batch, "--aug-micro-batches must be in [1, --batch], got " << aug_pieces);
+  NAS_CHECK(memory_format == "channels-last" || memory_format == "nchw",
+            "unknown --memory-format '" << memory_format << "' (accepted: channels-last, nchw)");
+  const bool cl_steps = memory_format == "channels-last";
   if (!no_malloc_tuning) nas::tune_malloc_for_training();
   torch::set_num_threads(nas::cli::resolve_threads(common));
   auto split = [](const std::string& s) {
@@ -200,6 +205,7 @@ int run(int argc, char** argv) {
         nas::set_all_ops(arch, nas::parse_op_kind(op_name));
         nas::HybridNetOptions options = nas::HybridNetOptions::supernet_defaults();
         options.separate_adder_weights = separate_adder;
+        options.channels_last = cl_steps;
         if (aug == "none") options.aug.expand_mults = options.aug.width_mults = {1.0};
         nas::release_free_heap_memory();
         nas::reset_peak_rss();
@@ -216,7 +222,7 @@ int run(int argc, char** argv) {
           t_super.push_back(time_steps(super, one, aug != "none", steps, x, y, rng_super, aug_pieces));
         }
         const double ratio = nas::cli::median(t_super) / nas::cli::median(t_fixed);
-        nas::json row = {{"mode", "supernet_vs_fixed"}, {"op_weights", op_weights}, {"aug_micro_batches", aug_pieces}, {"arch", arch_name}, {"arch_key", arch.key()},
+        nas::json row = {{"mode", "supernet_vs_fixed"}, {"op_weights", op_weights}, {"memory_format", memory_format}, {"aug_micro_batches", aug_pieces}, {"arch", arch_name}, {"arch_key", arch.key()},
                          {"op", op_name}, {"aug", aug}, {"rounds", rounds},
                          {"fixed_ms_per_step", 1e3 * nas::cli::median(t_fixed)},
                          {"supernet_ms_per_step", 1e3 * nas::cli::median(t_super)},
@@ -233,6 +239,7 @@ int run(int argc, char** argv) {
     const bool peak_reset = nas::reset_peak_rss();
     nas::HybridNetOptions options = nas::HybridNetOptions::supernet_defaults();
     options.separate_adder_weights = separate_adder;
+    options.channels_last = cl_steps;
     torch::manual_seed(common.seed);
     nas::HybridNet super(space, options);
     super->train();
@@ -259,6 +266,7 @@ int run(int argc, char** argv) {
                                                static_cast<int>(channels), 10);
       nas::set_all_ops(arch, nas::parse_op_kind(op_name));
       nas::HybridNetOptions options;
+      options.channels_last = cl_steps;
       if (aug == "none") options.aug.expand_mults = options.aug.width_mults = {1.0};
       // Peak resident set of this configuration's steps (its net, activations and allocator).
       nas::release_free_heap_memory();
@@ -315,6 +323,7 @@ int run(int argc, char** argv) {
                        {"aug_networks", largest ? "largest" : "sampled"},
                        {"forward_only", forward_only},
                        {"aug_micro_batches", aug_pieces},
+                       {"memory_format", memory_format},
                        {"peak_rss_mib", nas::bytes_to_mib(nas::peak_rss_bytes())},
                        {"peak_rss_reset", peak_reset}};
       if (profile_top > 0) {

@@ -163,8 +163,17 @@ torch::Tensor HybridConv2dImpl::remap_kl(int64_t in_t, int64_t out_t, int64_t ke
   return r->kl_term(tiny_slice(in_t, out_t, kernel, op));
 }
 
-torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& x, const ConvWidthsActive& a) {
+bool HybridConv2dImpl::runs_channels_last(const torch::Tensor& x) const {
+  return options_.channels_last && is_training() && x.dim() == 4 && x.is_cpu() && x.size(1) > 1;
+}
+
+torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& input, const ConvWidthsActive& a) {
   const OpKind op = resolve_op(a.op);
+  // A tiny-only adder forward keeps its input's layout (the adder kernel reads NCHW); every other
+  // forward runs a multiplicative or shift convolution over the whole input (channels-last is a
+  // no-op copy when the input already is).
+  const bool to_channels_last = runs_channels_last(input) && !(a.tiny_only && op == OpKind::Add);
+  const torch::Tensor x = to_channels_last ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
   const int64_t k = a.kernel, pad = a.kernel / 2, stride = options_.stride;
   const double eta = 0.0;  // scaled once per step by the net (see the header)
   TORCH_CHECK(a.in_t >= 1 && a.out_t >= 1 && a.in_t <= a.in_a && a.out_t <= a.out_a &&

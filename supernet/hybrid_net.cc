@@ -28,6 +28,9 @@ json HybridNetOptions::to_json() const {
   // Written only when set: the configurations (and resume fingerprints) of every net built
   // before the option existed stay as they were.
   if (separate_adder_weights) j["separate_adder_weights"] = true;
+  // Written only when off: a layout of the computation, not of the network; a run of a binary
+  // before the option (NCHW) resumes under it (continuing in channels-last).
+  if (!channels_last) j["channels_last"] = false;
   return j;
 }
 
@@ -65,6 +68,10 @@ HybridNetOptions HybridNetOptions::from_json(const json& j, const std::string& w
   if (j.contains("separate_adder_weights")) {
     NAS_CHECK(j["separate_adder_weights"].is_boolean(), where << ".separate_adder_weights must be true or false");
     o.separate_adder_weights = j["separate_adder_weights"].get<bool>();
+  }
+  if (j.contains("channels_last")) {
+    NAS_CHECK(j["channels_last"].is_boolean(), where << ".channels_last must be true or false");
+    o.channels_last = j["channels_last"].get<bool>();
   }
   if (j.contains("relative_adder_scaling")) {
     NAS_CHECK(j["relative_adder_scaling"].is_boolean(), where << ".relative_adder_scaling must be true or false");
@@ -167,6 +174,7 @@ HybridNetImpl::Slot HybridNetImpl::make_slot(const std::string& conv_name,
   o.adder_unit_rms = options_.adder_unit_rms;
   o.separate_adder_weights = options_.separate_adder_weights;
   o.shift_bits = options_.shift_bits;
+  o.channels_last = options_.channels_last;
   // An adder classifier is followed by BN (AdderNet), so it has no bias.
   o.bias = classifier && op != OpKind::Add;
   o.linear_init = classifier;

@@ -115,6 +115,8 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     ${retrain} --op mul --out ${retrain_out}/bad)
   nas_cli_fail_test(retrain_cli.bad_aug "nas_retrain: error: unknown --aug 'netaug' \\(accepted: shiftaddaug, none\\)"
     ${retrain} --aug netaug --out ${retrain_out}/bad)
+  nas_cli_fail_test(retrain_cli.bad_memory_format "nas_retrain: error: unknown --memory-format 'nhwc' \\(accepted: channels-last, nchw\\)"
+    ${retrain} --memory-format nhwc --out ${retrain_out}/bad)
   nas_cli_fail_test(retrain_cli.bad_dataset "nas_retrain: error: unknown --dataset 'imagenet'"
     ${retrain} --dataset imagenet --out ${retrain_out}/bad)
   nas_cli_fail_test(retrain_cli.bad_epochs "nas_retrain: error: --epochs must be >= 1, got 0"
@@ -221,6 +223,8 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     ${train_supernet} --sandwich 0 --out ${retrain_out}/bad)
   nas_cli_fail_test(supernet_cli.bad_op_weights "nas_train_supernet: error: unknown --op-weights 'per-op' \\(accepted: shared, separate-adder\\)"
     ${train_supernet} --op-weights per-op --out ${retrain_out}/bad)
+  nas_cli_fail_test(supernet_cli.bad_memory_format "nas_train_supernet: error: unknown --memory-format 'NCHW' \\(accepted: channels-last, nchw\\)"
+    ${train_supernet} --memory-format NCHW --out ${retrain_out}/bad)
   nas_cli_fail_test(supernet_cli.bad_distill "nas_train_supernet: error: unknown --distill 'teacher' \\(accepted: none, inplace\\)"
     ${train_supernet} --distill teacher --out ${retrain_out}/bad)
   nas_cli_fail_test(supernet_cli.bad_aug_micro_batches "nas_train_supernet: error: --aug-micro-batches must be in \\[1, 1024\\], got 0"

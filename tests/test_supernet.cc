@@ -306,6 +306,86 @@ TEST_CASE("gradient flow: the tiny slice gets gradient from both losses, augment
   }
 }
 
+TEST_CASE("channels-last training: the layers compute in NHWC, the step equals the NCHW one, evaluation stays NCHW") {
+  // The layout of one mult / shift layer's output: channels-last in training, NCHW in evaluation,
+  // NCHW (and untouched input) for a tiny-only adder forward.
+  for (OpKind op : {OpKind::Mult, OpKind::Shift, OpKind::Add}) {
+    CAPTURE(op_kind_name(op));
+    HybridConv2dOptions o;
+    o.max_in = 8;
+    o.max_out = 6;
+    o.max_kernel = 3;
+    o.op = op;
+    HybridConv2d conv(o);
+    const Tensor x = torch::randn({2, 8, 5, 5});
+    conv->train();
+    const Tensor tiny = conv->forward(x.narrow(1, 0, 4).contiguous(), ConvWidthsActive{4, 3, 4, 3, 3, true, true});
+    const Tensor augmented = conv->forward(x, ConvWidthsActive{4, 3, 8, 6, 3, false, true});
+    CHECK(augmented.is_contiguous(at::MemoryFormat::ChannelsLast));
+    CHECK_FALSE(augmented.is_contiguous());
+    CHECK(tiny.is_contiguous(op == OpKind::Add ? at::MemoryFormat::Contiguous : at::MemoryFormat::ChannelsLast));
+    conv->eval();
+    CHECK(conv->forward(x, ConvWidthsActive{4, 3, 8, 6, 3, false, true}).is_contiguous());
+    o.channels_last = false;
+    HybridConv2d nchw(o);
+    CHECK(nchw->forward(x, ConvWidthsActive{4, 3, 8, 6, 3, false, true}).is_contiguous());
+  }
+  // A whole training step, tiny and augmented, equals the NCHW one up to summation order.
+  for (OpKind op : {OpKind::Shift, OpKind::Add, OpKind::Mult}) {
+    CAPTURE(op_kind_name(op));
+    const ArchConfig arch = small_arch(op);
+    std::vector<HybridNet> nets;
+    for (bool channels_last : {true, false}) {
+      HybridNetOptions options;
+      options.aug = small_aug();
+      options.channels_last = channels_last;
+      torch::manual_seed(21);
+      nets.emplace_back(arch, options);
+      nets.back()->train();
+    }
+    const Tensor x = torch::randn({6, 1, 8, 8});
+    const Tensor y = torch::tensor({0, 1, 2, 3, 0, 1}, torch::kLong);
+    // Evaluation (before any step moves the BN statistics): the same computation both ways, so
+    // bit for bit, and so is the exported network's.
+    std::vector<Tensor> evaluated;
+    for (HybridNet& net : nets) {
+      net->eval();
+      net->set_tiny();
+      evaluated.push_back(net->forward(x));
+      net->train();
+    }
+    CHECK(torch::equal(evaluated[0], evaluated[1]));
+    std::vector<double> losses;
+    for (HybridNet& net : nets) {
+      net->set_tiny();
+      Tensor loss = smoothed_cross_entropy(net->forward(x), y, 0.1);
+      net->set_active(net->largest_aug());
+      loss = loss + smoothed_cross_entropy(net->forward(x), y, 0.1);
+      loss.backward();
+      losses.push_back(loss.item<double>());
+    }
+    CHECK(losses[0] == doctest::Approx(losses[1]).epsilon(1e-5));
+    const auto a = nets[0]->named_parameters(), b = nets[1]->named_parameters();
+    REQUIRE(a.size() == b.size());
+    int compared = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!a[i].value().grad().defined()) continue;
+      CAPTURE(a[i].key());
+      const Tensor ga = a[i].value().grad(), gb = b[i].value().grad();
+      CHECK((ga - gb).abs().max().item<double>() <= 1e-4 * (1.0 + gb.abs().max().item<double>()));
+      ++compared;
+    }
+    CHECK(compared >= 10);
+  }
+  // The option is written only when off; a file without it reads as on.
+  HybridNetOptions off;
+  off.channels_last = false;
+  CHECK(off.to_json().at("channels_last") == false);
+  CHECK_FALSE(HybridNetOptions{}.to_json().contains("channels_last"));
+  CHECK_FALSE(HybridNetOptions::from_json(off.to_json(), "net").channels_last);
+  CHECK(HybridNetOptions::from_json(HybridNetOptions{}.to_json(), "net").channels_last);
+}
+
 TEST_CASE("remap parameters of adder layers get AdderNet's adaptive gradient scaling") {
   for (const double remap_eta : {-1.0, 0.1})
   for (RemapKind remap : {RemapKind::Quantile, RemapKind::Piecewise}) {
