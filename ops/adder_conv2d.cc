@@ -196,7 +196,88 @@ struct AdderConv2dFunction : public torch::autograd::Function<AdderConv2dFunctio
   }
 };
 
+// The augmented adder layer as one autograd node (see hybrid_adder_conv2d in the header).
+struct HybridAdderConv2dFunction : public torch::autograd::Function<HybridAdderConv2dFunction> {
+  static Tensor forward(torch::autograd::AutogradContext* ctx, const Tensor& input, const Tensor& conv_weight,
+                        const Tensor& adder_weight, int64_t adder_in, int64_t adder_groups, int64_t conv_groups,
+                        int64_t stride, int64_t padding) {
+    const Tensor xt = input.narrow(1, 0, adder_in).contiguous(), wa = adder_weight.contiguous();
+    const Geometry g = check_and_describe(xt, wa, stride, padding, adder_groups);
+    Tensor y = at::convolution(input, conv_weight, {}, {stride, stride}, {padding, padding}, {1, 1}, false,
+                               {0, 0}, conv_groups);
+    TORCH_CHECK(y.size(1) >= g.O && y.size(2) == g.Ho && y.size(3) == g.Wo,
+                "hybrid_adder_conv2d: the convolution's output ", y.sizes(), " cannot hold the adder's ",
+                g.O, " channels of ", g.Ho, "x", g.Wo);
+    Tensor yt = torch::empty({g.N, g.O, g.Ho, g.Wo}, xt.options());
+    AT_DISPATCH_FLOATING_TYPES(xt.scalar_type(), "adder_forward_cpu", [&] {
+      adder_forward_cpu<scalar_t>(xt.data_ptr<scalar_t>(), wa.data_ptr<scalar_t>(), yt.data_ptr<scalar_t>(),
+                                  kernel_shape(g, stride, padding));
+    });
+    // In the convolution's layout first: a mixed-layout add into a channel slice does not vectorise.
+    y.narrow(1, 0, g.O).add_(yt.contiguous(y.suggest_memory_format()));
+    ctx->save_for_backward({input, conv_weight, xt, wa});
+    ctx->saved_data["adder_groups"] = adder_groups;
+    ctx->saved_data["conv_groups"] = conv_groups;
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["padding"] = padding;
+    return y;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &input = saved[0], &conv_weight = saved[1], &xt = saved[2], &wa = saved[3];
+    const int64_t stride = ctx->saved_data["stride"].toInt(), padding = ctx->saved_data["padding"].toInt();
+    const int64_t conv_groups = ctx->saved_data["conv_groups"].toInt();
+    const Geometry g = check_and_describe(xt, wa, stride, padding, ctx->saved_data["adder_groups"].toInt());
+    const Tensor& gy = grad_outputs[0];
+    const bool want_x = ctx->needs_input_grad(0), want_wc = ctx->needs_input_grad(1),
+               want_wa = ctx->needs_input_grad(2);
+    Tensor grad_input, grad_conv_weight;
+    if (want_x || want_wc) {
+      auto grads = at::convolution_backward(gy, input, conv_weight, c10::nullopt, {stride, stride},
+                                            {padding, padding}, {1, 1}, false, {0, 0}, conv_groups,
+                                            {want_x, want_wc, false});
+      grad_input = std::get<0>(grads);
+      grad_conv_weight = std::get<1>(grads);
+    }
+    Tensor grad_xt, grad_adder_weight;
+    if (want_x || want_wa) {
+      const Tensor gyt = gy.narrow(1, 0, g.O).contiguous();
+      if (want_x) grad_xt = torch::empty_like(xt);
+      if (want_wa) grad_adder_weight = torch::empty_like(wa);
+      AT_DISPATCH_FLOATING_TYPES(xt.scalar_type(), "adder_backward_cpu", [&] {
+        adder_backward_cpu<scalar_t>(xt.data_ptr<scalar_t>(), wa.data_ptr<scalar_t>(), gyt.data_ptr<scalar_t>(),
+                                     want_x ? grad_xt.data_ptr<scalar_t>() : nullptr,
+                                     want_wa ? grad_adder_weight.data_ptr<scalar_t>() : nullptr,
+                                     kernel_shape(g, stride, padding));
+      });
+    }
+    // The adder's input gradient goes into the leading channels of the convolution's, in place:
+    // no input-sized zero tensor and no input-sized sum, which autograd would make for two readers.
+    if (want_x) grad_input.narrow(1, 0, g.C).add_(grad_xt.contiguous(grad_input.suggest_memory_format()));
+    return {grad_input, grad_conv_weight, grad_adder_weight, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+};
+
 }  // namespace
+
+Tensor hybrid_adder_conv2d(const Tensor& input, const Tensor& conv_weight, int64_t conv_groups,
+                           const Tensor& adder_weight, int64_t adder_in, int64_t adder_groups, int64_t stride,
+                           int64_t padding) {
+  TORCH_CHECK(input.dim() == 4 && adder_in >= 1 && adder_in <= input.size(1),
+              "hybrid_adder_conv2d: the adder's ", adder_in, " input channels do not fit the input ", input.sizes());
+  if (!use_kernel(input, AdderBackend::Auto)) {
+    // Elsewhere (CUDA, other dtypes): the same function, composed.
+    Tensor y = at::convolution(input, conv_weight, {}, {stride, stride}, {padding, padding}, {1, 1}, false,
+                               {0, 0}, conv_groups);
+    const Tensor yt = adder_conv2d(input.narrow(1, 0, adder_in), adder_weight, stride, padding, adder_groups, 0.0);
+    y.narrow(1, 0, yt.size(1)).add_(yt);
+    return y;
+  }
+  return HybridAdderConv2dFunction::apply(input, conv_weight, adder_weight, adder_in, adder_groups, conv_groups,
+                                          stride, padding);
+}
 
 void set_adder_portable_chunk_elements(int64_t elements) {
   TORCH_CHECK(elements > 0, "adder portable chunk must be positive");

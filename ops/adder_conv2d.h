@@ -30,6 +30,20 @@ torch::Tensor adder_conv2d(const torch::Tensor& input, const torch::Tensor& weig
 torch::Tensor adder_conv2d(const torch::Tensor& input, const torch::Tensor& weight, int64_t stride,
                            int64_t padding, int64_t groups, double eta, AdderBackend backend);
 
+// The augmented adder layer of a hybrid network (supernet/hybrid_conv2d.h), as one autograd node:
+//   y = conv2d(input, conv_weight, groups = conv_groups);
+//   y[:, :O_a] += adder_conv2d(input[:, :adder_in], adder_weight, groups = adder_groups)
+// with the same stride and padding (O_a = adder_weight.size(0)), no adaptive gradient scaling
+// (the hybrid net scales the accumulated adder gradient once per step). Equal, bit for bit, to
+// that composition; but the adder's input gradient is added into the leading channels of the
+// convolution's in place, where autograd, seeing two readers of the input, would build an
+// input-sized zero-padded gradient and add it to the other (at 28x28 and hundreds of channels,
+// the largest memory passes of an augmented step). CPU float / double through the kernel;
+// elsewhere the composition itself.
+torch::Tensor hybrid_adder_conv2d(const torch::Tensor& input, const torch::Tensor& conv_weight, int64_t conv_groups,
+                                  const torch::Tensor& adder_weight, int64_t adder_in, int64_t adder_groups,
+                                  int64_t stride, int64_t padding);
+
 // FC form: input [N, in], weight [out, in] -> [N, out] = -sum_i |x[n,i] - w[o,i]|.
 torch::Tensor adder_linear(const torch::Tensor& input, const torch::Tensor& weight, double eta,
                            AdderBackend backend = AdderBackend::Auto);

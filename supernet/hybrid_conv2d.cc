@@ -208,18 +208,19 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& input, const ConvWi
       return torch::conv2d(x, w, b, stride, pad, 1, ca);
     }
     // Add: the adder on the tiny channels; one depthwise conv over all channels whose tiny rows
-    // are zero, and the adder output added into its tiny channels in place (no slicing copies of
-    // x, no padded copy of the adder output; the convolution's backward does not read its output).
-    torch::Tensor yt = ops::adder_conv2d(x.narrow(1, 0, ct), tiny_op_weight(ct, ct, k, op), stride,
-                                         pad, ct, eta);
+    // are zero, and the adder output added into its tiny channels in place, as one autograd node
+    // (ops::hybrid_adder_conv2d: no slicing copies of x, no padded copy of the adder output, the
+    // adder's input gradient added in place into the convolution's).
+    const torch::Tensor wt = tiny_op_weight(ct, ct, k, op);
+    torch::Tensor y;
     if (extra > 0) {
       const torch::Tensor w = torch::cat({torch::zeros_like(W.narrow(0, 0, ct)), W.narrow(0, ct, extra)}, 0);
-      torch::Tensor y = torch::conv2d(x, w, {}, stride, pad, 1, ca);
-      y.narrow(1, 0, ct).add_(yt);
-      yt = y;
+      y = ops::hybrid_adder_conv2d(x, w, ca, wt, ct, ct, stride, pad);
+    } else {
+      y = ops::adder_conv2d(x, wt, stride, pad, ct, eta);
     }
-    if (b.defined()) yt = yt + b.view({1, -1, 1, 1});
-    return yt;
+    if (b.defined()) y = y + b.view({1, -1, 1, 1});
+    return y;
   }
 
   const int64_t it = a.in_t, ia = a.in_a, ot = a.out_t, oa = a.out_a;
@@ -240,20 +241,21 @@ torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& input, const ConvWi
 
   // Add: the adder on the tiny block; the multiplicative rest is one convolution over the whole
   // input with a zero tiny block ([[0, cross or 0], [augmented rows]]), and the adder output is
-  // added into the tiny rows of its output in place (no slicing copies of x, no second
-  // convolution, no padded copy; the convolution's backward does not read its output).
-  torch::Tensor yt =
-      ops::adder_conv2d(x.narrow(1, 0, it), tiny_op_weight(it, ot, k, op), stride, pad, 1, eta);
+  // added into the tiny rows of its output in place, as one autograd node
+  // (ops::hybrid_adder_conv2d: no slicing copies of x, no second convolution, no padded copy, the
+  // adder's input gradient added in place into the convolution's).
+  const torch::Tensor wt = tiny_op_weight(it, ot, k, op);
+  torch::Tensor y;
   if (has_cross || oa > ot) {
     torch::Tensor top = torch::zeros_like(w_tt);
     if (ia > it) top = torch::cat({top, has_cross ? w_ta : torch::zeros_like(w_ta)}, 1);
     const torch::Tensor w = oa > ot ? torch::cat({top, w_a}, 0) : top;
-    torch::Tensor y = torch::conv2d(x, w, {}, stride, pad, 1, 1);
-    y.narrow(1, 0, ot).add_(yt);
-    yt = y;
+    y = ops::hybrid_adder_conv2d(x, w, 1, wt, it, 1, stride, pad);
+  } else {
+    y = ops::adder_conv2d(x.narrow(1, 0, it), wt, stride, pad, 1, eta);
   }
-  if (b.defined()) yt = yt + b.view({1, -1, 1, 1});
-  return yt;
+  if (b.defined()) y = y + b.view({1, -1, 1, 1});
+  return y;
 }
 
 }  // namespace nas

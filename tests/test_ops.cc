@@ -247,6 +247,57 @@ TEST_CASE("adder_conv2d: portable path is exact under tiny memory chunks") {
   }
 }
 
+TEST_CASE("hybrid_adder_conv2d equals conv2d + adder on the leading channels, bit for bit, gradients too") {
+  struct Case {
+    int64_t c_in, adder_in, c_out, adder_out, kernel, stride, conv_groups, adder_groups;
+  };
+  // Dense (the adder's block of a wider layer) and depthwise (adder on the first channels).
+  const Case cases[] = {{10, 4, 9, 3, 3, 1, 1, 1}, {10, 4, 9, 3, 3, 2, 1, 1}, {12, 5, 12, 5, 3, 1, 12, 5},
+                        {12, 5, 12, 5, 5, 2, 12, 5}, {8, 8, 6, 6, 1, 1, 1, 1}};
+  for (const Case& c : cases) {
+    for (bool channels_last : {false, true}) {
+      CAPTURE(c.c_in);
+      CAPTURE(c.kernel);
+      CAPTURE(c.stride);
+      CAPTURE(c.conv_groups);
+      CAPTURE(channels_last);
+      torch::manual_seed(c.c_in * 10 + c.kernel + c.stride);
+      Tensor x = torch::randn({3, c.c_in, 7, 7});
+      if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+      const Tensor wc0 = torch::randn({c.c_out, c.c_in / c.conv_groups, c.kernel, c.kernel}) * 0.3;
+      const Tensor wa0 = torch::randn({c.adder_out, c.adder_in / c.adder_groups, c.kernel, c.kernel});
+      const int64_t pad = c.kernel / 2;
+      std::vector<Tensor> outputs, grads;
+      for (bool fused : {true, false}) {
+        const Tensor xi = x.detach().clone(channels_last ? torch::MemoryFormat::ChannelsLast
+                                                         : torch::MemoryFormat::Contiguous).requires_grad_();
+        const Tensor wc = wc0.clone().requires_grad_(), wa = wa0.clone().requires_grad_();
+        Tensor y;
+        if (fused) {
+          y = hybrid_adder_conv2d(xi, wc, c.conv_groups, wa, c.adder_in, c.adder_groups, c.stride, pad);
+        } else {
+          y = torch::conv2d(xi, wc, {}, c.stride, pad, 1, c.conv_groups);
+          y.narrow(1, 0, c.adder_out).add_(adder_conv2d(xi.narrow(1, 0, c.adder_in), wa, c.stride, pad, c.adder_groups, 0.0));
+        }
+        torch::manual_seed(3);  // the same upstream gradient both ways
+        (y * torch::randn(y.sizes())).sum().backward();
+        outputs.push_back(y.detach().contiguous());
+        grads.push_back(xi.grad().contiguous());
+        grads.push_back(wc.grad());
+        grads.push_back(wa.grad());
+      }
+      CHECK(torch::equal(outputs[0], outputs[1]));
+      CHECK(torch::equal(grads[0], grads[3]));  // input
+      CHECK(torch::equal(grads[1], grads[4]));  // convolution weight
+      CHECK(torch::equal(grads[2], grads[5]));  // adder weight
+      CHECK(grads[0].abs().sum().item<double>() > 0);
+    }
+  }
+  CHECK_THROWS_WITH_AS(hybrid_adder_conv2d(torch::randn({1, 3, 5, 5}), torch::randn({4, 3, 3, 3}), 1,
+                                           torch::randn({2, 4, 3, 3}), 4, 1, 1, 1),
+                       doctest::Contains("do not fit the input"), c10::Error);
+}
+
 TEST_CASE("adder_linear: FC form equals the 1x1 convolution") {
   torch::manual_seed(6);
   const Tensor x = torch::randn({9, 20}, torch::kDouble), w = torch::randn({7, 20}, torch::kDouble);
