@@ -11,8 +11,18 @@ namespace nas::ops {
 
 using torch::Tensor;
 
+namespace {
+
+// NHWC: a 4-D input contiguous in channels-last (and not also in NCHW, where the NCHW path runs).
+bool nhwc_layout(const Tensor& x) {
+  return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+}  // namespace
+
 bool batch_norm_kernel_applies(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() >= 2 && x.is_contiguous() &&
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() >= 2 &&
+         (x.is_contiguous() || nhwc_layout(x)) &&
          weight.defined() && bias.defined() && weight.scalar_type() == torch::kFloat &&
          bias.scalar_type() == torch::kFloat;
 }
@@ -24,6 +34,7 @@ BatchNormShape shape_of(const Tensor& x) {
   s.batch = x.size(0);
   s.channels = x.size(1);
   s.spatial = x.numel() / std::max<int64_t>(1, s.batch * s.channels);
+  s.channels_last = nhwc_layout(x);
   return s;
 }
 
@@ -32,7 +43,8 @@ struct BatchNormTrainFunction : public torch::autograd::Function<BatchNormTrainF
                         const Tensor& bias, Tensor running_mean, Tensor running_var, double momentum, double eps,
                         bool relu6) {
     RECORD_FUNCTION("nas::batch_norm_train", std::vector<c10::IValue>());  // named in profiles
-    const Tensor x = input.contiguous(), gamma = weight.contiguous(), beta = bias.contiguous();
+    const Tensor x = nhwc_layout(input) ? input : input.contiguous();
+    const Tensor gamma = weight.contiguous(), beta = bias.contiguous();
     const BatchNormShape s = shape_of(x);
     const int64_t count = s.batch * s.spatial;
     TORCH_CHECK(count > 1, "batch_norm_train: expected more than 1 value per channel when training, got input size ",
@@ -66,8 +78,9 @@ struct BatchNormTrainFunction : public torch::autograd::Function<BatchNormTrainF
     const auto saved = ctx->get_saved_variables();
     const Tensor &x = saved[0], &gamma = saved[1], &beta = saved[2], &mean_f = saved[3], &invstd_f = saved[4];
     const bool relu6 = ctx->saved_data["relu6"].toBool();
-    const Tensor gy = grad_outputs[0].contiguous();
     const BatchNormShape s = shape_of(x);
+    const Tensor gy = grad_outputs[0].contiguous(s.channels_last ? at::MemoryFormat::ChannelsLast
+                                                                 : at::MemoryFormat::Contiguous);
     Tensor gx, dgamma, dbeta;
     if (ctx->needs_input_grad(0)) gx = torch::empty_like(x);
     if (ctx->needs_input_grad(1)) dgamma = torch::empty_like(gamma);
@@ -93,7 +106,7 @@ Tensor batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bia
     return relu6 ? torch::hardtanh(y, 0.0, 6.0) : y;
   }
   TORCH_CHECK(batch_norm_kernel_applies(x, weight, bias),
-              "batch_norm_train: the kernel takes CPU float32 contiguous inputs with weight and bias");
+              "batch_norm_train: the kernel takes CPU float32 contiguous (NCHW or channels-last) inputs with weight and bias");
   // autograd's inputs must be defined tensors: an empty one stands for "no running statistics".
   const Tensor none = torch::empty({0});
   return BatchNormTrainFunction::apply(x, weight, bias, running_mean.defined() ? running_mean : none,

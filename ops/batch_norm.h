@@ -12,8 +12,8 @@ namespace nas::ops {
 // LibTorch's batch_norm (+ hardtanh) everywhere else.
 enum class BatchNormBackend { Auto, Kernel, Reference };
 
-// Whether the kernel takes these inputs: CPU float32 x in the default (contiguous NCHW) layout
-// with float32 weight and bias.
+// Whether the kernel takes these inputs: CPU float32 x, contiguous in the default (NCHW) layout
+// or, 4-D, in channels-last, with float32 weight and bias.
 bool batch_norm_kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 // x [N, C, ...] (at least two values per channel); weight, bias, running_mean, running_var [C]

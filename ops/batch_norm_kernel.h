@@ -2,7 +2,8 @@
 // The CPU kernel of training-mode batch norm fused with ReLU6, on raw pointers (no LibTorch types
 // here, so the translation unit stays cheap and is compiled for the host's vector ISA).
 //
-// Layout: x, y, gy, gx are [batch][channels][spatial] contiguous (NCHW with H x W = spatial).
+// Layout: x, y, gy, gx are [batch][channels][spatial] contiguous (NCHW with H x W = spatial), or
+// [batch x spatial][channels] (channels-last; BatchNormShape::channels_last).
 // Both functions run the channels in parallel (at::parallel_for over channels; each channel is
 // computed by one thread in a fixed order, so the results do not depend on the thread count).
 //
@@ -25,6 +26,11 @@ namespace nas::ops {
 
 struct BatchNormShape {
   int64_t batch = 0, channels = 0, spatial = 0;
+  // Channels-last (NHWC): x, y, gy, gx are [batch x spatial rows][channels]. The statistics are
+  // then summed over fixed blocks of rows (float within a block, double across blocks in order),
+  // vectorised across the channels of a row; the blocks run in parallel, so the results do not
+  // depend on the thread count either. Same per-element arithmetic (affine map, mask, xhat).
+  bool channels_last = false;
 };
 
 // The forward: per channel, its statistics and then its output (while the channel's values are
