@@ -14,6 +14,8 @@
 #   STANDALONE_SEEDS (SEED; more seeds train every architecture again under ROOT/standalone-seedS
 #   with --seed S --split-seed SEED: the same training and validation images, another
 #   initialisation and order; the table then ranks by the mean and reports the seed-to-seed tau).
+#   Two instances with different STANDALONE_SEEDS may run at once (one per core): the shared
+#   stages (supernet, extractions) run first, under a lock; each instance then trains only its seeds.
 set -euo pipefail
 dataset=${1:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
 root=${2:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
@@ -23,6 +25,11 @@ data=(--dataset "$dataset" --limit-train "${LIMIT_TRAIN:-0}" --val-size "${VAL_S
 [[ -n ${DATA_DIR:-} ]] && data+=(--data-dir "$DATA_DIR")
 recipe=(--epochs "${EPOCHS:-5}" --lr "${LR:-0.1}" --aug "${AUG:-shiftaddaug}")
 mkdir -p "$root/archs"
+# The shared stages (supernet, architecture files, extractions) run under a lock: two instances of
+# this script with different STANDALONE_SEEDS (one per core) can run side by side; the second
+# waits for them, then each trains only its own seeds.
+exec 9> "$root/.shared-stages.lock"
+flock 9
 
 sn="$root/supernet"
 if [[ ! -f $sn/result.json ]]; then
@@ -69,19 +76,32 @@ for f in "$root"/archs/*.json; do targets+=("file:$f"); done
 for op in $(python3 -c 'import json, sys; print(" ".join(o for o in json.load(open(sys.argv[1]))["ops"] if o != "mult"))' "$sn/space.json"); do
   targets+=("name:${NAMED:-mbv2-tiny}:$op")
 done
-for t in "${targets[@]}"; do
+# key and nas_extract / nas_retrain architecture flags of target $1 (sets key, arch, retrain_arch).
+describe_target() {
+  local t=$1
   if [[ $t == file:* ]]; then
-    f=${t#file:}; key=$(basename "$f" .json); arch=(--arch "$f")
-    retrain_arch=(--arch "$f" --op keep)
+    local f=${t#file:}
+    key=$(basename "$f" .json); arch=(--arch "$f"); retrain_arch=(--arch "$f" --op keep)
   else
-    rest=${t#name:}; name=${rest%%:*}; op=${rest##*:}; key="$name-$op"; arch=(--arch "$name" --op "$op")
+    local rest=${t#name:} name op
+    name=${rest%%:*}; op=${rest##*:}; key="$name-$op"; arch=(--arch "$name" --op "$op")
     retrain_arch=(--arch "$name" --op "$op")
   fi
+}
+
+# Every inherited subnet first (seconds each), still under the lock.
+for t in "${targets[@]}"; do
+  describe_target "$t"
   ex="$root/inherited/$key"
   if [[ ! -f $ex/result.json ]]; then
     echo "extract $key"
     "$bin/nas_extract" --supernet "$sn" "${arch[@]}" --threads "${THREADS:-2}" --out "$ex" > /dev/null
   fi
+done
+flock -u 9
+
+for t in "${targets[@]}"; do
+  describe_target "$t"
   for s in ${STANDALONE_SEEDS:-$seed}; do
     if [[ $s == "$seed" ]]; then
       st="$root/standalone/$key"; seeds=(--seed "$seed")
