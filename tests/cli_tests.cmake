@@ -164,6 +164,21 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     PASS_REGULAR_EXPRESSION "epoch 1/1 [^\n]*val [0-9.]+%.*nas_retrain: test top-1 [0-9.]+% \\(val [0-9.]+%\\).*nas_eval: fashion-mnist test top-1 [0-9.]+% \\([0-9]+/256 images.*reproduced exactly.*already holds a run \\(checkpoint.pt\\): pass --resume.*was made with different settings \\(settings\\.trainer\\.[a-z_]+ differs\\).*\"energy_mj\": [0-9.]+.*\"test_top1\""
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
 
+  # --memory-format nchw is recorded with the run (the default, channels-last, is not written, so
+  # runs of earlier binaries resume), and a run resumed in the other layout is refused.
+  add_test(NAME retrain_cli.memory_format_recorded COMMAND sh -c "
+    if [ ! -f ${fm_dir}/train-images-idx3-ubyte.gz ] && [ ! -f ${fm_dir}/train-images-idx3-ubyte ]; then
+      echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
+    rm -rf ${retrain_out}/mf && \
+    ${retrain} --arch mbv2-micro --op shift --aug none --epochs 1 --batch-size 64 --limit-train 320 --val-size 64 \
+      --limit-test 128 --bn-batches 1 --threads 1 --memory-format nchw --out ${retrain_out}/mf >/dev/null 2>&1 && \
+    grep -o '\"channels_last\": false' ${retrain_out}/mf/result.json && \
+    ${retrain} --arch mbv2-micro --op shift --aug none --epochs 2 --batch-size 64 --limit-train 320 --val-size 64 \
+      --limit-test 128 --bn-batches 1 --threads 1 --out ${retrain_out}/mf --resume 2>&1; true")
+  set_tests_properties(retrain_cli.memory_format_recorded PROPERTIES
+    PASS_REGULAR_EXPRESSION "\"channels_last\": false.*different settings \\(settings\\.net\\.channels_last differs\\)"
+    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 120 LABELS cli)
+
   # Data-parallel (issue 12): --nproc 2 launches two ranks over loopback; they export the same model,
   # byte for byte, as one process with 2 micro-batches (AddAug: the adder's normalised gradients
   # amplify any difference). Resuming with another world size is refused; a rank killed mid-run
