@@ -169,10 +169,14 @@ bool HybridConv2dImpl::runs_channels_last(const torch::Tensor& x) const {
 
 torch::Tensor HybridConv2dImpl::forward(const torch::Tensor& input, const ConvWidthsActive& a) {
   const OpKind op = resolve_op(a.op);
-  // A tiny-only adder forward keeps its input's layout (the adder kernel reads NCHW); every other
-  // forward runs a multiplicative or shift convolution over the whole input (channels-last is a
-  // no-op copy when the input already is).
-  const bool to_channels_last = runs_channels_last(input) && !(a.tiny_only && op == OpKind::Add);
+  // Channels-last where a multiplicative or shift convolution runs over the input (a no-op when
+  // it already is); an adder-only forward keeps the input's layout (the adder kernel reads NCHW):
+  // a tiny adder forward, or an augmented one with nothing for the convolution to compute.
+  const bool has_conv =
+      op != OpKind::Add ||
+      (!a.tiny_only && (options_.depthwise ? a.in_a > a.in_t
+                                           : (a.cross_term && a.in_a > a.in_t) || a.out_a > a.out_t));
+  const bool to_channels_last = has_conv && runs_channels_last(input);
   const torch::Tensor x = to_channels_last ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
   const int64_t k = a.kernel, pad = a.kernel / 2, stride = options_.stride;
   const double eta = 0.0;  // scaled once per step by the net (see the header)
