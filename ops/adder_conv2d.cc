@@ -68,6 +68,30 @@ bool use_kernel(const Tensor& input, AdderBackend backend) {
   return backend == AdderBackend::Auto && supported;
 }
 
+// The dedicated kernel's forward: a new [N, O, Ho, Wo] tensor from contiguous x and w.
+Tensor kernel_forward(const Tensor& x, const Tensor& w, const Geometry& g, int64_t stride, int64_t padding) {
+  Tensor y = torch::empty({g.N, g.O, g.Ho, g.Wo}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adder_forward_cpu", [&] {
+    adder_forward_cpu<scalar_t>(x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
+                                kernel_shape(g, stride, padding));
+  });
+  return y;
+}
+
+// The dedicated kernel's backward from contiguous x, w and grad: fills *grad_input and
+// *grad_weight (new tensors, raw weight gradient) where they are asked for (non-null).
+void kernel_backward(const Tensor& x, const Tensor& w, const Tensor& grad, const Geometry& g, int64_t stride,
+                     int64_t padding, Tensor* grad_input, Tensor* grad_weight) {
+  if (grad_input) *grad_input = torch::empty_like(x);
+  if (grad_weight) *grad_weight = torch::empty_like(w);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adder_backward_cpu", [&] {
+    adder_backward_cpu<scalar_t>(x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), grad.data_ptr<scalar_t>(),
+                                 grad_input ? grad_input->data_ptr<scalar_t>() : nullptr,
+                                 grad_weight ? grad_weight->data_ptr<scalar_t>() : nullptr,
+                                 kernel_shape(g, stride, padding));
+  });
+}
+
 Tensor im2col(const Tensor& x, const Geometry& g, int64_t stride, int64_t padding) {
   return at::im2col(x, {g.R, g.S}, {1, 1}, {padding, padding}, {stride, stride});
 }
@@ -149,14 +173,7 @@ struct AdderConv2dFunction : public torch::autograd::Function<AdderConv2dFunctio
     ctx->saved_data["groups"] = groups;
     ctx->saved_data["eta"] = eta;
     ctx->saved_data["backend"] = backend;
-    if (use_kernel(x, static_cast<AdderBackend>(backend))) {
-      Tensor y = torch::empty({g.N, g.O, g.Ho, g.Wo}, x.options());
-      AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adder_forward_cpu", [&] {
-        adder_forward_cpu<scalar_t>(x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(),
-                                    y.data_ptr<scalar_t>(), kernel_shape(g, stride, padding));
-      });
-      return y;
-    }
+    if (use_kernel(x, static_cast<AdderBackend>(backend))) return kernel_forward(x, w, g, stride, padding);
     return portable_forward(x, w, g, stride, padding);
   }
 
@@ -175,14 +192,8 @@ struct AdderConv2dFunction : public torch::autograd::Function<AdderConv2dFunctio
     const bool want_x = ctx->needs_input_grad(0), want_w = ctx->needs_input_grad(1);
     Tensor grad_input, grad_weight;
     if (use_kernel(x, backend)) {
-      if (want_x) grad_input = torch::empty_like(x);
-      if (want_w) grad_weight = torch::empty_like(w);
-      AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adder_backward_cpu", [&] {
-        adder_backward_cpu<scalar_t>(
-            x.data_ptr<scalar_t>(), w.data_ptr<scalar_t>(), grad.data_ptr<scalar_t>(),
-            want_x ? grad_input.data_ptr<scalar_t>() : nullptr,
-            want_w ? grad_weight.data_ptr<scalar_t>() : nullptr, kernel_shape(g, stride, padding));
-      });
+      kernel_backward(x, w, grad, g, stride, padding, want_x ? &grad_input : nullptr,
+                      want_w ? &grad_weight : nullptr);
     } else {
       portable_backward(x, w, grad, g, stride, padding, want_x ? &grad_input : nullptr,
                         want_w ? &grad_weight : nullptr);
@@ -208,11 +219,7 @@ struct HybridAdderConv2dFunction : public torch::autograd::Function<HybridAdderC
     TORCH_CHECK(y.size(1) >= g.O && y.size(2) == g.Ho && y.size(3) == g.Wo,
                 "hybrid_adder_conv2d: the convolution's output ", y.sizes(), " cannot hold the adder's ",
                 g.O, " channels of ", g.Ho, "x", g.Wo);
-    Tensor yt = torch::empty({g.N, g.O, g.Ho, g.Wo}, xt.options());
-    AT_DISPATCH_FLOATING_TYPES(xt.scalar_type(), "adder_forward_cpu", [&] {
-      adder_forward_cpu<scalar_t>(xt.data_ptr<scalar_t>(), wa.data_ptr<scalar_t>(), yt.data_ptr<scalar_t>(),
-                                  kernel_shape(g, stride, padding));
-    });
+    const Tensor yt = kernel_forward(xt, wa, g, stride, padding);
     // In the convolution's layout first: a mixed-layout add into a channel slice does not vectorise.
     y.narrow(1, 0, g.O).add_(yt.contiguous(y.suggest_memory_format()));
     ctx->save_for_backward({input, conv_weight, xt, wa});
@@ -243,15 +250,8 @@ struct HybridAdderConv2dFunction : public torch::autograd::Function<HybridAdderC
     }
     Tensor grad_xt, grad_adder_weight;
     if (want_x || want_wa) {
-      const Tensor gyt = gy.narrow(1, 0, g.O).contiguous();
-      if (want_x) grad_xt = torch::empty_like(xt);
-      if (want_wa) grad_adder_weight = torch::empty_like(wa);
-      AT_DISPATCH_FLOATING_TYPES(xt.scalar_type(), "adder_backward_cpu", [&] {
-        adder_backward_cpu<scalar_t>(xt.data_ptr<scalar_t>(), wa.data_ptr<scalar_t>(), gyt.data_ptr<scalar_t>(),
-                                     want_x ? grad_xt.data_ptr<scalar_t>() : nullptr,
-                                     want_wa ? grad_adder_weight.data_ptr<scalar_t>() : nullptr,
-                                     kernel_shape(g, stride, padding));
-      });
+      kernel_backward(xt, wa, gy.narrow(1, 0, g.O).contiguous(), g, stride, padding,
+                      want_x ? &grad_xt : nullptr, want_wa ? &grad_adder_weight : nullptr);
     }
     // The adder's input gradient goes into the leading channels of the convolution's, in place:
     // no input-sized zero tensor and no input-sized sum, which autograd would make for two readers.

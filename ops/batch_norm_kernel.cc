@@ -103,8 +103,7 @@ inline void nhwc_backward_sums_row(const float* __restrict__ in, const float* __
                                    const float* __restrict__ mean, const float* __restrict__ invstd, int64_t C,
                                    float* __restrict__ sa, float* __restrict__ sb) {
   for (int64_t c = 0; c < C; ++c) {
-    const float pre = in[c] * sc[c] + sh[c];
-    const float gm = (!kRelu6 || (pre > 0.0f && pre < 6.0f)) ? g[c] : 0.0f;
+    const float gm = passes(in[c] * sc[c] + sh[c], kRelu6) ? g[c] : 0.0f;
     sa[c] += gm;
     sb[c] += gm * ((in[c] - mean[c]) * invstd[c]);
   }
@@ -117,8 +116,7 @@ inline void nhwc_backward_gx_row(const float* __restrict__ in, const float* __re
                                  const float* __restrict__ k1, const float* __restrict__ mean_g,
                                  const float* __restrict__ mean_gx, int64_t C, float* __restrict__ out) {
   for (int64_t c = 0; c < C; ++c) {
-    const float pre = in[c] * sc[c] + sh[c];
-    const float gm = (!kRelu6 || (pre > 0.0f && pre < 6.0f)) ? g[c] : 0.0f;
+    const float gm = passes(in[c] * sc[c] + sh[c], kRelu6) ? g[c] : 0.0f;
     out[c] = k1[c] * (gm - mean_g[c] - ((in[c] - mean[c]) * invstd[c]) * mean_gx[c]);
   }
 }
