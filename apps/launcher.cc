@@ -30,17 +30,22 @@ bool is_distributed_worker() {
 
 namespace {
 
-// True when nothing on this machine has `port` bound on the loopback interface now.
-bool loopback_port_free(int port) {
+// Binds a TCP socket to `port` on the loopback interface (0: the kernel picks) and closes it;
+// returns the port that was bound, or -1 (errno set) when the bind failed.
+int bind_loopback_once(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  socklen_t len = sizeof addr;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  const int saved_errno = errno;
   ::close(fd);
-  return ok;
+  errno = saved_errno;
+  return ok ? ntohs(addr.sin_port) : -1;
 }
 
 }  // namespace
@@ -67,22 +72,13 @@ int free_loopback_port() {
     std::uniform_int_distribution<int> pick(low, high);
     for (int attempt = 0; attempt < 64; ++attempt) {
       const int port = pick(entropy);
-      if (loopback_port_free(port)) return port;
+      if (bind_loopback_once(port) == port) return port;  // free now
     }
   }
   // No room below the ephemeral range (or all of it busy): let the kernel choose.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  NAS_CHECK(fd >= 0, "launcher: cannot create a socket: " << std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  NAS_CHECK(ok, "launcher: cannot find a free port: " << std::strerror(errno));
-  return ntohs(addr.sin_port);
+  const int port = bind_loopback_once(0);
+  NAS_CHECK(port > 0, "launcher: cannot find a free port: " << std::strerror(errno));
+  return port;
 }
 
 namespace {
