@@ -9,6 +9,8 @@
 # Environment: SEEDS ("1 2"), COLUMNS ("Mult Shift ShiftAug Add AddAug"; also e.g.
 #   AddAug-quantile-remap_eta0.1, AddAug-fc, ShiftAug-sortaug), ABLATION_OP (add), ABLATION_REMAPS
 #   ("quantile piecewise"), PARALLEL (1: runs at a time), BIN (build/apps), DEVICE (cpu).
+# Several instances of the same command may run at once (one per core): each run directory is
+#   claimed with a lock (scripts/run_claim.sh), so an instance skips the runs another one is training.
 # Column suffixes, in this order, each optional: -lrX (learning rate X, e.g. Shift-lr0.1) and
 #   -epN (N epochs instead of the --epochs given, e.g. Shift-lr0.1-ep40 for an equal-wall-time
 #   baseline).
@@ -24,6 +26,8 @@ ablation_op=${ABLATION_OP:-add}
 ablation_remaps=${ABLATION_REMAPS-"quantile piecewise"}
 parallel=${PARALLEL:-1}
 mkdir -p "$root"
+# shellcheck source=run_claim.sh
+source "$(dirname "$0")/run_claim.sh"
 
 column_flags() {  # column -> nas_retrain flags (suffixes: see the top)
   local col=$1 extra=""
@@ -61,13 +65,18 @@ run_one() {  # column seed [nas_retrain flags]
   done
   set -- "${common[@]}"
   if [[ -f $dir/result.json ]]; then echo "skip $dir (done)"; return 0; fi
+  if ! claim_run "$dir"; then echo "skip $dir (another instance is training it)"; return 0; fi
+  # Checked again under the lock: the other instance may have finished it in between.
+  if [[ -f $dir/result.json ]]; then release_run; echo "skip $dir (done)"; return 0; fi
   [[ -f $dir/checkpoint.pt ]] && resume=(--resume)
-  mkdir -p "$dir"
   echo "run  $dir"
+  local rc=0
   # shellcheck disable=SC2046
   "$bin/nas_retrain" --dataset "$dataset" $(column_flags "$column") --seed "$seed" --out "$dir" \
-    --device "${DEVICE:-cpu}" "${resume[@]}" "$@" >"$dir/stdout.txt" 2>"$dir/stderr.txt" \
-    && tail -1 "$dir/stdout.txt" || { echo "FAIL $dir: $(tail -1 "$dir/stderr.txt")"; return 1; }
+    --device "${DEVICE:-cpu}" "${resume[@]}" "$@" >"$dir/stdout.txt" 2>"$dir/stderr.txt" || rc=$?
+  release_run
+  if ((rc != 0)); then echo "FAIL $dir: $(tail -1 "$dir/stderr.txt")"; return 1; fi
+  tail -1 "$dir/stdout.txt"
 }
 
 ablation_label=$([[ $ablation_op == add ]] && echo AddAug || echo ShiftAug)

@@ -16,6 +16,9 @@
 #   initialisation and order; the table then ranks by the mean and reports the seed-to-seed tau).
 #   Two instances with different STANDALONE_SEEDS may run at once (one per core): the shared
 #   stages (supernet, extractions) run first, under a lock; each instance then trains only its seeds.
+#   Instances with the same or overlapping seeds may also run at once: each standalone run is
+#   claimed with a lock (scripts/run_claim.sh), an instance skips the runs another one is training
+#   and waits for them before it writes the table.
 set -euo pipefail
 dataset=${1:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
 root=${2:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
@@ -25,6 +28,8 @@ data=(--dataset "$dataset" --limit-train "${LIMIT_TRAIN:-0}" --val-size "${VAL_S
 [[ -n ${DATA_DIR:-} ]] && data+=(--data-dir "$DATA_DIR")
 recipe=(--epochs "${EPOCHS:-5}" --lr "${LR:-0.1}" --aug "${AUG:-shiftaddaug}")
 mkdir -p "$root/archs"
+# shellcheck source=run_claim.sh
+source "$(dirname "$0")/run_claim.sh"
 # The shared stages (supernet, architecture files, extractions) run under a lock: two instances of
 # this script with different STANDALONE_SEEDS (one per core) can run side by side; the second
 # waits for them, then each trains only its own seeds.
@@ -100,6 +105,7 @@ for t in "${targets[@]}"; do
 done
 flock -u 9
 
+held=()
 for t in "${targets[@]}"; do
   describe_target "$t"
   for s in ${STANDALONE_SEEDS:-$seed}; do
@@ -108,14 +114,21 @@ for t in "${targets[@]}"; do
     else
       st="$root/standalone-seed$s/$key"; seeds=(--seed "$s" --split-seed "$seed")
     fi
-    if [[ ! -f $st/result.json ]]; then
+    [[ -f $st/result.json ]] && continue
+    if ! claim_run "$st"; then echo "skip $key (seed $s): another instance is training it"; held+=("$st"); continue; fi
+    if [[ ! -f $st/result.json ]]; then  # checked again under the lock
       resume=()
       [[ -f $st/checkpoint.pt ]] && resume=(--resume)
-      mkdir -p "$st"
       echo "retrain $key (seed $s)"
       "$bin/nas_retrain" "${retrain_arch[@]}" "${data[@]}" "${seeds[@]}" "${recipe[@]}" --out "$st" "${resume[@]}" \
         > "$st/stdout.txt" 2> "$st/stderr.txt" || { echo "FAIL $st: $(tail -n 1 "$st/stderr.txt")"; exit 1; }
     fi
+    release_run
   done
+done
+# The runs another instance was training: the table needs them.
+for st in "${held[@]}"; do
+  wait_run "$st"
+  [[ -f $st/result.json ]] || { echo "FAIL $st: the instance that trained it stopped without a result (rerun this script)"; exit 1; }
 done
 "$([[ -x /usr/bin/python3 ]] && echo /usr/bin/python3 || echo python3)" scripts/supernet_ranking.py "$root" --dataset "$dataset" ${OUT_BASE:+--out-base "$OUT_BASE"}

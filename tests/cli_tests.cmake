@@ -414,3 +414,19 @@ if(TARGET bench_train_step)
   nas_cli_fail_test(bench_train_step.bad_profile "bench_train_step: error: --profile must be in \\[0, 1000\\], got -1"
     $<TARGET_FILE:bench_train_step> --profile -1)
 endif()
+
+# ---- scripts/run_shiftaddaug_table.sh: three instances at once share the queue; every run is
+# trained exactly once (each run directory is claimed with a lock: scripts/run_claim.sh).
+set(queue_dir ${CMAKE_CURRENT_BINARY_DIR}/table_queue)
+add_test(NAME run_scripts.shared_queue COMMAND sh -c "
+  rm -rf ${queue_dir} && mkdir -p ${queue_dir} && export FAKE_RUN_LOG=${queue_dir}/runs.log && \
+  for i in 1 2 3; do \
+    SEEDS='1 2' COLUMNS='Mult Shift Add' ABLATION_REMAPS='' BIN=${PROJECT_SOURCE_DIR}/tests/data/fake_bin \
+      ${PROJECT_SOURCE_DIR}/scripts/run_shiftaddaug_table.sh fashion-mnist ${queue_dir}/root --epochs 1 \
+      > ${queue_dir}/instance$i.txt 2>&1 & \
+  done; wait && \
+  echo runs $(wc -l < ${queue_dir}/runs.log) distinct $(sort -u ${queue_dir}/runs.log | wc -l) \
+    results $(ls ${queue_dir}/root/*/result.json | wc -l) \
+    skipped_busy $(cat ${queue_dir}/instance*.txt | grep -c 'another instance')")
+set_tests_properties(run_scripts.shared_queue PROPERTIES
+  PASS_REGULAR_EXPRESSION "runs 6 distinct 6 results 6 skipped_busy [1-9]" TIMEOUT 60 LABELS cli)
