@@ -69,11 +69,11 @@ report_cli_read(partial_json partial ${report_out}/partial.json
 report_cli_read(partial_markdown partial ${report_out}/partial.md
   "1 of 4 points retrained.*No baselines given: no comparison with hand-made networks\\..*Kendall tau of predicted vs measured test top-1: not available \\(1 retrained point\\(s\\)\\)\\..*Not retrained yet: P0, P2, P3\\.")
 
-# The real results table (results/shiftaddaug): its baselines cost 0.3-1 mJ at 79-84 %.
+# The real results table (results/shiftaddaug, mbv2-micro): its baselines cost 0.03-0.11 mJ at 90-92 %.
 report_cli_write(unbeaten ${report_out}/unbeaten.json ${report_inputs}
                  --baselines ${PROJECT_SOURCE_DIR}/results/shiftaddaug/fashion-mnist.json)
 report_cli_read(unbeaten_markdown unbeaten ${report_out}/unbeaten.md
-  "\\| baseline: mbv2-tiny AddAug \\|.*None of the [0-9]+ baselines is beaten: no retrained point at lower or equal energy has a higher test top-1 than any of them\\.")
+  "\\| baseline: mbv2-micro AddAug-lr0.1 \\|.*None of the [0-9]+ baselines is beaten: no retrained point at lower or equal energy has a higher test top-1 than any of them\\.")
 
 # ---- PNG (matplotlib): skipped where python3-matplotlib is not installed -------------------------
 add_test(NAME report_cli.png COMMAND ${report} --out ${report_out}/png.json ${report_inputs}
