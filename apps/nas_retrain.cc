@@ -12,7 +12,10 @@
 // init, dataset, selection, runs: [{key, dir, point_index, predicted_top1, val_top1, test_top1,
 // energy_mj, macs, params, train_seconds}], best_by_val {key, dir, ...}}, rewritten after every
 // point; the best point on the validation split is copied to --out/best_tiny_model.nasm. Rerunning
-// the command continues: finished points are skipped, an interrupted one resumes. --init supernet
+// the command continues: finished points are skipped, an interrupted one resumes. The same command
+// may run several times at once (one process per core, --threads 1 each): each point's directory is
+// claimed (core/run_lock.h), a process skips the points another one is training and waits for them
+// at the end, so every point is trained once and the last process writes the full summary. --init supernet
 // starts every point from the supernet's inherited weights (the MF slice exactly as the subnet ran
 // in the supernet, the augmented channels from the supernet's next channels; inherit_subnet_weights
 // in supernet/subnet_extraction.h) instead of from scratch; the supernet is the one pareto.json

@@ -23,6 +23,7 @@
 #include "core/fnv1a.h"
 #include "core/json_util.h"
 #include "core/memory_usage.h"
+#include "core/run_lock.h"
 #include "core/string_format.h"
 #include "datasets/data_loader.h"
 #include "datasets/dataset_info.h"
@@ -387,50 +388,96 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
                          : f.spread > 0 ? "spread " + std::to_string(f.spread)
                          : !f.keys.empty() ? "keys"
                                            : "all";
-  summary["runs"] = nas::json::array();
   const std::string summary_path = (out / "retrain_summary.json").string();
-  for (size_t n = 0; n < chosen.size(); ++n) {
-    const Point& pt = points[chosen[n]];
-    const std::string name = nas::string_printf("point-%02zu", chosen[n]);
-    const fs::path dir = out / name;
-    const fs::path result_path = dir / "result.json";
-    nas::json result;
-    if (fs::exists(result_path, ec)) {
-      result = nas::read_json_file(result_path.string());
-      NAS_CHECK(result.value("arch_key", std::string()) == pt.key,
-                result_path.string() << " holds another architecture than point " << chosen[n] << " of " << f.pareto
-                                     << " (another search? choose another --out)");
-      const nas::json started = result.value("init", nas::json{{"from", "scratch"}});
-      NAS_CHECK(started.is_object() && started.value("from", std::string()) == f.init,
-                result_path.string() << " was trained with --init " << nas::json_excerpt(started.value("from", nas::json()))
-                                     << ", not " << f.init << " (choose another --out)");
-      std::cerr << program << ": [" << n + 1 << "/" << chosen.size() << "] " << name << " done already\n";
-    } else {
-      std::cerr << program << ": [" << n + 1 << "/" << chosen.size() << "] " << name << " predicted top-1 "
-                << fmt(pt.predicted_top1) << "%, " << fmt(pt.energy_mj * 1e3) << " uJ\n";
-      const bool resume = fs::exists(dir / "checkpoint.pt", ec);
-      RetrainTarget target;
-      target.op = OpKind::Mult;
-      target.keep_ops = true;
-      target.remap = supernet ? supernet->net_options.remap : remap;
-      target.given_arch = &pt.arch;
-      target.arch_name = "pareto:" + name;
-      target.out_dir = dir.string();
-      target.resume = fs::exists(dir / "checkpoint.pt", ec);
-      target.init = supernet ? &init : nullptr;
-      result = retrain_architecture(program, f, common, argc, argv, target, std::chrono::steady_clock::now());
+  // Several processes may retrain one Pareto set at once (one per core): each point's directory is
+  // claimed with a RunLock; a process skips the points another one is training and, after its
+  // own, waits for them. The summary is rewritten from every finished point after each one, so
+  // the last process to finish writes the complete summary.
+  std::vector<std::optional<nas::json>> results(chosen.size());
+  const auto point_name = [&](size_t n) { return nas::string_printf("point-%02zu", chosen[n]); };
+  const auto write_summary = [&] {
+    summary["runs"] = nas::json::array();
+    for (size_t n = 0; n < chosen.size(); ++n) {
+      if (!results[n]) continue;
+      const nas::json& result = *results[n];
+      summary["runs"].push_back({{"key", points[chosen[n]].key},
+                                 {"dir", point_name(n)},
+                                 {"point_index", chosen[n]},
+                                 {"predicted_top1", points[chosen[n]].predicted_top1},
+                                 {"val_top1", result.at("val_top1")},
+                                 {"test_top1", result.at("test_top1")},
+                                 {"energy_mj", result.at("energy_mj")},
+                                 {"macs", result.at("macs")},
+                                 {"params", result.at("params")},
+                                 {"train_seconds", result.at("train_seconds")}});
     }
-    summary["runs"].push_back({{"key", pt.key},
-                               {"dir", name},
-                               {"point_index", chosen[n]},
-                               {"predicted_top1", pt.predicted_top1},
-                               {"val_top1", result.at("val_top1")},
-                               {"test_top1", result.at("test_top1")},
-                               {"energy_mj", result.at("energy_mj")},
-                               {"macs", result.at("macs")},
-                               {"params", result.at("params")},
-                               {"train_seconds", result.at("train_seconds")}});
     nas::write_json_file(summary_path, summary);
+  };
+  // The result of a finished point (checked to be this point, trained with this --init), if any.
+  const auto finished_result = [&](size_t n) -> std::optional<nas::json> {
+    const fs::path result_path = out / point_name(n) / "result.json";
+    if (!fs::exists(result_path, ec)) return std::nullopt;
+    nas::json result = nas::read_json_file(result_path.string());
+    NAS_CHECK(result.value("arch_key", std::string()) == points[chosen[n]].key,
+              result_path.string() << " holds another architecture than point " << chosen[n] << " of " << f.pareto
+                                   << " (another search? choose another --out)");
+    const nas::json started = result.value("init", nas::json{{"from", "scratch"}});
+    NAS_CHECK(started.is_object() && started.value("from", std::string()) == f.init,
+              result_path.string() << " was trained with --init " << nas::json_excerpt(started.value("from", nas::json()))
+                                   << ", not " << f.init << " (choose another --out)");
+    return result;
+  };
+  const auto train_point = [&](size_t n) {
+    const Point& pt = points[chosen[n]];
+    const fs::path dir = out / point_name(n);
+    std::cerr << program << ": [" << n + 1 << "/" << chosen.size() << "] " << point_name(n) << " predicted top-1 "
+              << fmt(pt.predicted_top1) << "%, " << fmt(pt.energy_mj * 1e3) << " uJ\n";
+    RetrainTarget target;
+    target.op = OpKind::Mult;
+    target.keep_ops = true;
+    target.remap = supernet ? supernet->net_options.remap : remap;
+    target.given_arch = &pt.arch;
+    target.arch_name = "pareto:" + point_name(n);
+    target.out_dir = dir.string();
+    target.resume = fs::exists(dir / "checkpoint.pt", ec);
+    target.init = supernet ? &init : nullptr;
+    return retrain_architecture(program, f, common, argc, argv, target, std::chrono::steady_clock::now());
+  };
+  const auto done_already = [&](size_t n, nas::json result) {
+    std::cerr << program << ": [" << n + 1 << "/" << chosen.size() << "] " << point_name(n) << " done already\n";
+    results[n] = std::move(result);
+    write_summary();
+  };
+  std::vector<size_t> busy;  // points another process was training when this one came to them
+  for (size_t n = 0; n < chosen.size(); ++n) {
+    if (auto result = finished_result(n)) {
+      done_already(n, std::move(*result));
+      continue;
+    }
+    std::optional<nas::RunLock> claim = nas::RunLock::try_claim((out / point_name(n)).string());
+    if (!claim) {
+      std::cerr << program << ": [" << n + 1 << "/" << chosen.size() << "] " << point_name(n)
+                << " is being trained by another process: skipped for now\n";
+      busy.push_back(n);
+      continue;
+    }
+    if (auto result = finished_result(n)) {  // finished between the check and the claim
+      done_already(n, std::move(*result));
+      continue;
+    }
+    results[n] = train_point(n);
+    write_summary();
+  }
+  for (size_t n : busy) {
+    std::cerr << program << ": waiting for the other process to finish " << point_name(n) << "\n";
+    const nas::RunLock claim = nas::RunLock::claim((out / point_name(n)).string());
+    if (auto result = finished_result(n)) {
+      done_already(n, std::move(*result));
+      continue;
+    }
+    // The other process stopped without finishing it: resume it here.
+    results[n] = train_point(n);
+    write_summary();
   }
   // The network to deploy: the best on the validation split (never chosen on the test split).
   const nas::json* best = nullptr;

@@ -6,6 +6,8 @@
 #                       --budget 35uJ --out DIR [--threads N] [--bin build/apps]
 #                       [--init scratch|supernet]   (retraining: from scratch, or from the
 #                                                    supernet's inherited weights)
+#                       [--retrain-jobs N]          (retrain N points at once, one process each;
+#                                                    e.g. 2 on a 2-core machine with --threads 1)
 #
 # Every stage is resumable: rerunning the same command continues where it stopped (finished
 # stages are skipped, an interrupted one resumes from its own checkpoint or file).
@@ -22,9 +24,9 @@
 # results/supernet/README.md); pass --space FILE to use another.
 set -euo pipefail
 
-preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines="" init=scratch
+preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines="" init=scratch retrain_jobs=1
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --preset) preset=$2; shift 2 ;;
@@ -37,11 +39,13 @@ while (($#)); do
     --space) space=$2; shift 2 ;;
     --baselines) baselines=$2; shift 2 ;;
     --init) init=$2; shift 2 ;;
+    --retrain-jobs) retrain_jobs=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "pipeline.sh: error: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ -n $out ]] || { echo "pipeline.sh: error: --out DIR is required" >&2; exit 2; }
+[[ $retrain_jobs =~ ^[1-9][0-9]?$ ]] || { echo "pipeline.sh: error: --retrain-jobs must be 1..99, got '$retrain_jobs'" >&2; exit 2; }
 [[ -n $budget ]] || { echo "pipeline.sh: error: --budget is required (e.g. 35uJ)" >&2; exit 2; }
 case $dataset in
   fashion-mnist) space=${space:-$root/results/supernet/space-fmnist-micro-shift.json} ;;
@@ -99,8 +103,26 @@ if [[ ! -f $out/search/pareto.json ]]; then
 fi
 # 5. retraining of the top points (finished points are skipped, an interrupted one resumes)
 stage 5 "ShiftAddAug retraining of $top points spread over the front"
-run "$bin/nas_retrain" --pareto "$out/search/pareto.json" --spread "$top" "${data_flags[@]}" "${rt_flags[@]}" \
-  --init "$init" --seed 1 --threads "$threads" --out "$out/retrain"
+retrain=("$bin/nas_retrain" --pareto "$out/search/pareto.json" --spread "$top" "${data_flags[@]}" "${rt_flags[@]}"
+         --init "$init" --seed 1 --threads "$threads" --out "$out/retrain")
+if ((retrain_jobs == 1)); then
+  run "${retrain[@]}"
+else
+  # N processes share the points (nas_retrain claims each point's directory); each one's
+  # messages go to its own log, the summary line of the last one to finish to stdout.
+  pids=()
+  for ((j = 1; j <= retrain_jobs; ++j)); do
+    echo "+ ${retrain[*]}  (process $j of $retrain_jobs, log retrain-process$j.log)" >> "$log"
+    "${retrain[@]}" > "$out/retrain-process$j.log" 2>&1 &
+    pids+=($!)
+  done
+  failed=0
+  for ((j = 0; j < retrain_jobs; ++j)); do
+    wait "${pids[j]}" || { failed=1; echo "pipeline.sh: retraining process $((j + 1)) failed: $(tail -n 1 "$out/retrain-process$((j + 1)).log")" >&2; }
+  done
+  ((failed == 0)) || exit 1
+  grep -h '^nas_retrain: best on validation' "$out"/retrain-process*.log | tail -n 1
+fi
 # 6. report
 stage 6 "report"
 report_flags=(--search "$out/search" --retrain "$out/retrain" --out "$out/report.json" --svg "$out/report.svg")

@@ -346,6 +346,9 @@ if(TARGET nas_build_acc_dataset AND TARGET nas_train_predictor AND TARGET nas_se
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain 2>/dev/null | grep -E '^nas_retrain: retrained'
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain 2>&1 | grep -c 'done already'
     grep -c '\"test_top1\"' ${sn}/retrain/retrain_summary.json
+    rm -rf ${sn}/retrain_two
+    for i in a b; do $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain_two > /dev/null 2> ${sn}/retrain_two_$i.txt & done; wait
+    echo two_instances trained $(cat ${sn}/retrain_two_a.txt ${sn}/retrain_two_b.txt | grep -c 'predicted top-1') summary $(grep -c '\"test_top1\"' ${sn}/retrain_two/retrain_summary.json)
     rm -rf ${sn}/retrain_inherit
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 1 --init supernet --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain_inherit >/dev/null 2>&1
     cat ${sn}/retrain_inherit/point-*/result.json | tr -d ' \n' | grep -o '\"init\":{\"from\":\"supernet\",\"inherited_fraction\":1\.0'
@@ -354,7 +357,7 @@ if(TARGET nas_build_acc_dataset AND TARGET nas_train_predictor AND TARGET nas_se
     ${search} --supernet ${sn}/other --generations 1 --out ${sn}/other/search 2>&1 | grep -o 'the predictor was trained for space fnv1a64:[0-9a-f]*, not' || true")
   set_tests_properties(search_cli.fashion_mnist_pipeline PROPERTIES
     FIXTURES_REQUIRED "fmnist_supernet;search_predictor"
-    PASS_REGULAR_EXPRESSION "dropped an incomplete last line.*resuming with 5 architectures.*SAME_DATASET\nexists: pass --resume\nbuilt with other settings\nnas_train_predictor: hold-out of 4: RMSE [0-9.]+ pt, Kendall tau [-0-9.na/]+ \\(baselines: MACs.*nas_search: [0-9]+ architectures on the front \\(no budget\\).*nas_retrain: retrained 2 point\\(s\\) of .*pareto.json\n2\n3\n\"init\":{\"from\":\"supernet\",\"inherited_fraction\":1\\.0\nno supernet.json\n.*the predictor was trained for space fnv1a64:[0-9a-f]+, not"
+    PASS_REGULAR_EXPRESSION "dropped an incomplete last line.*resuming with 5 architectures.*SAME_DATASET\nexists: pass --resume\nbuilt with other settings\nnas_train_predictor: hold-out of 4: RMSE [0-9.]+ pt, Kendall tau [-0-9.na/]+ \\(baselines: MACs.*nas_search: [0-9]+ architectures on the front \\(no budget\\).*nas_retrain: retrained 2 point\\(s\\) of .*pareto.json\n2\n3\ntwo_instances trained 2 summary 3\n\"init\":{\"from\":\"supernet\",\"inherited_fraction\":1\\.0\nno supernet.json\n.*the predictor was trained for space fnv1a64:[0-9a-f]+, not"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 600 LABELS cli)
 endif()
 
@@ -372,12 +375,12 @@ if(TARGET nas_report AND TARGET nas_retrain AND TARGET nas_search)
       echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
     rm -rf ${pipe_out} && \
     ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset smoke --budget 35uJ --out ${pipe_out} --threads 1 \
-      --bin $<TARGET_FILE_DIR:nas_search> 2>&1 | grep -E '^\\[.*stage|pipeline.sh: done' && \
+      --retrain-jobs 2 --bin $<TARGET_FILE_DIR:nas_search> 2>&1 | grep -E '^\\[.*stage|pipeline.sh: done|best on validation' && \
     ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset smoke --budget 35uJ --out ${pipe_out} --threads 1 \
       --bin $<TARGET_FILE_DIR:nas_search> 2>&1 | grep -c 'done already' && \
     ls ${pipe_out}/report.json ${pipe_out}/report.md ${pipe_out}/report.svg")
   set_tests_properties(pipeline_cli.smoke PROPERTIES
-    PASS_REGULAR_EXPRESSION "stage 1/6 supernet.*stage 6/6 report.*pipeline.sh: done in [0-9]+ s.*\n1\n.*report.json.*report.md.*report.svg"
+    PASS_REGULAR_EXPRESSION "stage 1/6 supernet.*stage 5/6[^\n]*\nnas_retrain: best on validation: point-[0-9]+.*stage 6/6 report.*pipeline.sh: done in [0-9]+ s.*\n1\n.*report.json.*report.md.*report.svg"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
 endif()
 

@@ -4,6 +4,9 @@
 #include <limits>
 #include <filesystem>
 #include <set>
+#include <thread>
+#include <atomic>
+#include <chrono>
 
 #include "apps/cli_common.h"
 #include "apps/launcher.h"
@@ -16,6 +19,7 @@
 #include "core/json_util.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/run_lock.h"
 #include "core/string_format.h"
 
 using nas::parse_energy_j;
@@ -291,6 +295,34 @@ TEST_CASE("cli: prepare_run_dir refuses a directory holding a run unless resumin
   CHECK_THROWS_WITH_AS(nas::cli::prepare_run_dir(dir.string(), "run.ckpt", false),
                        doctest::Contains("already holds a run (run.ckpt): pass --resume"), nas::Error);
   CHECK(nas::cli::prepare_run_dir(dir.string(), "run.ckpt", true) == ckpt);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("RunLock: one claim per run directory; released with its owner; claim() waits") {
+  const auto dir = std::filesystem::temp_directory_path() / "nas_test_core_run_lock";
+  std::filesystem::remove_all(dir);
+  {
+    std::optional<nas::RunLock> first = nas::RunLock::try_claim(dir.string());
+    REQUIRE(first.has_value());
+    CHECK(std::filesystem::exists(nas::RunLock::lock_path(dir.string())));
+    CHECK_FALSE(nas::RunLock::try_claim(dir.string()).has_value());      // held: refused, not waited for
+    CHECK(nas::RunLock::try_claim((dir / "other").string()).has_value());  // another run is free
+    nas::RunLock moved = std::move(*first);                                // moving keeps the claim
+    first.reset();
+    CHECK_FALSE(nas::RunLock::try_claim(dir.string()).has_value());
+    // claim() waits until the owner lets go.
+    std::atomic<bool> released{false}, claimed_after_release{false};
+    std::thread waiter([&] {
+      const nas::RunLock waited = nas::RunLock::claim(dir.string());
+      claimed_after_release = released.load();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    released = true;
+    { nas::RunLock drop = std::move(moved); }
+    waiter.join();
+    CHECK(claimed_after_release);
+  }
+  CHECK(nas::RunLock::try_claim(dir.string()).has_value());  // every claim above is gone
   std::filesystem::remove_all(dir);
 }
 
