@@ -132,6 +132,8 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   fingerprint["data"] = {{"dataset", dataset},     {"limit_train", d.limit_train},
                          {"val_size", val_size},   {"resolution", arch.resolution},
                          {"batch_size", d.batch_size}, {"train_images", train_data->size()}};
+  // Absent for a run whose own --seed carved the split (as before --split-seed existed).
+  if (d.split_seed >= 0) fingerprint["data"]["split_seed"] = d.split_seed;
   // Only a non-scratch start is recorded, so that scratch runs keep their fingerprints (--resume).
   if (init) fingerprint["init"] = init->description;
   nas::json config = fingerprint;

@@ -45,6 +45,22 @@ def load(path):
         return json.load(f)
 
 
+def run_split_seed(config):
+    """The --split-seed of a nas_retrain run (None: the run's own seed carved its split).
+    nas_retrain records it in config.json's data block since 2026-12-02; earlier
+    binaries did not, and for their runs the recorded command line is the only witness."""
+    if "split_seed" in config["data"]:
+        return config["data"]["split_seed"]
+    words = config.get("context", {}).get("command_line", "").split()
+    for flag, value in zip(words, words[1:]):
+        if flag == "--split-seed":
+            return int(value)
+    for word in words:
+        if word.startswith("--split-seed="):
+            return int(word.split("=", 1)[1])
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("root")
@@ -65,7 +81,7 @@ def main():
         more = [os.path.join(d, key) for d in extra_seed_dirs if os.path.exists(os.path.join(d, key, "result.json"))]
         runs = [st] + [load(os.path.join(d, "result.json")) for d in more]
         for d, r in zip(more, runs[1:]):
-            split_seed = load(os.path.join(d, "config.json"))["data"].get("split_seed")
+            split_seed = run_split_seed(load(os.path.join(d, "config.json")))
             if r["val_images"] != st["val_images"] or split_seed != st["seed"]:
                 sys.exit(f"supernet_ranking: {key}: a standalone run of seed {r['seed']} is not on seed "
                          f"{st['seed']}'s split (run it with --split-seed {st['seed']})")

@@ -179,6 +179,21 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     PASS_REGULAR_EXPRESSION "\"channels_last\": false.*different settings \\(settings\\.net\\.channels_last differs\\)"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 120 LABELS cli)
 
+  # --split-seed is recorded with the run (config.json's data block) and is part of what --resume
+  # checks: the same run resumed on another split is refused.
+  add_test(NAME retrain_cli.split_seed_recorded COMMAND sh -c "
+    if [ ! -f ${fm_dir}/train-images-idx3-ubyte.gz ] && [ ! -f ${fm_dir}/train-images-idx3-ubyte ]; then
+      echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
+    rm -rf ${retrain_out}/ss && \
+    ${retrain} --arch mbv2-micro --op shift --aug none --epochs 1 --batch-size 64 --limit-train 320 --val-size 64 \
+      --limit-test 128 --bn-batches 1 --threads 1 --seed 2 --split-seed 1 --out ${retrain_out}/ss >/dev/null 2>&1 && \
+    tr -d ' \n' < ${retrain_out}/ss/config.json | grep -o '\"split_seed\":1' && \
+    ${retrain} --arch mbv2-micro --op shift --aug none --epochs 2 --batch-size 64 --limit-train 320 --val-size 64 \
+      --limit-test 128 --bn-batches 1 --threads 1 --seed 2 --split-seed 3 --out ${retrain_out}/ss --resume 2>&1; true")
+  set_tests_properties(retrain_cli.split_seed_recorded PROPERTIES
+    PASS_REGULAR_EXPRESSION "\"split_seed\":1\n.*different settings \\(settings\\.data\\.split_seed differs\\)"
+    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 120 LABELS cli)
+
   # Data-parallel (issue 12): --nproc 2 launches two ranks over loopback; they export the same model,
   # byte for byte, as one process with 2 micro-batches (AddAug: the adder's normalised gradients
   # amplify any difference). Resuming with another world size is refused; a rank killed mid-run
@@ -433,3 +448,22 @@ add_test(NAME run_scripts.shared_queue COMMAND sh -c "
     skipped_busy $(cat ${queue_dir}/instance*.txt | grep -c 'another instance')")
 set_tests_properties(run_scripts.shared_queue PROPERTIES
   PASS_REGULAR_EXPRESSION "runs 6 distinct 6 results 6 skipped_busy [1-9]" TIMEOUT 60 LABELS cli)
+
+# ---- scripts/supernet_ranking.py: runs of binaries that did not record data.split_seed in
+# config.json are judged by the --split-seed of their recorded command line.
+if(NAS_TEST_PYTHON3)
+  set(cmdline_seeds ${CMAKE_CURRENT_BINARY_DIR}/ranking_cmdline_seeds)
+  add_test(NAME supernet_ranking.split_seed_from_command_line COMMAND sh -c "
+    rm -rf ${cmdline_seeds} && cp -r ${PROJECT_SOURCE_DIR}/tests/data/supernet_ranking ${cmdline_seeds} && \
+    mv ${cmdline_seeds}/more-seeds/standalone-seed2 ${cmdline_seeds}/ && \
+    for c in ${cmdline_seeds}/standalone-seed2/*/config.json; do \
+      echo '{\"data\": {}, \"context\": {\"command_line\": \"nas_retrain --seed 2 --split-seed 1 --epochs 5\"}}' > $c; done && \
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${cmdline_seeds} --dataset fixture \
+      --out-base ${cmdline_seeds}/out 2>/dev/null && grep -o 'standalone = mean of seeds \\[1, 2\\]' ${cmdline_seeds}/out.md && \
+    echo '{\"data\": {}, \"context\": {\"command_line\": \"nas_retrain --seed 2 --epochs 5\"}}' > ${cmdline_seeds}/standalone-seed2/random0/config.json && \
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${cmdline_seeds} --dataset fixture \
+      --out-base ${cmdline_seeds}/out2 2>&1; echo rc $?")
+  set_tests_properties(supernet_ranking.split_seed_from_command_line PROPERTIES
+    PASS_REGULAR_EXPRESSION "standalone = mean of seeds \\[1, 2\\]\n.*random0: a standalone run of seed 2 is not on seed 1's split.*rc 1"
+    LABELS cli)
+endif()
