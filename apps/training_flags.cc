@@ -26,7 +26,7 @@ TrainingFlags::TrainingFlags() {
   expand_list = join_multipliers(net.aug.expand_mults);
   width_list = join_multipliers(net.aug.width_mults);
   sort_mode = channel_sort_name(trainer.sort_mode);
-  memory_format = net.channels_last ? "channels-last" : "nchw";
+  memory_format = nas::memory_format_name(net.channels_last);
 }
 
 void add_training_flags(po::options_description& desc, TrainingFlags& f) {
@@ -63,9 +63,7 @@ void add_training_flags(po::options_description& desc, TrainingFlags& f) {
 
 void apply_training_flags(TrainingFlags& f, uint64_t seed) {
   NAS_CHECK(f.aug == "shiftaddaug" || f.aug == "none", "unknown --aug '" << f.aug << "' (accepted: shiftaddaug, none)");
-  NAS_CHECK(f.memory_format == "channels-last" || f.memory_format == "nchw",
-            "unknown --memory-format '" << f.memory_format << "' (accepted: channels-last, nchw)");
-  f.net.channels_last = f.memory_format == "channels-last";
+  f.net.channels_last = nas::parse_memory_format(f.memory_format);
   NAS_CHECK(f.device == "cpu" || f.device == "cuda", "unknown --device '" << f.device << "' (accepted: cpu, cuda)");
   NAS_CHECK(f.device != "cuda" || torch::cuda::is_available(),
             "--device cuda: no CUDA device is available (this LibTorch build or machine has none)");

@@ -140,7 +140,7 @@ int run(int argc, char** argv) {
   int64_t batch = 128, steps = 10, resolution = 28, channels = 1;
   bool channels_last = false, largest = false, no_malloc_tuning = false, forward_only = false;
   std::string supernet_space;
-  std::string memory_format = nas::HybridNetOptions{}.channels_last ? "channels-last" : "nchw";
+  std::string memory_format = nas::memory_format_name(nas::HybridNetOptions{}.channels_last);
   std::string op_weights = nas::HybridNetOptions::supernet_defaults().separate_adder_weights ? "separate-adder" : "shared";
   int64_t rounds = 3, sandwich = nas::TrainerOptions{}.sandwich;
   int64_t aug_pieces = nas::TrainerOptions{}.aug_micro_batches;
@@ -171,9 +171,7 @@ int run(int argc, char** argv) {
     return 0;
   NAS_CHECK(profile_top >= 0 && profile_top <= 1000, "--profile must be in [0, 1000], got " << profile_top);
   NAS_CHECK(aug_pieces >= 1 && aug_pieces <= batch, "--aug-micro-batches must be in [1, --batch], got " << aug_pieces);
-  NAS_CHECK(memory_format == "channels-last" || memory_format == "nchw",
-            "unknown --memory-format '" << memory_format << "' (accepted: channels-last, nchw)");
-  const bool cl_steps = memory_format == "channels-last";
+  const bool cl_steps = nas::parse_memory_format(memory_format);
   if (!no_malloc_tuning) nas::tune_malloc_for_training();
   torch::set_num_threads(nas::cli::resolve_threads(common));
   auto split = [](const std::string& s) {

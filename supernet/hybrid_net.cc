@@ -80,6 +80,14 @@ HybridNetOptions HybridNetOptions::from_json(const json& j, const std::string& w
   return o;
 }
 
+const char* memory_format_name(bool channels_last) { return channels_last ? "channels-last" : "nchw"; }
+
+bool parse_memory_format(const std::string& name) {
+  if (name == "channels-last") return true;
+  if (name == "nchw") return false;
+  NAS_THROW("unknown --memory-format '" << name << "' (accepted: channels-last, nchw)");
+}
+
 HybridNetOptions HybridNetOptions::supernet_defaults() {
   HybridNetOptions o;
   o.adder_unit_rms = true;

@@ -110,6 +110,11 @@ struct HybridNetOptions {
   static HybridNetOptions supernet_defaults();
 };
 
+// The --memory-format words of HybridNetOptions::channels_last: "channels-last" | "nchw".
+const char* memory_format_name(bool channels_last);
+// The inverse; anything else throws, naming the accepted words.
+bool parse_memory_format(const std::string& name);
+
 
 
 class HybridNetImpl : public torch::nn::Module {
