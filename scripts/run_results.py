@@ -44,5 +44,16 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
+def json_safe(obj):
+    """NaN and infinities (an undefined tau, say) become null: strict JSON, readable everywhere."""
+    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 def write_json_atomic(path, obj):
-    write_atomic(path, json.dumps(obj, indent=2) + "\n")
+    write_atomic(path, json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")

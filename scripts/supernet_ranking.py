@@ -127,6 +127,21 @@ def main():
                                                   [val_of(a, s) for a in per_seed[s]])}
                     for s in seeds if len(per_seed[s]) >= 2]
     complete = all(len(a["standalone_seeds"]) == len(seeds) for a in archs)
+    # Seed noise measured: the pooled standard deviation of one architecture's standalone
+    # validation top-1 across seeds (over the architectures with two or more seeds).
+    squares = dof = 0
+    for a in archs:
+        v = a["standalone_val_top1_per_seed"]
+        if len(v) >= 2:
+            m = sum(v) / len(v)
+            squares += sum((x - m) ** 2 for x in v)
+            dof += len(v) - 1
+    seed_sd = (squares / dof) ** 0.5 if dof else None
+    # What the supernet has to beat: the rank agreement of trivial proxies (no training at all)
+    # with the standalone ranking.
+    standalone = [a["standalone_val_top1"] for a in archs]
+    proxy_tau = {field: kendall_tau_b([a[field] for a in archs], standalone)
+                 for field in ("energy_mj", "macs", "params")}
     concordant = discordant = resolvable = 0
     for i in range(len(archs)):
         for j in range(i + 1, len(archs)):
@@ -160,7 +175,9 @@ def main():
                                    "standalone_val_top1": "mean over the seeds an architecture has",
                                    "kendall_tau_inherited_vs_each_seed": tau_per_seed,
                                    "kendall_tau_seed_to_seed": seed_to_seed},
+              "kendall_tau_proxies": proxy_tau,
               "noise": {"val_images": val_images, "pairs": pairs, "resolvable_pairs": resolvable,
+                        "seed_standard_deviation": seed_sd,
                         "kendall_tau_resolvable_pairs": resolvable_tau,
                         "what": "resolvable: standalone validation top-1 differ by more than 1.96 binomial "
                                 "standard errors of the difference; tau over those pairs (ties count 0)"},
@@ -181,6 +198,16 @@ def main():
                   "against standalone, the ceiling of a single-seed reference): " +
                   ", ".join(f"seeds {t['seeds'][0]}/{t['seeds'][1]} {t['kendall_tau']:.3f} ({t['archs']} archs)"
                             for t in seed_to_seed) + ".", ""]
+    lines += ["Proxies without any training, against the same standalone ranking: " +
+              ", ".join(f"{name} {proxy_tau[field]:.3f}" for field, name in
+                        (("energy_mj", "energy"), ("macs", "MACs"), ("params", "parameters"))) +
+              (" (the supernet ranks worse than " +
+               " and ".join(name for field, name in (("energy_mj", "energy"), ("macs", "MACs"), ("params", "parameters"))
+                            if proxy_tau[field] > tau) + " alone)" if any(t > tau for t in proxy_tau.values()) else "") +
+              ".", ""]
+    if seed_sd is not None:
+        lines += [f"Seed noise: one architecture's standalone validation top-1 varies by {seed_sd:.2f} points "
+                  "(pooled standard deviation across seeds).", ""]
     lines += [
              f"Noise: with {val_images} validation images one accuracy has a binomial standard error of "
              f"~{sum(a['standalone_val_standard_error'] for a in archs) / len(archs):.2f} points; "

@@ -420,7 +420,7 @@ if(NAS_TEST_PYTHON3)
     ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${two_seeds} --dataset fixture \
       --out-base ${two_seeds}/out2 2>&1; echo rc $?")
   set_tests_properties(supernet_ranking.two_seeds PROPERTIES
-    PASS_REGULAR_EXPRESSION "-1.000\\*\\* over 4 architectures \\(goal >= 0.6\\); standalone = mean of seeds \\[1, 2\\]\\.\n.*seed 1 -1.000 \\(4 archs\\), seed 2 -0.667 \\(4 archs\\).*seeds 1/2 0.667 \\(4 archs\\).*\\| random1 \\| [0-9.]+ \\| [0-9.]+ \\| 60.00 \\| 84.50 \\| 83.50 \\| 85.00 \\(s1\\), 84.00 \\(s2\\) \\|.*random0: a standalone run of seed 2 is not on seed 1's split.*rc 1"
+    PASS_REGULAR_EXPRESSION "-1.000\\*\\* over 4 architectures \\(goal >= 0.6\\); standalone = mean of seeds \\[1, 2\\]\\.\n.*seed 1 -1.000 \\(4 archs\\), seed 2 -0.667 \\(4 archs\\).*seeds 1/2 0.667 \\(4 archs\\).*Proxies without any training, against the same standalone ranking: energy 1\\.000, MACs 1\\.000, parameters nan \\(the supernet ranks worse than energy and MACs alone\\).*Seed noise: [^\n]* 2\\.27 points.*\\| random1 \\| [0-9.]+ \\| [0-9.]+ \\| 60.00 \\| 84.50 \\| 83.50 \\| 85.00 \\(s1\\), 84.00 \\(s2\\) \\|.*random0: a standalone run of seed 2 is not on seed 1's split.*rc 1"
     LABELS cli)
 endif()
 
@@ -467,3 +467,14 @@ if(NAS_TEST_PYTHON3)
     PASS_REGULAR_EXPRESSION "standalone = mean of seeds \\[1, 2\\]\n.*random0: a standalone run of seed 2 is not on seed 1's split.*rc 1"
     LABELS cli)
 endif()
+
+# ---- scripts/pipeline.sh --dry-run: the full preset's commands per data set, nothing run ----------
+add_test(NAME pipeline_cli.full_preset_dry_run COMMAND sh -c "
+  ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset full --dataset fashion-mnist --budget 40uJ \
+    --out ${CMAKE_CURRENT_BINARY_DIR}/dry_fm --retrain-jobs 2 --dry-run 2>&1 && \
+  ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset full --dataset cifar10 --data-dir /nonexistent --budget 0.1mJ \
+    --out ${CMAKE_CURRENT_BINARY_DIR}/dry_c10 --dry-run 2>&1 && \
+  test ! -e ${CMAKE_CURRENT_BINARY_DIR}/dry_fm && echo NOTHING_WRITTEN")
+set_tests_properties(pipeline_cli.full_preset_dry_run PROPERTIES
+  PASS_REGULAR_EXPRESSION "nas_train_supernet --dataset fashion-mnist --space [^ ]*/space-fmnist-micro\\.json --epochs 20 --limit-train 15000 --val-size 5000 [^\n]*--lr 0\\.05.*nas_retrain --pareto [^\n]*--spread 5 --dataset fashion-mnist --epochs 15 --lr 0\\.1 .*nas_report [^\n]*--baselines [^ ]*/results/shiftaddaug/fashion-mnist\\.json\n.*dry run: nothing was run.*nas_train_supernet --dataset cifar10 --data-dir /nonexistent --space [^ ]*/space-cifar10-micro-shift\\.json .*nas_retrain [^\n]*--epochs 30 --lr 0\\.2 .*--baselines [^ ]*/results/shiftaddaug/cifar10\\.json.*dry run: nothing was run\nNOTHING_WRITTEN"
+  LABELS cli)
