@@ -298,7 +298,7 @@ TEST_CASE("cli: prepare_run_dir refuses a directory holding a run unless resumin
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("RunLock: one claim per run directory; released with its owner; claim() waits") {
+TEST_CASE("RunLock: one claim per run directory, released with its owner, claim() waits") {
   const auto dir = std::filesystem::temp_directory_path() / "nas_test_core_run_lock";
   std::filesystem::remove_all(dir);
   {
