@@ -393,13 +393,28 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
   const std::string summary_path = (out / "retrain_summary.json").string();
   // Several processes may retrain one Pareto set at once (one per core): each point's directory is
   // claimed with a RunLock; a process skips the points another one is training and, after its
-  // own, waits for them. The summary is rewritten from every finished point after each one, so
-  // the last process to finish writes the complete summary.
+  // own, waits for them. The summary is rewritten after each point from every point finished so
+  // far, by this process or another one (their result.json files are written atomically).
   std::vector<std::optional<nas::json>> results(chosen.size());
   const auto point_name = [&](size_t n) { return nas::string_printf("point-%02zu", chosen[n]); };
+  // The result of a finished point (checked to be this point, trained with this --init), if any.
+  const auto finished_result = [&](size_t n) -> std::optional<nas::json> {
+    const fs::path result_path = out / point_name(n) / "result.json";
+    if (!fs::exists(result_path, ec)) return std::nullopt;
+    nas::json result = nas::read_json_file(result_path.string());
+    NAS_CHECK(result.value("arch_key", std::string()) == points[chosen[n]].key,
+              result_path.string() << " holds another architecture than point " << chosen[n] << " of " << f.pareto
+                                   << " (another search? choose another --out)");
+    const nas::json started = result.value("init", nas::json{{"from", "scratch"}});
+    NAS_CHECK(started.is_object() && started.value("from", std::string()) == f.init,
+              result_path.string() << " was trained with --init " << nas::json_excerpt(started.value("from", nas::json()))
+                                   << ", not " << f.init << " (choose another --out)");
+    return result;
+  };
   const auto write_summary = [&] {
     summary["runs"] = nas::json::array();
     for (size_t n = 0; n < chosen.size(); ++n) {
+      if (!results[n]) results[n] = finished_result(n);  // finished by another process meanwhile
       if (!results[n]) continue;
       const nas::json& result = *results[n];
       summary["runs"].push_back({{"key", points[chosen[n]].key},
@@ -414,20 +429,6 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
                                  {"train_seconds", result.at("train_seconds")}});
     }
     nas::write_json_file(summary_path, summary);
-  };
-  // The result of a finished point (checked to be this point, trained with this --init), if any.
-  const auto finished_result = [&](size_t n) -> std::optional<nas::json> {
-    const fs::path result_path = out / point_name(n) / "result.json";
-    if (!fs::exists(result_path, ec)) return std::nullopt;
-    nas::json result = nas::read_json_file(result_path.string());
-    NAS_CHECK(result.value("arch_key", std::string()) == points[chosen[n]].key,
-              result_path.string() << " holds another architecture than point " << chosen[n] << " of " << f.pareto
-                                   << " (another search? choose another --out)");
-    const nas::json started = result.value("init", nas::json{{"from", "scratch"}});
-    NAS_CHECK(started.is_object() && started.value("from", std::string()) == f.init,
-              result_path.string() << " was trained with --init " << nas::json_excerpt(started.value("from", nas::json()))
-                                   << ", not " << f.init << " (choose another --out)");
-    return result;
   };
   const auto train_point = [&](size_t n) {
     const Point& pt = points[chosen[n]];

@@ -75,7 +75,14 @@ case $preset in
          samples=1000 acc_bn=8 search_flags=(--population 100 --generations 500) top=5
          if [[ $dataset == cifar10 ]]; then rt_flags=(--epochs 30 --lr 0.2); else rt_flags=(--epochs 15 --lr 0.1); fi
          pred_epochs=200
-         baselines=${baselines:-$root/results/shiftaddaug/$dataset.json} ;;
+         # The hand-made baselines, when results/shiftaddaug/DATASET.json was trained for as many
+         # epochs as the retraining (else the comparison would not be at the same recipe).
+         if [[ -z $baselines ]]; then
+           table=$root/results/shiftaddaug/$dataset.json
+           table_epochs=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("epochs", ""))' "$table" 2>/dev/null || true)
+           if [[ $table_epochs == "${rt_flags[1]}" ]]; then baselines=$table
+           else echo "pipeline.sh: note: $table is not at the retraining recipe (${table_epochs:-?} epochs, not ${rt_flags[1]}): no baselines unless --baselines is given" >&2; fi
+         fi ;;
   smoke) sn_flags=(--epochs 1 --limit-train 448 --val-size 64 --sandwich 2 --bn-batches 1 --batch-size 64)
          samples=12 acc_bn=1 search_flags=(--population 8 --generations 3) top=1
          rt_flags=(--epochs 1 --limit-train 320 --val-size 64 --limit-test 128) pred_epochs=10 ;;
@@ -123,14 +130,24 @@ if [[ ! -f $out/search/pareto.json ]]; then
 fi
 # 5. retraining of the top points (finished points are skipped, an interrupted one resumes)
 stage 5 "ShiftAddAug retraining of $top points spread over the front"
+# N processes share the cores: --threads 0 (every core) becomes cores / N each.
+retrain_threads=$threads
+if ((retrain_jobs > 1 && threads == 0)); then
+  retrain_threads=$(( $(nproc) / retrain_jobs )); ((retrain_threads >= 1)) || retrain_threads=1
+fi
 retrain=("$bin/nas_retrain" --pareto "$out/search/pareto.json" --spread "$top" "${data_flags[@]}" "${rt_flags[@]}"
-         --init "$init" --seed 1 --threads "$threads" --out "$out/retrain")
-if ((retrain_jobs == 1 || dry_run)); then
+         --init "$init" --seed 1 --threads "$retrain_threads" --out "$out/retrain")
+if ((retrain_jobs == 1)); then
   run "${retrain[@]}"
+elif ((dry_run)); then
+  run "${retrain[@]}"
+  echo "  (x $retrain_jobs processes at once, sharing the points)"
 else
   # N processes share the points (nas_retrain claims each point's directory); each one's
-  # messages go to its own log, the summary line of the last one to finish to stdout.
+  # messages go to its own log. Background jobs of a script ignore SIGINT: an interrupted
+  # pipeline stops them itself, so that no orphan keeps training (and holding its point).
   pids=()
+  trap 'kill "${pids[@]}" 2>/dev/null; wait; exit 130' INT TERM
   for ((j = 1; j <= retrain_jobs; ++j)); do
     echo "+ ${retrain[*]}  (process $j of $retrain_jobs, log retrain-process$j.log)" >> "$log"
     "${retrain[@]}" > "$out/retrain-process$j.log" 2>&1 &
@@ -140,8 +157,10 @@ else
   for ((j = 0; j < retrain_jobs; ++j)); do
     wait "${pids[j]}" || { failed=1; echo "pipeline.sh: retraining process $((j + 1)) failed: $(tail -n 1 "$out/retrain-process$((j + 1)).log")" >&2; }
   done
+  trap - INT TERM
   ((failed == 0)) || exit 1
-  grep -h '^nas_retrain: best on validation' "$out"/retrain-process*.log | tail -n 1
+  logs=(); for ((j = 1; j <= retrain_jobs; ++j)); do logs+=("$out/retrain-process$j.log"); done
+  grep -h '^nas_retrain: best on validation' "${logs[@]}" | tail -n 1
 fi
 # 6. report
 stage 6 "report"

@@ -65,7 +65,10 @@ run_one() {  # column seed [nas_retrain flags]
   done
   set -- "${common[@]}"
   if [[ -f $dir/result.json ]]; then echo "skip $dir (done)"; return 0; fi
-  if ! claim_run "$dir"; then echo "skip $dir (another instance is training it)"; return 0; fi
+  local claim=0
+  claim_run "$dir" || claim=$?
+  if ((claim == 1)); then echo "skip $dir (another instance is training it)"; return 0; fi
+  if ((claim != 0)); then echo "FAIL $dir: cannot claim the run directory"; return 1; fi
   # Checked again under the lock: the other instance may have finished it in between.
   if [[ -f $dir/result.json ]]; then release_run; echo "skip $dir (done)"; return 0; fi
   [[ -f $dir/checkpoint.pt ]] && resume=(--resume)

@@ -115,7 +115,10 @@ for t in "${targets[@]}"; do
       st="$root/standalone-seed$s/$key"; seeds=(--seed "$s" --split-seed "$seed")
     fi
     [[ -f $st/result.json ]] && continue
-    if ! claim_run "$st"; then echo "skip $key (seed $s): another instance is training it"; held+=("$st"); continue; fi
+    claim=0
+    claim_run "$st" || claim=$?
+    if ((claim == 1)); then echo "skip $key (seed $s): another instance is training it"; held+=("$st"); continue; fi
+    ((claim == 0)) || { echo "FAIL $st: cannot claim the run directory"; exit 1; }
     if [[ ! -f $st/result.json ]]; then  # checked again under the lock
       resume=()
       [[ -f $st/checkpoint.pt ]] && resume=(--resume)

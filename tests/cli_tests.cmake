@@ -362,7 +362,8 @@ if(TARGET nas_build_acc_dataset AND TARGET nas_train_predictor AND TARGET nas_se
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain 2>&1 | grep -c 'done already'
     grep -c '\"test_top1\"' ${sn}/retrain/retrain_summary.json
     rm -rf ${sn}/retrain_two
-    for i in a b; do $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain_two > /dev/null 2> ${sn}/retrain_two_$i.txt & done; wait
+    pids=''; for i in a b; do $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain_two > /dev/null 2> ${sn}/retrain_two_$i.txt & pids=\"$pids $!\"; done
+    for p in $pids; do wait $p || echo A_RETRAIN_PROCESS_FAILED; done
     echo two_instances trained $(cat ${sn}/retrain_two_a.txt ${sn}/retrain_two_b.txt | grep -c 'predicted top-1') summary $(grep -c '\"test_top1\"' ${sn}/retrain_two/retrain_summary.json)
     rm -rf ${sn}/retrain_inherit
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 1 --init supernet --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain_inherit >/dev/null 2>&1
@@ -438,16 +439,21 @@ endif()
 set(queue_dir ${CMAKE_CURRENT_BINARY_DIR}/table_queue)
 add_test(NAME run_scripts.shared_queue COMMAND sh -c "
   rm -rf ${queue_dir} && mkdir -p ${queue_dir} && export FAKE_RUN_LOG=${queue_dir}/runs.log && \
-  for i in 1 2 3; do \
+  pids=''; for i in 1 2 3; do \
     SEEDS='1 2' COLUMNS='Mult Shift Add' ABLATION_REMAPS='' BIN=${PROJECT_SOURCE_DIR}/tests/data/fake_bin \
       ${PROJECT_SOURCE_DIR}/scripts/run_shiftaddaug_table.sh fashion-mnist ${queue_dir}/root --epochs 1 \
-      > ${queue_dir}/instance$i.txt 2>&1 & \
-  done; wait && \
+      > ${queue_dir}/instance$i.txt 2>&1 & pids=\"$pids $!\"; \
+  done; for p in $pids; do wait $p || echo AN_INSTANCE_FAILED; done; \
   echo runs $(wc -l < ${queue_dir}/runs.log) distinct $(sort -u ${queue_dir}/runs.log | wc -l) \
     results $(ls ${queue_dir}/root/*/result.json | wc -l) \
-    skipped_busy $(cat ${queue_dir}/instance*.txt | grep -c 'another instance')")
+    skipped_busy $(cat ${queue_dir}/instance*.txt | grep -c 'another instance'); \
+  rm -rf ${queue_dir}/bad && mkdir -p ${queue_dir}/bad && touch ${queue_dir}/bad/Mult-s1 && \
+  SEEDS=1 COLUMNS=Mult ABLATION_REMAPS='' BIN=${PROJECT_SOURCE_DIR}/tests/data/fake_bin \
+    ${PROJECT_SOURCE_DIR}/scripts/run_shiftaddaug_table.sh fashion-mnist ${queue_dir}/bad --epochs 1 2>&1; echo rc $?")
+# Also: a run directory that cannot be claimed (a file in its place) fails the script, not "skip".
 set_tests_properties(run_scripts.shared_queue PROPERTIES
-  PASS_REGULAR_EXPRESSION "runs 6 distinct 6 results 6 skipped_busy [1-9]" TIMEOUT 60 LABELS cli)
+  PASS_REGULAR_EXPRESSION "runs 6 distinct 6 results 6 skipped_busy [1-9][0-9]*\n.*FAIL [^\n]*bad/Mult-s1: cannot claim the run directory\nrc 1"
+  FAIL_REGULAR_EXPRESSION "AN_INSTANCE_FAILED" TIMEOUT 60 LABELS cli)
 
 # ---- scripts/supernet_ranking.py: runs of binaries that did not record data.split_seed in
 # config.json are judged by the --split-seed of their recorded command line.
@@ -473,8 +479,8 @@ add_test(NAME pipeline_cli.full_preset_dry_run COMMAND sh -c "
   ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset full --dataset fashion-mnist --budget 40uJ \
     --out ${CMAKE_CURRENT_BINARY_DIR}/dry_fm --retrain-jobs 2 --dry-run 2>&1 && \
   ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset full --dataset cifar10 --data-dir /nonexistent --budget 0.1mJ \
-    --out ${CMAKE_CURRENT_BINARY_DIR}/dry_c10 --dry-run 2>&1 && \
-  test ! -e ${CMAKE_CURRENT_BINARY_DIR}/dry_fm && echo NOTHING_WRITTEN")
+    --baselines ${PROJECT_SOURCE_DIR}/tests/data/report/baselines_cifar10.json --out ${CMAKE_CURRENT_BINARY_DIR}/dry_c10 --dry-run 2>&1 && \
+  test ! -e ${CMAKE_CURRENT_BINARY_DIR}/dry_fm && test ! -e ${CMAKE_CURRENT_BINARY_DIR}/dry_c10 && echo NOTHING_WRITTEN")
 set_tests_properties(pipeline_cli.full_preset_dry_run PROPERTIES
-  PASS_REGULAR_EXPRESSION "nas_train_supernet --dataset fashion-mnist --space [^ ]*/space-fmnist-micro\\.json --epochs 20 --limit-train 15000 --val-size 5000 [^\n]*--lr 0\\.05.*nas_retrain --pareto [^\n]*--spread 5 --dataset fashion-mnist --epochs 15 --lr 0\\.1 .*nas_report [^\n]*--baselines [^ ]*/results/shiftaddaug/fashion-mnist\\.json\n.*dry run: nothing was run.*nas_train_supernet --dataset cifar10 --data-dir /nonexistent --space [^ ]*/space-cifar10-micro-shift\\.json .*nas_retrain [^\n]*--epochs 30 --lr 0\\.2 .*--baselines [^ ]*/results/shiftaddaug/cifar10\\.json.*dry run: nothing was run\nNOTHING_WRITTEN"
+  PASS_REGULAR_EXPRESSION "nas_train_supernet --dataset fashion-mnist --space [^ ]*/space-fmnist-micro\\.json --epochs 20 --limit-train 15000 --val-size 5000 [^\n]*--lr 0\\.05.*nas_retrain --pareto [^\n]*--spread 5 --dataset fashion-mnist --epochs 15 --lr 0\\.1 --init scratch --seed 1 --threads [0-9]+ [^\n]*\n  \\(x 2 processes at once, sharing the points\\).*nas_report [^\n]*--baselines [^ ]*/results/shiftaddaug/fashion-mnist\\.json\n.*dry run: nothing was run.*nas_train_supernet --dataset cifar10 --data-dir /nonexistent --space [^ ]*/space-cifar10-micro-shift\\.json .*nas_retrain [^\n]*--epochs 30 --lr 0\\.2 .*--baselines [^ ]*/tests/data/report/baselines_cifar10\\.json.*dry run: nothing was run\nNOTHING_WRITTEN"
   LABELS cli)
