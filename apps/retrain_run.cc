@@ -66,6 +66,15 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   nas::datasets::ExperimentDataOptions& d = f.data;
   nas::HybridNetOptions net_options = f.net;
   net_options.remap = !keep_ops && op == nas::OpKind::Mult ? nas::RemapKind::None : target.remap;
+  if (target.supernet_options) {
+    // A supernet's adder weights live on the multiplicative scale, are seen by the adder at unit
+    // RMS and stepped relative to their own RMS (HybridNetOptions::supernet_defaults). With a fixed
+    // net's raw view the inherited adder layers would compute something else, and AdderNet's
+    // absolute step (RMS eta per element) would wreck weights ~20x smaller in the first steps
+    // (measured: an inherited add network fell to 10 % in its first epoch).
+    net_options.adder_unit_rms = target.supernet_options->adder_unit_rms;
+    net_options.relative_adder_scaling = target.supernet_options->relative_adder_scaling;
+  }
   nas::TrainerOptions topt = f.trainer;
   const int threads = resolve_threads(common);
   torch::set_num_threads(threads);
@@ -444,6 +453,7 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
     target.out_dir = dir.string();
     target.resume = fs::exists(dir / "checkpoint.pt", ec);
     target.init = supernet ? &init : nullptr;
+    target.supernet_options = supernet ? &supernet->net_options : nullptr;
     return retrain_architecture(program, f, common, argc, argv, target, std::chrono::steady_clock::now());
   };
   const auto done_already = [&](size_t n, nas::json result) {

@@ -54,6 +54,9 @@ struct RetrainTarget {
   std::string out_dir;
   bool resume = false;
   const NetInit* init = nullptr;  // null: from scratch
+  // --init supernet: the supernet's options, whose adder representation (adder_unit_rms,
+  // relative_adder_scaling) the network keeps: its inherited adder weights are on that scale.
+  const HybridNetOptions* supernet_options = nullptr;
 };
 
 // Trains, exports and evaluates one architecture; returns its result.json (an empty object on a

@@ -124,6 +124,13 @@ InheritReport inherit_subnet_weights(HybridNetImpl& fixed, HybridNetImpl& supern
             "inherit: the network uses the " << remap_kind_name(fixed.options().remap) << " remap, the supernet the "
                                              << remap_kind_name(supernet.options().remap)
                                              << " one (their remap parameters differ)");
+  // What an adder layer computes from its weights (raw, or scaled to unit RMS) must match, or the
+  // inherited adder layers compute something else than they did in the supernet.
+  NAS_CHECK(fixed.options().adder_unit_rms == supernet.options().adder_unit_rms,
+            "inherit: the network's adder layers see their weights " << (fixed.options().adder_unit_rms ? "at unit RMS" : "raw")
+                                                                     << ", the supernet's "
+                                                                     << (supernet.options().adder_unit_rms ? "at unit RMS" : "raw")
+                                                                     << " (adder_unit_rms differs)");
   supernet.set_subnet(fixed.arch());
   fixed.set_tiny();
   const std::vector<HybridNetImpl::LayerRef> from = supernet.tiny_layers();

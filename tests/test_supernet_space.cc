@@ -169,6 +169,12 @@ TEST_CASE("inherit_subnet_weights: a fixed net with augmentation starts as the s
   piecewise.remap = RemapKind::Piecewise;
   HybridNet other(space.smallest(), piecewise);
   CHECK_THROWS_WITH_AS(inherit_subnet_weights(*other, *net), doctest::Contains("uses the piecewise remap"), nas::Error);
+  // Another view of the adder weights: refused by name (the inherited adders would compute
+  // something else than in the supernet).
+  HybridNetOptions other_view = options;
+  other_view.adder_unit_rms = !options.adder_unit_rms;
+  HybridNet viewed(space.smallest(OpKind::Add), other_view);
+  CHECK_THROWS_WITH_AS(inherit_subnet_weights(*viewed, *net), doctest::Contains("adder_unit_rms differs"), nas::Error);
   }
 }
 
