@@ -164,35 +164,28 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     PASS_REGULAR_EXPRESSION "epoch 1/1 [^\n]*val [0-9.]+%.*nas_retrain: test top-1 [0-9.]+% \\(val [0-9.]+%\\).*nas_eval: fashion-mnist test top-1 [0-9.]+% \\([0-9]+/256 images.*reproduced exactly.*already holds a run \\(checkpoint.pt\\): pass --resume.*was made with different settings \\(settings\\.trainer\\.[a-z_]+ differs\\).*\"energy_mj\": [0-9.]+.*\"test_top1\""
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
 
+  # A setting recorded with a run and checked by --resume: a 1-epoch run with FIRST_FLAGS, then
+  # SHOW (a command printing the setting as recorded), then --resume with RESUME_FLAGS, refused.
+  function(retrain_setting_recorded_test name dir first_flags show resume_flags pass_regex)
+    set(recipe "--arch mbv2-micro --op shift --aug none --batch-size 64 --limit-train 320 --val-size 64 --limit-test 128 --bn-batches 1 --threads 1")
+    add_test(NAME ${name} COMMAND sh -c "
+      if [ ! -f ${fm_dir}/train-images-idx3-ubyte.gz ] && [ ! -f ${fm_dir}/train-images-idx3-ubyte ]; then
+        echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
+      rm -rf ${dir} && ${retrain} ${recipe} --epochs 1 ${first_flags} --out ${dir} >/dev/null 2>&1 && ${show} && \
+      ${retrain} ${recipe} --epochs 2 ${resume_flags} --out ${dir} --resume 2>&1; true")
+    set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "${pass_regex}"
+      SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 120 LABELS cli)
+  endfunction()
   # --memory-format nchw is recorded with the run (the default, channels-last, is not written, so
   # runs of earlier binaries resume), and a run resumed in the other layout is refused.
-  add_test(NAME retrain_cli.memory_format_recorded COMMAND sh -c "
-    if [ ! -f ${fm_dir}/train-images-idx3-ubyte.gz ] && [ ! -f ${fm_dir}/train-images-idx3-ubyte ]; then
-      echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
-    rm -rf ${retrain_out}/mf && \
-    ${retrain} --arch mbv2-micro --op shift --aug none --epochs 1 --batch-size 64 --limit-train 320 --val-size 64 \
-      --limit-test 128 --bn-batches 1 --threads 1 --memory-format nchw --out ${retrain_out}/mf >/dev/null 2>&1 && \
-    grep -o '\"channels_last\": false' ${retrain_out}/mf/result.json && \
-    ${retrain} --arch mbv2-micro --op shift --aug none --epochs 2 --batch-size 64 --limit-train 320 --val-size 64 \
-      --limit-test 128 --bn-batches 1 --threads 1 --out ${retrain_out}/mf --resume 2>&1; true")
-  set_tests_properties(retrain_cli.memory_format_recorded PROPERTIES
-    PASS_REGULAR_EXPRESSION "\"channels_last\": false.*different settings \\(settings\\.net\\.channels_last differs\\)"
-    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 120 LABELS cli)
-
+  retrain_setting_recorded_test(retrain_cli.memory_format_recorded ${retrain_out}/mf "--memory-format nchw"
+    "grep -o '\"channels_last\": false' ${retrain_out}/mf/result.json" ""
+    "\"channels_last\": false.*different settings \\(settings\\.net\\.channels_last differs\\)")
   # --split-seed is recorded with the run (config.json's data block) and is part of what --resume
   # checks: the same run resumed on another split is refused.
-  add_test(NAME retrain_cli.split_seed_recorded COMMAND sh -c "
-    if [ ! -f ${fm_dir}/train-images-idx3-ubyte.gz ] && [ ! -f ${fm_dir}/train-images-idx3-ubyte ]; then
-      echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 0; fi
-    rm -rf ${retrain_out}/ss && \
-    ${retrain} --arch mbv2-micro --op shift --aug none --epochs 1 --batch-size 64 --limit-train 320 --val-size 64 \
-      --limit-test 128 --bn-batches 1 --threads 1 --seed 2 --split-seed 1 --out ${retrain_out}/ss >/dev/null 2>&1 && \
-    tr -d ' \n' < ${retrain_out}/ss/config.json | grep -o '\"split_seed\":1' && \
-    ${retrain} --arch mbv2-micro --op shift --aug none --epochs 2 --batch-size 64 --limit-train 320 --val-size 64 \
-      --limit-test 128 --bn-batches 1 --threads 1 --seed 2 --split-seed 3 --out ${retrain_out}/ss --resume 2>&1; true")
-  set_tests_properties(retrain_cli.split_seed_recorded PROPERTIES
-    PASS_REGULAR_EXPRESSION "\"split_seed\":1\n.*different settings \\(settings\\.data\\.split_seed differs\\)"
-    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 120 LABELS cli)
+  retrain_setting_recorded_test(retrain_cli.split_seed_recorded ${retrain_out}/ss "--seed 2 --split-seed 1"
+    "tr -d ' \\n' < ${retrain_out}/ss/config.json | grep -o '\"split_seed\":1'" "--seed 2 --split-seed 3"
+    "\"split_seed\":1\n.*different settings \\(settings\\.data\\.split_seed differs\\)")
 
   # Data-parallel (issue 12): --nproc 2 launches two ranks over loopback; they export the same model,
   # byte for byte, as one process with 2 micro-batches (AddAug: the adder's normalised gradients
