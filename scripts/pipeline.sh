@@ -73,15 +73,16 @@ case $preset in
          sn_flags=(--epochs 20 --limit-train 15000 --val-size 5000 --sandwich 4 --bn-batches 8 --lr 0.05)
          [[ $dataset == fashion-mnist ]] && space=${space:-$root/results/supernet/space-fmnist-micro.json}
          samples=1000 acc_bn=8 search_flags=(--population 100 --generations 500) top=5
-         if [[ $dataset == cifar10 ]]; then rt_flags=(--epochs 30 --lr 0.2); else rt_flags=(--epochs 15 --lr 0.1); fi
+         if [[ $dataset == cifar10 ]]; then rt_epochs=30 rt_lr=0.2; else rt_epochs=15 rt_lr=0.1; fi
+         rt_flags=(--epochs "$rt_epochs" --lr "$rt_lr")
          pred_epochs=200
          # The hand-made baselines, when results/shiftaddaug/DATASET.json was trained for as many
          # epochs as the retraining (else the comparison would not be at the same recipe).
          if [[ -z $baselines ]]; then
            table=$root/results/shiftaddaug/$dataset.json
            table_epochs=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("epochs", ""))' "$table" 2>/dev/null || true)
-           if [[ $table_epochs == "${rt_flags[1]}" ]]; then baselines=$table
-           else echo "pipeline.sh: note: $table is not at the retraining recipe (${table_epochs:-?} epochs, not ${rt_flags[1]}): no baselines unless --baselines is given" >&2; fi
+           if [[ $table_epochs == "$rt_epochs" ]]; then baselines=$table
+           else echo "pipeline.sh: note: $table is not at the retraining recipe (${table_epochs:-?} epochs, not $rt_epochs): no baselines unless --baselines is given" >&2; fi
          fi ;;
   smoke) sn_flags=(--epochs 1 --limit-train 448 --val-size 64 --sandwich 2 --bn-batches 1 --batch-size 64)
          samples=12 acc_bn=1 search_flags=(--population 8 --generations 3) top=1
