@@ -140,8 +140,8 @@ def main():
     # What the supernet has to beat: the rank agreement of trivial proxies (no training at all)
     # with the standalone ranking.
     standalone = [a["standalone_val_top1"] for a in archs]
-    proxy_tau = {field: kendall_tau_b([a[field] for a in archs], standalone)
-                 for field in ("energy_mj", "macs", "params")}
+    proxies = (("energy_mj", "energy"), ("macs", "MACs"), ("params", "parameters"))  # field, name
+    proxy_tau = {field: kendall_tau_b([a[field] for a in archs], standalone) for field, _ in proxies}
     concordant = discordant = resolvable = 0
     for i in range(len(archs)):
         for j in range(i + 1, len(archs)):
@@ -199,11 +199,9 @@ def main():
                   ", ".join(f"seeds {t['seeds'][0]}/{t['seeds'][1]} {t['kendall_tau']:.3f} ({t['archs']} archs)"
                             for t in seed_to_seed) + ".", ""]
     lines += ["Proxies without any training, against the same standalone ranking: " +
-              ", ".join(f"{name} {proxy_tau[field]:.3f}" for field, name in
-                        (("energy_mj", "energy"), ("macs", "MACs"), ("params", "parameters"))) +
+              ", ".join(f"{name} {proxy_tau[field]:.3f}" for field, name in proxies) +
               (" (the supernet ranks worse than " +
-               " and ".join(name for field, name in (("energy_mj", "energy"), ("macs", "MACs"), ("params", "parameters"))
-                            if proxy_tau[field] > tau) + " alone)" if any(t > tau for t in proxy_tau.values()) else "") +
+               " and ".join(name for field, name in proxies if proxy_tau[field] > tau) + " alone)" if any(t > tau for t in proxy_tau.values()) else "") +
               ".", ""]
     if seed_sd is not None:
         lines += [f"Seed noise: one architecture's standalone validation top-1 varies by {seed_sd:.2f} points "
