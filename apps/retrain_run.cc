@@ -53,6 +53,41 @@ constexpr size_t kMaxParetoPoints = 100000;
 
 std::string fmt(double v, int precision = 2) { return nas::format_double(v, precision); }
 
+// The options a run trains with besides its architecture and data: the flags' network and trainer
+// options with the run's own adjustments. One function for the run itself and for the check that a
+// finished --pareto point was trained with the recipe of the command that finds it.
+struct RunOptions {
+  nas::HybridNetOptions net;
+  nas::TrainerOptions trainer;
+};
+
+RunOptions run_options(const RetrainFlags& f, const RetrainTarget& target) {
+  RunOptions o{f.net, f.trainer};
+  o.net.remap = !target.keep_ops && target.op == nas::OpKind::Mult ? nas::RemapKind::None : target.remap;
+  if (target.supernet_options) {
+    // A supernet's adder weights live on the multiplicative scale, are seen by the adder at unit
+    // RMS and stepped relative to their own RMS (HybridNetOptions::supernet_defaults). With a fixed
+    // net's raw view the inherited adder layers would compute something else, and AdderNet's
+    // absolute step (RMS eta per element) would wreck weights ~20x smaller in the first steps
+    // (measured: an inherited add network fell to 10 % in its first epoch).
+    o.net.adder_unit_rms = target.supernet_options->adder_unit_rms;
+    o.net.relative_adder_scaling = target.supernet_options->relative_adder_scaling;
+  }
+  return o;
+}
+
+// The part of a run's fingerprint (config.json) that is known before its data are loaded.
+nas::json recipe_fingerprint(const RetrainFlags& f, const RetrainTarget& target) {
+  const RunOptions o = run_options(f, target);
+  const nas::datasets::ExperimentDataOptions& d = f.data;
+  nas::json data = {{"dataset", nas::datasets::canonical_dataset_name(d.dataset)},
+                    {"limit_train", d.limit_train},
+                    {"batch_size", d.batch_size}};
+  if (d.val_size >= 0) data["val_size"] = d.val_size;  // else resolved from the data (10 % up to 5000)
+  if (d.split_seed >= 0) data["split_seed"] = d.split_seed;
+  return {{"aug", f.aug}, {"net", o.net.to_json()}, {"trainer", o.trainer.to_json()}, {"data", data}};
+}
+
 }  // namespace
 
 json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags& common, int argc, char** argv,
@@ -64,18 +99,9 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   const std::string& out_dir = target.out_dir;
   const NetInit* init = target.init;
   nas::datasets::ExperimentDataOptions& d = f.data;
-  nas::HybridNetOptions net_options = f.net;
-  net_options.remap = !keep_ops && op == nas::OpKind::Mult ? nas::RemapKind::None : target.remap;
-  if (target.supernet_options) {
-    // A supernet's adder weights live on the multiplicative scale, are seen by the adder at unit
-    // RMS and stepped relative to their own RMS (HybridNetOptions::supernet_defaults). With a fixed
-    // net's raw view the inherited adder layers would compute something else, and AdderNet's
-    // absolute step (RMS eta per element) would wreck weights ~20x smaller in the first steps
-    // (measured: an inherited add network fell to 10 % in its first epoch).
-    net_options.adder_unit_rms = target.supernet_options->adder_unit_rms;
-    net_options.relative_adder_scaling = target.supernet_options->relative_adder_scaling;
-  }
-  nas::TrainerOptions topt = f.trainer;
+  const RunOptions options = run_options(f, target);
+  const nas::HybridNetOptions net_options = options.net;
+  nas::TrainerOptions topt = options.trainer;
   const int threads = resolve_threads(common);
   torch::set_num_threads(threads);
   const fs::path out(out_dir);
@@ -406,7 +432,20 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
   // far, by this process or another one (their result.json files are written atomically).
   std::vector<std::optional<nas::json>> results(chosen.size());
   const auto point_name = [&](size_t n) { return nas::string_printf("point-%02zu", chosen[n]); };
-  // The result of a finished point (checked to be this point, trained with this --init), if any.
+  const auto point_target = [&](size_t n) {
+    RetrainTarget target;
+    target.op = OpKind::Mult;
+    target.keep_ops = true;
+    target.remap = supernet ? supernet->net_options.remap : remap;
+    target.given_arch = &points[chosen[n]].arch;
+    target.arch_name = "pareto:" + point_name(n);
+    target.out_dir = (out / point_name(n)).string();
+    target.init = supernet ? &init : nullptr;
+    target.supernet_options = supernet ? &supernet->net_options : nullptr;
+    return target;
+  };
+  // The result of a finished point (checked to be this point, trained with this --init and this
+  // command's recipe), if any.
   const auto finished_result = [&](size_t n) -> std::optional<nas::json> {
     const fs::path result_path = out / point_name(n) / "result.json";
     if (!fs::exists(result_path, ec)) return std::nullopt;
@@ -418,6 +457,26 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
     NAS_CHECK(started.is_object() && started.value("from", std::string()) == f.init,
               result_path.string() << " was trained with --init " << nas::json_excerpt(started.value("from", nas::json()))
                                    << ", not " << f.init << " (choose another --out)");
+    // Several processes may share --out: one started with another recipe must not mix its
+    // points into this summary (nor take this one's for its own).
+    const fs::path config_path = out / point_name(n) / "config.json";
+    const nas::json config = nas::read_json_file(config_path.string());
+    NAS_CHECK(config.is_object(), config_path.string() << ": must hold a JSON object");
+    const nas::json expected = recipe_fingerprint(f, point_target(n));
+    nas::json recorded = nas::json::object();
+    for (auto it = expected.begin(); it != expected.end(); ++it) {
+      if (it.key() != "data") {
+        recorded[it.key()] = config.value(it.key(), nas::json());
+        continue;
+      }
+      recorded["data"] = nas::json::object();
+      const nas::json data = config.value("data", nas::json::object());
+      for (auto field = it->begin(); field != it->end(); ++field)
+        recorded["data"][field.key()] = data.is_object() ? data.value(field.key(), nas::json()) : nas::json();
+    }
+    const std::string diff = nas::first_json_difference(recorded, expected, "settings");
+    NAS_CHECK(diff.empty(), config_path.string() << " was trained with other settings than this command ("
+                                                 << diff << " differs): rerun with its flags, or choose another --out");
     return result;
   };
   const auto write_summary = [&] {
@@ -444,16 +503,8 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
     const fs::path dir = out / point_name(n);
     std::cerr << program << ": [" << n + 1 << "/" << chosen.size() << "] " << point_name(n) << " predicted top-1 "
               << fmt(pt.predicted_top1) << "%, " << fmt(pt.energy_mj * 1e3) << " uJ\n";
-    RetrainTarget target;
-    target.op = OpKind::Mult;
-    target.keep_ops = true;
-    target.remap = supernet ? supernet->net_options.remap : remap;
-    target.given_arch = &pt.arch;
-    target.arch_name = "pareto:" + point_name(n);
-    target.out_dir = dir.string();
+    RetrainTarget target = point_target(n);
     target.resume = fs::exists(dir / "checkpoint.pt", ec);
-    target.init = supernet ? &init : nullptr;
-    target.supernet_options = supernet ? &supernet->net_options : nullptr;
     return retrain_architecture(program, f, common, argc, argv, target, std::chrono::steady_clock::now());
   };
   const auto done_already = [&](size_t n, nas::json result) {

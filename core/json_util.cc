@@ -158,6 +158,20 @@ std::string quoted_excerpt(const std::string& text) {
   return out + "'";
 }
 
+std::string first_json_difference(const json& a, const json& b, const std::string& path) {
+  if (a.is_object() && b.is_object()) {
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      if (!b.contains(it.key())) return path + "." + it.key();
+      const std::string d = first_json_difference(*it, b[it.key()], path + "." + it.key());
+      if (!d.empty()) return d;
+    }
+    for (auto it = b.begin(); it != b.end(); ++it)
+      if (!a.contains(it.key())) return path + "." + it.key();
+    return "";
+  }
+  return a == b ? "" : path;
+}
+
 std::string json_excerpt(const json& value) {
   std::string out;
   append_excerpt(value, 0, out);

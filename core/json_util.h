@@ -59,6 +59,10 @@ bool has_control_character(const std::string& text);
 // A name from a file (a key, a layer name) in single quotes, cut to kJsonExcerptChars: 'kernal'.
 std::string quoted_excerpt(const std::string& text);
 
+// The first path at which two JSON values differ ("" when equal): `path` + ".key" for each level
+// of objects ("settings.trainer.lr"); a key present in one object only is a difference.
+std::string first_json_difference(const json& a, const json& b, const std::string& path);
+
 // Writes pretty JSON (2-space indent, trailing newline) atomically.
 void write_json_file(const std::string& path, const json& value);
 

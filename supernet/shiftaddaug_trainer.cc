@@ -41,21 +41,6 @@ std::string fmt(const char* format, double value) {
   return buf;
 }
 
-// The first differing path between two JSON values ("" when equal).
-std::string first_difference(const json& a, const json& b, const std::string& path) {
-  if (a.is_object() && b.is_object()) {
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      if (!b.contains(it.key())) return path + "." + it.key();
-      const std::string d = first_difference(*it, b[it.key()], path + "." + it.key());
-      if (!d.empty()) return d;
-    }
-    for (auto it = b.begin(); it != b.end(); ++it)
-      if (!a.contains(it.key())) return path + "." + it.key();
-    return "";
-  }
-  return a == b ? "" : path;
-}
-
 }  // namespace
 
 namespace {
@@ -676,7 +661,7 @@ void ShiftAddAugTrainer::restore(const json& state, const std::map<std::string, 
   NAS_CHECK(saved_world == world, where << " was written by a run of " << saved_world
                                                  << " process(es) (world size); resume it with " << saved_world
                                                  << " process(es), not " << world);
-  const std::string diff = first_difference(state.at("fingerprint"), fingerprint, "settings");
+  const std::string diff = first_json_difference(state.at("fingerprint"), fingerprint, "settings");
   NAS_CHECK(diff.empty(), where << " was made with different settings (" << diff
                                  << " differs); use another output directory or the same settings");
   load_model_tensors(*net_, tensors, where, " (space or options differ)");

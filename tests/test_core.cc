@@ -213,6 +213,19 @@ TEST_CASE("JSON readers refuse deep nesting before anything recurses") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("first_json_difference names the first differing path") {
+  const nas::json a = {{"trainer", {{"lr", 0.1}, {"epochs", 15}}}, {"aug", "shiftaddaug"}};
+  CHECK(nas::first_json_difference(a, a, "settings").empty());
+  nas::json b = a;
+  b["trainer"]["lr"] = 0.2;
+  CHECK(nas::first_json_difference(a, b, "settings") == "settings.trainer.lr");
+  nas::json c = a;
+  c["trainer"].erase("epochs");
+  CHECK(nas::first_json_difference(a, c, "settings") == "settings.trainer.epochs");  // missing in b
+  CHECK(nas::first_json_difference(c, a, "settings") == "settings.trainer.epochs");  // extra in b
+  CHECK(nas::first_json_difference(nas::json(1), nas::json("1"), "v") == "v");       // type differs
+}
+
 TEST_CASE("json_excerpt bounds what an error message prints") {
   CHECK(nas::json_excerpt(nas::json(3)) == "3");
   CHECK(nas::json_excerpt(nas::json{{"a", {1, 2}}}) == "{\"a\":[1,2]}");
