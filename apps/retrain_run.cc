@@ -76,16 +76,53 @@ RunOptions run_options(const RetrainFlags& f, const RetrainTarget& target) {
   return o;
 }
 
-// The part of a run's fingerprint (config.json) that is known before its data are loaded.
-nas::json recipe_fingerprint(const RetrainFlags& f, const RetrainTarget& target) {
+// The first setting (a path such as "settings.trainer.lr") in which the run that wrote `config`
+// (its config.json, untrusted) differs from what `f` and `target` would train, or "". Everything
+// that changes the trained weights or the measured figures is compared: network, trainer, aug,
+// start (--init), data (split, sizes, batch, test images, input resolution).
+std::string recipe_difference(const nas::json& config, const std::string& where, const RetrainFlags& f,
+                              const RetrainTarget& target) {
+  NAS_CHECK(config.is_object(), where << ": must hold a JSON object");
   const RunOptions o = run_options(f, target);
   const nas::datasets::ExperimentDataOptions& d = f.data;
-  nas::json data = {{"dataset", nas::datasets::canonical_dataset_name(d.dataset)},
-                    {"limit_train", d.limit_train},
-                    {"batch_size", d.batch_size}};
-  if (d.val_size >= 0) data["val_size"] = d.val_size;  // else resolved from the data (10 % up to 5000)
-  if (d.split_seed >= 0) data["split_seed"] = d.split_seed;
-  return {{"aug", f.aug}, {"net", o.net.to_json()}, {"trainer", o.trainer.to_json()}, {"data", data}};
+  const nas::json no_value;
+  nas::json expected = {{"aug", f.aug},
+                        {"net", o.net.to_json()},
+                        {"trainer", o.trainer.to_json()},
+                        {"init", target.init ? target.init->description : no_value}};
+  nas::json recorded = {{"aug", config.value("aug", no_value)},
+                        {"net", config.value("net", no_value)},
+                        {"trainer", config.value("trainer", no_value)},
+                        {"init", config.value("init", no_value)}};
+  const std::string data_where = where + ": data";
+  NAS_CHECK(config.contains("data") && config["data"].is_object(), data_where << " must be an object");
+  const nas::json& data = config["data"];
+  const std::string dataset = nas::datasets::canonical_dataset_name(d.dataset);
+  expected["data"] = {{"dataset", dataset}, {"limit_train", d.limit_train}, {"limit_test", d.limit_test},
+                      {"batch_size", d.batch_size}};
+  recorded["data"] = nas::json::object();
+  for (const char* field : {"dataset", "limit_train", "limit_test", "batch_size"})
+    recorded["data"][field] = data.value(field, no_value);
+  // The split: a run without --split-seed carved it with its own --seed.
+  expected["data"]["split_seed"] = d.effective_split_seed();
+  recorded["data"]["split_seed"] =
+      data.contains("split_seed") ? data["split_seed"]
+                                  : (recorded["trainer"].is_object() ? recorded["trainer"].value("seed", no_value) : no_value);
+  // The validation size: the given one, or the default resolved on the recorded training split.
+  const int64_t recorded_val_size = nas::json_int(data, "val_size", data_where);
+  const int64_t recorded_train_images = nas::json_int(data, "train_images", data_where);
+  NAS_CHECK(recorded_val_size >= 0 && recorded_train_images >= 0 && recorded_train_images <= (int64_t{1} << 40),
+            data_where << ": val_size and train_images must be in [0, 2^40]");
+  expected["data"]["val_size"] =
+      d.val_size >= 0 ? d.val_size : std::min<int64_t>(5000, (recorded_train_images + recorded_val_size) / 10);
+  recorded["data"]["val_size"] = recorded_val_size;
+  // The loader's image size (recorded since d6d1330's successor; a run without it is not compared).
+  if (data.contains("input_resolution")) {
+    const nas::datasets::DatasetInfo& info = nas::datasets::dataset_info(dataset);
+    expected["data"]["input_resolution"] = d.resolution > 0 ? d.resolution : static_cast<int64_t>(info.height);
+    recorded["data"]["input_resolution"] = data["input_resolution"];
+  }
+  return nas::first_json_difference(recorded, expected, "settings");
 }
 
 }  // namespace
@@ -176,6 +213,7 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   config["arch_name"] = arch_name;
   config["arch_key"] = arch.key();
   config["data"]["limit_test"] = d.limit_test;
+  config["data"]["input_resolution"] = resolution;  // the loader's (the network resizes to arch.resolution)
   config["data"]["test_images"] = test_data->size();
   config["data"]["val_images"] = val_data ? val_data->size() : 0;
   config["data"]["mean"] = train_loader.mean();
@@ -449,34 +487,28 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
   const auto finished_result = [&](size_t n) -> std::optional<nas::json> {
     const fs::path result_path = out / point_name(n) / "result.json";
     if (!fs::exists(result_path, ec)) return std::nullopt;
-    nas::json result = nas::read_json_file(result_path.string());
-    NAS_CHECK(result.value("arch_key", std::string()) == points[chosen[n]].key,
-              result_path.string() << " holds another architecture than point " << chosen[n] << " of " << f.pareto
-                                   << " (another search? choose another --out)");
+    const std::string where = result_path.string();
+    nas::json result = nas::read_json_file(where);
+    NAS_CHECK(result.is_object(), where << ": must hold a JSON object");
+    NAS_CHECK(nas::json_string(result, "arch_key", where) == points[chosen[n]].key,
+              where << " holds another architecture than point " << chosen[n] << " of " << f.pareto
+                    << " (another search? choose another --out)");
     const nas::json started = result.value("init", nas::json{{"from", "scratch"}});
-    NAS_CHECK(started.is_object() && started.value("from", std::string()) == f.init,
-              result_path.string() << " was trained with --init " << nas::json_excerpt(started.value("from", nas::json()))
-                                   << ", not " << f.init << " (choose another --out)");
+    const std::string started_from = started.is_object() && started.contains("from") && started["from"].is_string()
+                                         ? started["from"].get<std::string>()
+                                         : std::string("?");
+    NAS_CHECK(started_from == f.init,
+              where << " was trained with --init " << nas::quoted_excerpt(started_from) << ", not " << f.init
+                    << " (choose another --out)");
+    // The figures the summary copies, checked once here.
+    for (const char* field : {"val_top1", "test_top1", "energy_mj", "train_seconds"}) nas::json_number(result, field, where);
+    for (const char* field : {"macs", "params"}) nas::json_int(result, field, where);
     // Several processes may share --out: one started with another recipe must not mix its
     // points into this summary (nor take this one's for its own).
-    const fs::path config_path = out / point_name(n) / "config.json";
-    const nas::json config = nas::read_json_file(config_path.string());
-    NAS_CHECK(config.is_object(), config_path.string() << ": must hold a JSON object");
-    const nas::json expected = recipe_fingerprint(f, point_target(n));
-    nas::json recorded = nas::json::object();
-    for (auto it = expected.begin(); it != expected.end(); ++it) {
-      if (it.key() != "data") {
-        recorded[it.key()] = config.value(it.key(), nas::json());
-        continue;
-      }
-      recorded["data"] = nas::json::object();
-      const nas::json data = config.value("data", nas::json::object());
-      for (auto field = it->begin(); field != it->end(); ++field)
-        recorded["data"][field.key()] = data.is_object() ? data.value(field.key(), nas::json()) : nas::json();
-    }
-    const std::string diff = nas::first_json_difference(recorded, expected, "settings");
-    NAS_CHECK(diff.empty(), config_path.string() << " was trained with other settings than this command ("
-                                                 << diff << " differs): rerun with its flags, or choose another --out");
+    const std::string config_path = (out / point_name(n) / "config.json").string();
+    const std::string diff = recipe_difference(nas::read_json_file(config_path), config_path, f, point_target(n));
+    NAS_CHECK(diff.empty(), config_path << " was trained with other settings than this command (" << diff
+                                        << " differs): rerun with its flags, or choose another --out");
     return result;
   };
   const auto write_summary = [&] {

@@ -158,15 +158,29 @@ std::string quoted_excerpt(const std::string& text) {
   return out + "'";
 }
 
+namespace {
+
+// A key as a path component: plain when it is a short printable name, else quoted and cut (a
+// key from a file may hold a newline or megabytes).
+std::string path_component(const std::string& key) {
+  constexpr size_t kMaxPlainKeyChars = 64;
+  return key.size() > kMaxPlainKeyChars || has_control_character(key) ? quoted_excerpt(key) : key;
+}
+
+}  // namespace
+
 std::string first_json_difference(const json& a, const json& b, const std::string& path) {
+  // The path stays one bounded line: deeper than this it is reported where it got too long.
+  constexpr size_t kMaxPathChars = 400;
   if (a.is_object() && b.is_object()) {
+    if (path.size() > kMaxPathChars) return a == b ? "" : path + ".(...)";
     for (auto it = a.begin(); it != a.end(); ++it) {
-      if (!b.contains(it.key())) return path + "." + it.key();
-      const std::string d = first_json_difference(*it, b[it.key()], path + "." + it.key());
+      if (!b.contains(it.key())) return path + "." + path_component(it.key());
+      const std::string d = first_json_difference(*it, b[it.key()], path + "." + path_component(it.key()));
       if (!d.empty()) return d;
     }
     for (auto it = b.begin(); it != b.end(); ++it)
-      if (!a.contains(it.key())) return path + "." + it.key();
+      if (!a.contains(it.key())) return path + "." + path_component(it.key());
     return "";
   }
   return a == b ? "" : path;

@@ -60,7 +60,9 @@ bool has_control_character(const std::string& text);
 std::string quoted_excerpt(const std::string& text);
 
 // The first path at which two JSON values differ ("" when equal): `path` + ".key" for each level
-// of objects ("settings.trainer.lr"); a key present in one object only is a difference.
+// of objects ("settings.trainer.lr"); a key present in one object only is a difference. One
+// bounded line: a long key or one with control characters is quoted and cut (quoted_excerpt), and
+// the path stops growing after a few hundred characters.
 std::string first_json_difference(const json& a, const json& b, const std::string& path);
 
 // Writes pretty JSON (2-space indent, trailing newline) atomically.

@@ -224,6 +224,17 @@ TEST_CASE("first_json_difference names the first differing path") {
   CHECK(nas::first_json_difference(a, c, "settings") == "settings.trainer.epochs");  // missing in b
   CHECK(nas::first_json_difference(c, a, "settings") == "settings.trainer.epochs");  // extra in b
   CHECK(nas::first_json_difference(nas::json(1), nas::json("1"), "v") == "v");       // type differs
+  // Keys from a file stay on one bounded line.
+  const nas::json odd = {{"line\nbreak", 1}};
+  CHECK(nas::first_json_difference(odd, nas::json::object(), "s") == "s.'line\\x0abreak'");
+  nas::json deep = 1, deep_other = 2;
+  for (int i = 0; i < 60; ++i) {
+    deep = nas::json{{std::string(60, 'k'), deep}};
+    deep_other = nas::json{{std::string(60, 'k'), deep_other}};
+  }
+  const std::string path = nas::first_json_difference(deep, deep_other, "s");
+  CHECK(path.size() < 600);
+  CHECK(path.find("(...)") != std::string::npos);
 }
 
 TEST_CASE("json_excerpt bounds what an error message prints") {
