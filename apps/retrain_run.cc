@@ -116,7 +116,7 @@ std::string recipe_difference(const nas::json& config, const std::string& where,
   expected["data"]["val_size"] =
       d.val_size >= 0 ? d.val_size : std::min<int64_t>(5000, (recorded_train_images + recorded_val_size) / 10);
   recorded["data"]["val_size"] = recorded_val_size;
-  // The loader's image size (recorded since d6d1330's successor; a run without it is not compared).
+  // The loader's image size (older runs do not record it: not compared for them).
   if (data.contains("input_resolution")) {
     const nas::datasets::DatasetInfo& info = nas::datasets::dataset_info(dataset);
     expected["data"]["input_resolution"] = d.resolution > 0 ? d.resolution : static_cast<int64_t>(info.height);
