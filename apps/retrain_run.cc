@@ -113,8 +113,7 @@ std::string recipe_difference(const nas::json& config, const std::string& where,
   const int64_t recorded_train_images = nas::json_int(data, "train_images", data_where);
   NAS_CHECK(recorded_val_size >= 0 && recorded_train_images >= 0 && recorded_train_images <= (int64_t{1} << 40),
             data_where << ": val_size and train_images must be in [0, 2^40]");
-  expected["data"]["val_size"] =
-      d.val_size >= 0 ? d.val_size : std::min<int64_t>(5000, (recorded_train_images + recorded_val_size) / 10);
+  expected["data"]["val_size"] = d.effective_val_size(recorded_train_images + recorded_val_size);
   recorded["data"]["val_size"] = recorded_val_size;
   // The loader's image size (older runs do not record it: not compared for them).
   if (data.contains("input_resolution")) {

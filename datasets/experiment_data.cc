@@ -64,7 +64,7 @@ ExperimentData load_experiment_data(const ExperimentDataOptions& o) {
   const std::string name = canonical_dataset_name(o.dataset);
   d.info = dataset_info(name);
   Dataset train_full = load_dataset(name, o.data_dir, Split::Train, o.limit_train);
-  d.val_size = o.val_size >= 0 ? o.val_size : std::min<int64_t>(5000, train_full.size() / 10);
+  d.val_size = o.effective_val_size(train_full.size());
   NAS_CHECK(d.val_size == 0 || d.val_size < train_full.size(),
             "data.val_size " << d.val_size << " leaves no training images (the training set has "
                              << train_full.size() << ")");

@@ -6,6 +6,7 @@
 // a supernet's subnets are recalibrated on exactly the images it was trained on and scored on
 // exactly its held-out validation images. The test split is loaded only when asked for (search
 // never needs it).
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,6 +35,10 @@ struct ExperimentDataOptions {
   bool load_test = true;
 
   uint64_t effective_split_seed() const { return split_seed >= 0 ? static_cast<uint64_t>(split_seed) : seed; }
+  // The validation images carved from a training split of `train_images` (after limit_train).
+  int64_t effective_val_size(int64_t train_images) const {
+    return val_size >= 0 ? val_size : std::min<int64_t>(5000, train_images / 10);
+  }
 
   // Errors name the field ("data.batch_size must be >= 1, got 0").
   void validate() const;
