@@ -24,6 +24,17 @@ def load(run_dir):
     return r
 
 
+def per_epoch_text(moved):
+    """'0, 6, 5, 0, 0, 0' -> '0, 6, 5, then 0 (epochs 4-6)': a 30-epoch run's trailing zeros in one entry."""
+    last = max((i for i, m in enumerate(moved) if m), default=-1)
+    head = ", ".join(str(m) for m in moved[:last + 1])
+    zeros = len(moved) - (last + 1)
+    if zeros <= 2:
+        return ", ".join(str(m) for m in moved)
+    tail = f"0 (epochs {last + 2}-{len(moved)})"
+    return f"{head}, then {tail}" if head else tail
+
+
 def summary(r):
     layers = r.get("weight_statistics", [])
     hist = r.get("history", [])
@@ -74,7 +85,7 @@ def main():
         lines.append(f"| {row['run']} | {row['op']} | {row['aug']} | {row['remap']} | {row['sort_mode']} | "
                      f"{row['mf_layers']} | {fmt(row['kurtosis_raw_median'])} | "
                      f"{fmt(row['kurtosis_remapped_median'])} | "
-                     f"{', '.join(str(m) for m in row['moved_into_tiny_per_epoch'])} | "
+                     f"{per_epoch_text(row['moved_into_tiny_per_epoch']) if row['aug'] != 'none' else '-'} | "
                      f"{100 * row['moved_fraction_total']:.1f}% | {fmt(row['val_top1'])} | "
                      f"{row['test_top1']:.2f} |")
     lines += command_lines_md(rows)
