@@ -4,6 +4,9 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <iomanip>
+#include <mutex>
+#include <sstream>
 
 #include <unistd.h>
 
@@ -54,6 +57,57 @@ int resolve_threads(const CommonFlags& flags) {
   long local_world = 1;
   if (const char* w = std::getenv("LOCAL_WORLD_SIZE")) local_world = std::max(1L, std::atol(w));
   return cores > 0 ? static_cast<int>(std::max(1L, cores / local_world)) : 1;
+}
+
+CpuLoad read_cpu_load(const std::string& path) {
+  CpuLoad load;
+  std::ifstream in(path);
+  if (!in) return load;
+  // "0.52 0.58 0.59 3/412 12345": 1/5/15-minute averages, runnable/total entities, last pid.
+  char buffer[256] = {};
+  in.read(buffer, sizeof(buffer) - 1);  // the line is ~40 bytes: a bounded read, NUL-terminated
+  // strtod / strtol, not sscanf: an out-of-range number is defined behaviour (clamped) for them.
+  char* p = buffer;
+  char* end = nullptr;
+  double averages[3] = {};
+  for (double& average : averages) {
+    average = std::strtod(p, &end);
+    if (end == p) return load;
+    p = end;
+  }
+  const long runnable = std::strtol(p, &end, 10);
+  if (end == p || *end != '/') return load;
+  if (!(averages[0] >= 0.0 && averages[0] < 1e6) || runnable < 0 || runnable > 1000000) return load;
+  load.load_1min = averages[0];
+  load.runnable_now = static_cast<int>(runnable);
+  load.known = true;
+  return load;
+}
+
+std::string oversubscription_warning(int threads, long cores, const CpuLoad& load) {
+  if (!load.known || threads <= 1 || cores <= 0) return {};
+  const double others = std::min(load.load_1min, static_cast<double>(std::max(0, load.runnable_now - 1)));
+  const long busy_others = static_cast<long>(others + 0.25);  // load 0.8 counts as a busy thread
+  if (busy_others < 1 || threads + busy_others <= cores) return {};
+  std::ostringstream out;
+  out << threads << " threads on " << cores << " cores while about " << busy_others << " other thread"
+      << (busy_others == 1 ? " is" : "s are") << " busy (load average " << std::fixed << std::setprecision(2)
+      << load.load_1min << ", " << load.runnable_now << " runnable): thread teams that do not fit the cores "
+      << "spin against each other and can slow every process several-fold; give concurrent jobs --threads "
+      << "that sum to at most " << cores << " (NAS_NO_LOAD_WARNING=1 silences this)";
+  return out.str();
+}
+
+void warn_if_oversubscribed(const std::string& program, int threads) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    if (std::getenv("NAS_NO_LOAD_WARNING")) return;
+    if (const char* w = std::getenv("LOCAL_WORLD_SIZE"); w && std::atol(w) > 1) return;
+    const char* loadavg = std::getenv("NAS_LOADAVG_FILE");
+    const std::string warning =
+        oversubscription_warning(threads, ::sysconf(_SC_NPROCESSORS_ONLN), read_cpu_load(loadavg ? loadavg : "/proc/loadavg"));
+    if (!warning.empty()) std::cerr << program << ": warning: " << warning << "\n";
+  });
 }
 
 RunContext make_run_context(const std::string& program, int argc, char** argv,

@@ -43,6 +43,29 @@ bool parse_flags(int argc, char** argv, const std::string& program, const std::s
 // Number of threads to use: flags.threads, or the number of online cores when 0.
 int resolve_threads(const CommonFlags& flags);
 
+// What /proc/loadavg says of the machine: the 1-minute load average and the scheduling entities
+// runnable right now (this process's reading thread included). known = false where unreadable.
+struct CpuLoad {
+  bool known = false;
+  double load_1min = 0.0;
+  int runnable_now = 0;
+};
+CpuLoad read_cpu_load(const std::string& path = "/proc/loadavg");
+
+// The one-line warning (empty when none) for a process about to compute with `threads` threads on
+// `cores` cores while others keep the CPU busy: OpenMP teams that do not fit the cores spin against
+// each other and can slow every process several-fold (measured here: two 2-thread trainings on 2
+// cores ran 7x slower than two 1-thread ones). The busy threads of others are estimated as the
+// smaller of the load average and the runnable count less this process, so a short spike or an
+// old load alone do not warn. A 1-thread process is not warned (it has no team to spin).
+std::string oversubscription_warning(int threads, long cores, const CpuLoad& load);
+
+// Prints oversubscription_warning to stderr as "program: warning: ..." (once per process), unless
+// NAS_NO_LOAD_WARNING is set or this is one rank of a data-parallel job (LOCAL_WORLD_SIZE > 1,
+// whose ranks split the cores by design). Call it where the app sets its thread count.
+// NAS_LOADAVG_FILE names another file in /proc/loadavg's format (the CLI test of the warning).
+void warn_if_oversubscribed(const std::string& program, int threads);
+
 RunContext make_run_context(const std::string& program, int argc, char** argv,
                             const CommonFlags& flags, const std::string& device = "cpu");
 

@@ -74,7 +74,9 @@ int run(int argc, char** argv) {
   std::error_code ec;
   const bool exists = fs::exists(f.out, ec);
   NAS_CHECK(f.resume || !exists, "--out " << f.out << " exists: pass --resume to go on with it, or choose another file");
-  torch::set_num_threads(nas::cli::resolve_threads(common));
+  const int threads = nas::cli::resolve_threads(common);
+  torch::set_num_threads(threads);
+  nas::cli::warn_if_oversubscribed(kProgram, threads);
 
   const torch::Device device(f.device);
   nas::cli::TrainedSupernet supernet = nas::cli::load_trained_supernet(f.supernet, f.data_dir, device);

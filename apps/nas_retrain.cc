@@ -106,7 +106,9 @@ int run(int argc, char** argv) {
     throw nas::cli::with_flag_names(e, {"data"});
   }
 
-  torch::set_num_threads(nas::cli::resolve_threads(common));
+  const int threads = nas::cli::resolve_threads(common);
+  torch::set_num_threads(threads);
+  nas::cli::warn_if_oversubscribed(kProgram, threads);
   if (f.pareto.empty()) {
     NAS_CHECK(f.top == 0 && f.spread == 0 && f.keys.empty() && !f.all && vm["init"].defaulted(),
               "--top, --spread, --keys, --all and --init select points of a --pareto set");

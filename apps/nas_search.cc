@@ -96,6 +96,7 @@ int run(int argc, char** argv) {
   }
   f.search.validate();
   torch::set_num_threads(f.search.threads);
+  nas::cli::warn_if_oversubscribed(kProgram, f.search.threads);
 
   // ---- predictor, space, energy model ---------------------------------------------------------
   std::string predictor_path = f.predictor;

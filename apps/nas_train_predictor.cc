@@ -60,7 +60,9 @@ int run(int argc, char** argv) {
             "--val-fraction must be in [0, 1), got " << f.val_fraction);
   f.train.seed = common.seed;
   f.train.validate();
-  torch::set_num_threads(nas::cli::resolve_threads(common));
+  const int threads = nas::cli::resolve_threads(common);
+  torch::set_num_threads(threads);
+  nas::cli::warn_if_oversubscribed(kProgram, threads);
 
   const nas::AccuracyDataset dataset = nas::read_accuracy_dataset(f.data);
   const auto n = static_cast<int64_t>(dataset.records.size());

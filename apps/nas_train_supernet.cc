@@ -128,6 +128,7 @@ int run(int argc, char** argv) {
 
   const int threads = nas::cli::resolve_threads(common);
   torch::set_num_threads(threads);
+  nas::cli::warn_if_oversubscribed(kProgram, threads);
   const fs::path out(common.out_dir);
   const std::string checkpoint_path = writer ? nas::cli::prepare_run_dir(common.out_dir, "supernet.ckpt", f.resume)
                                              : (out / "supernet.ckpt").string();

@@ -470,6 +470,21 @@ if(NAS_TEST_PYTHON3)
     LABELS cli)
 endif()
 
+# ---- the oversubscription warning (every other test runs with NAS_NO_LOAD_WARNING=1, below) -----
+# A machine whose load file says another thread is busy: 64 threads cannot fit beside it. The
+# warning comes once, on its own line, before the program goes on (here to fail on missing data).
+if(TARGET nas_train_predictor)
+  add_test(NAME cli.oversubscription_warning COMMAND sh -c "
+    printf '1.50 1.20 0.90 3/400 12345\\n' > ${CMAKE_CURRENT_BINARY_DIR}/busy_loadavg && \
+    env -u NAS_NO_LOAD_WARNING NAS_LOADAVG_FILE=${CMAKE_CURRENT_BINARY_DIR}/busy_loadavg \
+      $<TARGET_FILE:nas_train_predictor> --data /nonexistent/acc.jsonl --out ${CMAKE_CURRENT_BINARY_DIR}/busy_pred.pt --threads 64 2>&1; \
+    echo; NAS_LOADAVG_FILE=${CMAKE_CURRENT_BINARY_DIR}/busy_loadavg NAS_NO_LOAD_WARNING=1 \
+      $<TARGET_FILE:nas_train_predictor> --data /nonexistent/acc.jsonl --out ${CMAKE_CURRENT_BINARY_DIR}/busy_pred.pt --threads 64 2>&1")
+  set_tests_properties(cli.oversubscription_warning PROPERTIES
+    PASS_REGULAR_EXPRESSION "^nas_train_predictor: warning: 64 threads on [0-9]+ cores while about 1 other thread is busy \\(load average 1\\.50, 3 runnable\\)[^\n]*NAS_NO_LOAD_WARNING=1 silences this\\)\nnas_train_predictor: error: [^\n]*\n\nnas_train_predictor: error: [^\n]*\n$"
+    LABELS cli)
+endif()
+
 # ---- scripts/pipeline.sh --dry-run: the full preset's commands per data set, nothing run ----------
 add_test(NAME pipeline_cli.full_preset_dry_run COMMAND sh -c "
   ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset full --dataset fashion-mnist --budget 40uJ \

@@ -296,6 +296,60 @@ TEST_CASE("cli: guarded_main turns exceptions into exit code 1") {
   CHECK(nas::cli::resolve_threads(flags) >= 1);
 }
 
+TEST_CASE("cli: oversubscription warning when thread teams do not fit the cores") {
+  using nas::cli::CpuLoad;
+  using nas::cli::oversubscription_warning;
+  const auto load = [](double avg, int runnable) {
+    CpuLoad l;
+    l.known = true;
+    l.load_1min = avg;
+    l.runnable_now = runnable;
+    return l;
+  };
+  // One other 1-thread training (load ~1, it and this process runnable) against a 2-thread team.
+  const std::string w = oversubscription_warning(2, 2, load(1.02, 2));
+  CHECK(w.find("2 threads on 2 cores while about 1 other thread is busy (load average 1.02, 2 runnable)") == 0);
+  CHECK(w.find("at most 2") != std::string::npos);
+  CHECK(w.find('\n') == std::string::npos);
+  CHECK(oversubscription_warning(4, 2, load(0.9, 3)).find("4 threads on 2 cores while about 1 other thread is busy") == 0);
+  CHECK(oversubscription_warning(2, 4, load(3.0, 4)).find("2 threads on 4 cores while about 3 other threads are busy") == 0);
+  // Fits: an idle machine, a 1-thread process, or threads + others <= cores.
+  CHECK(oversubscription_warning(2, 2, load(0.05, 1)).empty());
+  CHECK(oversubscription_warning(1, 2, load(2.0, 3)).empty());
+  CHECK(oversubscription_warning(2, 4, load(2.0, 3)).empty());
+  // Both estimates must agree: an old load with nothing runnable now, or a momentary spike.
+  CHECK(oversubscription_warning(2, 2, load(1.5, 1)).empty());
+  CHECK(oversubscription_warning(2, 2, load(0.1, 5)).empty());
+  CHECK(oversubscription_warning(2, 2, CpuLoad{}).empty());  // /proc/loadavg unreadable
+  // This machine's reading parses (Linux), or says it does not know.
+  const CpuLoad here = nas::cli::read_cpu_load();
+  if (here.known) CHECK(here.runnable_now >= 1);
+}
+
+TEST_CASE("cli: read_cpu_load parses /proc/loadavg's format and refuses anything else") {
+  const auto dir = std::filesystem::temp_directory_path() / "nas_test_core_loadavg";
+  std::filesystem::create_directories(dir);
+  const auto read = [&](const std::string& text) {
+    const std::string path = (dir / "loadavg").string();
+    std::ofstream(path, std::ios::binary) << text;
+    return nas::cli::read_cpu_load(path);
+  };
+  const nas::cli::CpuLoad ok = read("1.52 0.98 0.40 3/412 12345\n");
+  CHECK(ok.known);
+  CHECK(ok.load_1min == doctest::Approx(1.52));
+  CHECK(ok.runnable_now == 3);
+  CHECK_FALSE(read("").known);
+  CHECK_FALSE(read("1.5 1.0\n").known);                             // fields missing
+  CHECK_FALSE(read("1.5 1.0 0.5 3 412\n").known);                   // no runnable/total
+  CHECK_FALSE(read("-1 1.0 0.5 3/412 1\n").known);                  // negative load
+  CHECK_FALSE(read("nan 1.0 0.5 3/412 1\n").known);
+  CHECK_FALSE(read("1e300 1 1 3/412 1\n").known);                   // out of range
+  CHECK_FALSE(read("1 1 1 99999999999999999999999/412 1\n").known);  // clamped by strtol, refused
+  CHECK_FALSE(read(std::string(100000, '7')).known);                // one huge number, read bounded
+  CHECK_FALSE(nas::cli::read_cpu_load((dir / "absent").string()).known);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("cli: library errors naming option fields are rewritten to name the flags") {
   const nas::Error e("trainer.stop_width_aug_fraction must be in [0, 1], got 2; data.val_size 7 leaves no "
                      "training images (subtrainer.epochs untouched)",
