@@ -7,7 +7,8 @@
 #
 #   scripts/run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags ...]
 # Environment: SEEDS ("1 2"), COLUMNS ("Mult Shift ShiftAug Add AddAug"; also e.g.
-#   AddAug-quantile-remap_eta0.1, AddAug-fc, ShiftAug-sortaug), ABLATION_OP (add), ABLATION_REMAPS
+#   AddAug-quantile-remap_eta0.1, AddAug-fc, ShiftAug-sortaug, Shift-piecewise: a direct net with a
+#   remap), ABLATION_OP (add), ABLATION_REMAPS
 #   ("quantile piecewise"), PARALLEL (1: runs at a time), BIN (build/apps), DEVICE (cpu).
 # Several instances of the same command may run at once (one per core): each run directory is
 #   claimed with a lock (scripts/run_claim.sh), so an instance skips the runs another one is training.
@@ -51,6 +52,8 @@ base_column_flags() {  # column without suffixes -> nas_retrain flags
     AddAug-sortaug) echo "--op add --aug shiftaddaug --sort-channels augmented" ;;
     ShiftAug-*) echo "--op shift --aug shiftaddaug --remap ${1#ShiftAug-}" ;;
     AddAug-*) echo "--op add --aug shiftaddaug --remap ${1#AddAug-}" ;;
+    Shift-*) echo "--op shift --aug none --remap ${1#Shift-}" ;;  # the remap without augmentation (a control)
+    Add-*) echo "--op add --aug none --remap ${1#Add-}" ;;
     *) echo "run_shiftaddaug_table: unknown column $1" >&2; return 1 ;;
   esac
 }

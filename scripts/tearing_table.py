@@ -4,7 +4,7 @@ distribution of each MF layer's weight slice at the end of training, before and 
 remap (result.json "weight_statistics": kurtosis 3 = Gaussian, 6 = Laplacian), and how many tiny
 channels the channel sorts moved in from the augmented (multiplicatively trained) range (the
 epochs' "channels_moved_into_tiny"). Writes OUT.json, OUT.md and OUT.png (kurtosis per layer
-before/after the remap, and the histograms of three layers).
+before/after the remap, and the histogram of the largest MF layer of the best remapped run).
 
 usage: scripts/tearing_table.py OUT_BASE RUN_DIR [RUN_DIR ...]
 """
@@ -114,8 +114,13 @@ def main():
     ax.set_title("MF weight distributions at the end of training")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    # Histograms of the largest MF layer of the first run, raw and remapped.
-    r = runs[0]
+    if max((l["kurtosis_raw"] for row in rows for l in row["layers"]), default=0) > 30 or \
+       max((l["kurtosis_remapped"] for row in rows for l in row["layers"]), default=0) > 30:
+        ax.set_yscale("symlog", linthresh=10)  # one broken remap (kurtosis in the hundreds) would flatten the rest
+    # Histograms of the largest MF layer, raw and remapped, of the best remapped run (where the
+    # two differ), else of the first run.
+    remapped = [r for r, row in zip(runs, rows) if row["remap"] != "none"]
+    r = max(remapped, key=lambda run: run["test_top1"]) if remapped else runs[0]
     layer = max(r["weight_statistics"], key=lambda l: l["numel"])
     for key, style in (("raw", "-"), ("remapped", "--")):
         h = layer[key]["histogram"]

@@ -451,6 +451,19 @@ set_tests_properties(run_scripts.shared_queue PROPERTIES
   PASS_REGULAR_EXPRESSION "runs 6 distinct 6 results 6 skipped_busy [1-9][0-9]*\n.*FAIL [^\n]*bad/Mult-s1: cannot claim the run directory\nrc 1"
   FAIL_REGULAR_EXPRESSION "AN_INSTANCE_FAILED" TIMEOUT 60 LABELS cli)
 
+# Column names -> nas_retrain flags: an augmented or direct net with a remap, suffixes -lr / -ep
+# (a column with its own epochs drops the common --epochs).
+set(columns_dir ${CMAKE_CURRENT_BINARY_DIR}/table_columns)
+add_test(NAME run_scripts.column_flags COMMAND sh -c "
+  rm -rf ${columns_dir} && mkdir -p ${columns_dir} && export FAKE_RUN_LOG=${columns_dir}/runs.log \
+    FAKE_ARGS_LOG=${columns_dir}/args.log FAKE_RUN_SECONDS=0 && \
+  SEEDS=3 COLUMNS='Shift-piecewise-lr0.2 ShiftAug-fc AddAug-quantile-remap_eta0.1-lr0.025 Add-lr0.1-ep99' ABLATION_REMAPS='' \
+    BIN=${PROJECT_SOURCE_DIR}/tests/data/fake_bin ${PROJECT_SOURCE_DIR}/scripts/run_shiftaddaug_table.sh \
+    cifar10 ${columns_dir}/root --epochs 30 > /dev/null 2>&1 && cat ${columns_dir}/args.log")
+set_tests_properties(run_scripts.column_flags PROPERTIES
+  PASS_REGULAR_EXPRESSION "--dataset cifar10 --op shift --aug none --remap piecewise --lr 0\\.2 --seed 3 --out [^ ]*/Shift-piecewise-lr0\\.2-s3 --device cpu --epochs 30\n--dataset cifar10 --op shift --aug shiftaddaug --remap fc --seed 3 --out [^ ]*/ShiftAug-fc-s3 [^\n]*\n--dataset cifar10 --op add --aug shiftaddaug --remap quantile --remap-eta 0\\.1 --lr 0\\.025 --seed 3 --out [^\n]*\n--dataset cifar10 --op add --aug none --epochs 99 --lr 0\\.1 --seed 3 --out [^ ]*/Add-lr0\\.1-ep99-s3 --device cpu\n$"
+  TIMEOUT 60 LABELS cli)
+
 # ---- scripts/supernet_ranking.py: runs of binaries that did not record data.split_seed in
 # config.json are judged by the --split-seed of their recorded command line.
 if(NAS_TEST_PYTHON3)
