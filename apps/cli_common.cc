@@ -49,13 +49,19 @@ bool parse_flags(int argc, char** argv, const std::string& program, const std::s
   return true;
 }
 
+namespace {
+// Ranks of a data-parallel job on one machine share its cores (LOCAL_WORLD_SIZE, as torchrun).
+long local_world_size() {
+  const char* w = std::getenv("LOCAL_WORLD_SIZE");
+  return w ? std::max(1L, std::atol(w)) : 1L;
+}
+}  // namespace
+
 int resolve_threads(const CommonFlags& flags) {
   NAS_CHECK(flags.threads >= 0, "--threads must be >= 0, got " << flags.threads);
   if (flags.threads > 0) return flags.threads;
   const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
-  // Ranks of a data-parallel job on one machine share its cores (LOCAL_WORLD_SIZE, as torchrun).
-  long local_world = 1;
-  if (const char* w = std::getenv("LOCAL_WORLD_SIZE")) local_world = std::max(1L, std::atol(w));
+  const long local_world = local_world_size();
   return cores > 0 ? static_cast<int>(std::max(1L, cores / local_world)) : 1;
 }
 
@@ -102,7 +108,7 @@ void warn_if_oversubscribed(const std::string& program, int threads) {
   static std::once_flag once;
   std::call_once(once, [&] {
     if (std::getenv("NAS_NO_LOAD_WARNING")) return;
-    if (const char* w = std::getenv("LOCAL_WORLD_SIZE"); w && std::atol(w) > 1) return;
+    if (local_world_size() > 1) return;
     const char* loadavg = std::getenv("NAS_LOADAVG_FILE");
     const std::string warning =
         oversubscription_warning(threads, ::sysconf(_SC_NPROCESSORS_ONLN), read_cpu_load(loadavg ? loadavg : "/proc/loadavg"));
