@@ -6,10 +6,29 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 
+#include "ops/adder_gradient_scaling.h"
 #include "ops/adder_kernel.h"
 
 namespace nas::ops {
+
+bool scale_gradient_to_norm(torch::Tensor& g, double eta) {
+  if (!g.defined() || g.numel() == 0) return false;
+  const double norm = g.contiguous().norm().item<double>();
+  if (!(norm > 0) || !std::isfinite(norm)) return false;
+  const double scale = eta * std::sqrt(static_cast<double>(g.numel())) / norm;
+  double max_scale = std::numeric_limits<double>::max();
+  switch (g.scalar_type()) {
+    case torch::kFloat: max_scale = std::numeric_limits<float>::max(); break;
+    case torch::kHalf: max_scale = 65504.0; break;
+    case torch::kBFloat16: max_scale = 3.38e38; break;
+    default: break;
+  }
+  if (!std::isfinite(scale) || scale > max_scale) return false;
+  g.mul_(scale);
+  return true;
+}
 namespace {
 
 using torch::Tensor;
@@ -200,8 +219,7 @@ struct AdderConv2dFunction : public torch::autograd::Function<AdderConv2dFunctio
     }
     if (want_w && eta > 0) {
       // AdderNet's adaptive gradient scaling: eta * sqrt(numel(W)) / ||dW||_2.
-      const double norm = grad_weight.norm().item<double>();
-      if (norm > 0) grad_weight.mul_(eta * std::sqrt(static_cast<double>(w.numel())) / norm);
+      scale_gradient_to_norm(grad_weight, eta);
     }
     return {grad_input, grad_weight, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
   }

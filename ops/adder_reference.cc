@@ -1,5 +1,7 @@
 #include "ops/adder_reference.h"
 
+#include "ops/adder_gradient_scaling.h"
+
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
@@ -43,8 +45,7 @@ struct UnfoldAdderFunction : public torch::autograd::Function<UnfoldAdderFunctio
     const Tensor grad_x = at::col2im(grad_cols, {H, W}, {R, S}, {1, 1}, {padding, padding},
                                      {stride, stride});
     if (eta > 0) {
-      const double norm = grad_w.norm().item<double>();
-      if (norm > 0) grad_w = grad_w * (eta * std::sqrt(static_cast<double>(grad_w.numel())) / norm);
+      scale_gradient_to_norm(grad_w, eta);
     }
     return {grad_x, grad_w, Tensor(), Tensor(), Tensor(), Tensor()};
   }

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/fnv1a.h"
+#include "ops/adder_gradient_scaling.h"
 #include "supernet/tiny_ops.h"
 
 namespace nas {
@@ -421,14 +422,9 @@ void HybridNetImpl::end_bn_reestimation() {
 
 namespace {
 
-// g <- eta * sqrt(numel) * g / ||g||_2 in place (nothing when g is zero or undefined).
-void scale_to_norm(torch::Tensor g, double eta) {
-  if (!g.defined()) return;
-  // The norm of a contiguous copy: a strided view would reduce in another order, and the scale of
-  // a slice must not depend on the size of the tensor around it.
-  const double norm = g.contiguous().norm().item<double>();
-  if (norm > 0) g.mul_(eta * std::sqrt(static_cast<double>(g.numel())) / norm);
-}
+// g <- eta * sqrt(numel) * g / ||g||_2 in place (ops::scale_gradient_to_norm: nothing when g is
+// undefined, zero, not finite, or too small for the scale to fit its dtype). A view: scaled in place.
+void scale_to_norm(torch::Tensor g, double eta) { ops::scale_gradient_to_norm(g, eta); }
 
 }  // namespace
 

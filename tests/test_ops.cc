@@ -6,8 +6,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
+#include "ops/adder_gradient_scaling.h"
 #include "ops/adder_conv2d.h"
 #include "ops/adder_reference.h"
 #include "ops/shift_conv2d.h"
@@ -227,6 +229,52 @@ TEST_CASE("adder_conv2d: adaptive gradient scaling") {
   CHECK(rel_error(off.gw, raw.gw) < 1e-12);
   const RunResult portable = run_adder(x, w, g, cc, AdderBackend::Portable, 0.2);
   CHECK(rel_error(portable.gw, scaled.gw) < 1e-9);
+}
+
+TEST_CASE("scale_gradient_to_norm: AdderNet's scaling, and the gradients it must leave alone") {
+  // Ordinary: the norm becomes eta * sqrt(numel), the direction stays.
+  Tensor g = torch::randn({6, 4, 3, 3});
+  const Tensor before = g.clone();
+  CHECK(scale_gradient_to_norm(g, 0.5));
+  CHECK(g.norm().item<double>() == doctest::Approx(0.5 * std::sqrt(216.0)).epsilon(1e-5));
+  CHECK(rel_error(g * (before.norm() / g.norm()), before) < 1e-6);
+  // The case a supernet run diverged on: with relative adder scaling eta is multiplied by the
+  // weights' RMS, which had grown to ~3e17, while the gradient had shrunk to ~1e-20; the scale
+  // (~5e38) overflowed float to inf and 0 * inf put NaN into the weights. Such a float gradient is
+  // left as it is, finite.
+  Tensor tiny = torch::zeros({32, 8, 1, 1});
+  tiny.view({-1})[3] = 1e-20f;
+  tiny.view({-1})[9] = -3e-21f;
+  const Tensor tiny_before = tiny.clone();
+  const double big_eta = 3.3e17;
+  // The premise: a positive norm whose scale does not fit a float (the old code multiplied anyway).
+  const double tiny_norm = tiny.norm().item<double>();
+  REQUIRE(tiny_norm > 0);
+  REQUIRE(big_eta * std::sqrt(256.0) / tiny_norm > std::numeric_limits<float>::max());
+  CHECK(torch::isnan(tiny.mul(big_eta * std::sqrt(256.0) / tiny_norm)).any().item<bool>());
+  CHECK_FALSE(scale_gradient_to_norm(tiny, big_eta));
+  CHECK(torch::isfinite(tiny).all().item<bool>());
+  CHECK(torch::equal(tiny, tiny_before));
+  // ... while the same values in double scale normally (the scale fits a double).
+  Tensor tiny_double = tiny_before.to(torch::kDouble);
+  CHECK(scale_gradient_to_norm(tiny_double, big_eta));
+  CHECK(tiny_double.norm().item<double>() == doctest::Approx(big_eta * 16.0).epsilon(1e-6));
+  // Zero, undefined and non-finite gradients are left alone.
+  Tensor zero = torch::zeros({3, 3});
+  CHECK_FALSE(scale_gradient_to_norm(zero, 1.0));
+  CHECK(torch::equal(zero, torch::zeros({3, 3})));
+  Tensor undefined;
+  CHECK_FALSE(scale_gradient_to_norm(undefined, 1.0));
+  Tensor with_inf = torch::ones({4});
+  with_inf[1] = std::numeric_limits<float>::infinity();
+  CHECK_FALSE(scale_gradient_to_norm(with_inf, 1.0));
+  // A slice is scaled by its own norm, in place in the tensor around it.
+  Tensor whole = torch::randn({8, 5});
+  const Tensor rest = whole.slice(0, 4, 8).clone();
+  Tensor slice = whole.slice(0, 0, 4);
+  CHECK(scale_gradient_to_norm(slice, 1.0));
+  CHECK(whole.slice(0, 0, 4).norm().item<double>() == doctest::Approx(std::sqrt(20.0)).epsilon(1e-5));
+  CHECK(torch::equal(whole.slice(0, 4, 8), rest));
 }
 
 TEST_CASE("adder_conv2d: portable path is exact under tiny memory chunks") {
