@@ -13,7 +13,7 @@
 
 namespace nas::ops {
 
-bool scale_gradient_to_norm(torch::Tensor& g, double eta) {
+bool scale_gradient_to_norm(const torch::Tensor& g, double eta) {
   if (!g.defined() || g.numel() == 0) return false;
   const double norm = g.contiguous().norm().item<double>();
   if (!(norm > 0) || !std::isfinite(norm)) return false;
@@ -29,6 +29,7 @@ bool scale_gradient_to_norm(torch::Tensor& g, double eta) {
   g.mul_(scale);
   return true;
 }
+
 namespace {
 
 using torch::Tensor;

@@ -8,11 +8,11 @@
 namespace nas::ops {
 
 // In place: g <- eta * sqrt(numel(g)) * g / ||g||_2, with the norm of a contiguous copy (so that
-// the scale of a slice does not depend on the tensor around it). Leaves g as it is, and returns
-// false, when g is undefined, empty, zero or not finite, or when the scale does not fit g's dtype:
-// a float gradient with a norm below ~3e-39 * eta * sqrt(numel) has underflowed and carries no
-// direction, and multiplying it by an infinite scale would turn its zeros into NaN (0 * inf) and
-// the weights with them. Returns true when g was scaled.
-bool scale_gradient_to_norm(torch::Tensor& g, double eta);
+// the scale of a slice does not depend on the tensor around it). g may be a view (a slice of a
+// gradient): the tensor it views is scaled. Leaves g as it is, and returns false, when g is
+// undefined, empty, zero or not finite, or when the scale does not fit g's dtype (relative adder
+// scaling multiplies eta by the weights' RMS: at RMS ~3e17 and a gradient of ~1e-20 the float scale
+// overflowed to inf, and 0 * inf put NaN into the weights). Returns true when g was scaled.
+bool scale_gradient_to_norm(const torch::Tensor& g, double eta);
 
 }  // namespace nas::ops

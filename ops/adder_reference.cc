@@ -1,10 +1,10 @@
 #include "ops/adder_reference.h"
 
-#include "ops/adder_gradient_scaling.h"
-
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
+
+#include "ops/adder_gradient_scaling.h"
 
 namespace nas::ops {
 namespace {

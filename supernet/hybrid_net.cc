@@ -420,14 +420,6 @@ void HybridNetImpl::end_bn_reestimation() {
   for (DynamicBatchNorm& bn : all_bns_) bn->end_reestimation();
 }
 
-namespace {
-
-// g <- eta * sqrt(numel) * g / ||g||_2 in place (ops::scale_gradient_to_norm: nothing when g is
-// undefined, zero, not finite, or too small for the scale to fit its dtype). A view: scaled in place.
-void scale_to_norm(torch::Tensor g, double eta) { ops::scale_gradient_to_norm(g, eta); }
-
-}  // namespace
-
 void HybridNetImpl::scale_adder_gradients() {
   torch::NoGradGuard no_grad;
   const double remap_eta = options_.effective_remap_eta();
@@ -444,10 +436,10 @@ void HybridNetImpl::scale_adder_gradients() {
             slice_rms(conv->tiny_slice(used.in_t, used.out_t, used.kernel, OpKind::Add)).item<double>();
         if (rms > 0) eta *= rms;
       }
-      scale_to_norm(conv->tiny_slice_of(g, used.in_t, used.out_t, used.kernel), eta);
+      ops::scale_gradient_to_norm(conv->tiny_slice_of(g, used.in_t, used.out_t, used.kernel), eta);
     }
     if (WeightRemap r = conv->remap_for(OpKind::Add); r && remap_eta > 0)
-      for (torch::Tensor& p : r->parameters()) scale_to_norm(p.mutable_grad(), remap_eta);
+      for (torch::Tensor& p : r->parameters()) ops::scale_gradient_to_norm(p.mutable_grad(), remap_eta);
   }
 }
 

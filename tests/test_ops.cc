@@ -9,8 +9,8 @@
 #include <limits>
 #include <vector>
 
-#include "ops/adder_gradient_scaling.h"
 #include "ops/adder_conv2d.h"
+#include "ops/adder_gradient_scaling.h"
 #include "ops/adder_reference.h"
 #include "ops/shift_conv2d.h"
 
