@@ -43,6 +43,7 @@ struct Flags : nas::cli::TrainingFlags {
   std::string adder_scaling = nas::HybridNetOptions::supernet_defaults().relative_adder_scaling ? "relative" : "absolute";
   std::string adder_weights = nas::HybridNetOptions::supernet_defaults().adder_unit_rms ? "unit-rms" : "raw";
   std::string op_weights = nas::HybridNetOptions::supernet_defaults().separate_adder_weights ? "separate-adder" : "shared";
+  std::string adder_renorm = nas::HybridNetOptions::supernet_defaults().adder_weight_renorm ? "every-step" : "off";
   std::string distill = nas::TrainerOptions::supernet_defaults().inplace_distillation ? "inplace" : "none";
   bool shared_bn = false;
   nas::datasets::ExperimentDataOptions data;
@@ -72,6 +73,7 @@ int run(int argc, char** argv) {
       ("adder-weights", po::value(&f.adder_weights)->default_value(f.adder_weights), "what the adder op sees of the shared weights: unit-rms (scaled to RMS 1, AdderNet's scale) | raw")
       ("op-weights", po::value(&f.op_weights)->default_value(f.op_weights), "weights of a block that may run shift or add: shared (one tensor, heterogeneous sharing through the remap) | separate-adder (the adder view has a tensor of its own; shift and mult share one)")
       ("adder-scaling", po::value(&f.adder_scaling)->default_value(f.adder_scaling), "relative (the scaled gradient's RMS is eta x the weights' RMS: adder and shift share Kaiming-scale weights) | absolute (AdderNet's: RMS eta)")
+      ("adder-renorm", po::value(&f.adder_renorm)->default_value(f.adder_renorm), "every-step (the adder's unit-RMS weights are divided by their RMS, with their momentum, after every step: an exact reparameterisation that keeps them from growing geometrically under relative scaling) | off (the behaviour before; the weights' RMS can overflow float in long runs); needs --adder-weights unit-rms and --adder-scaling relative")
       ("limit-train", po::value(&d.limit_train)->default_value(0), "use only N training images (class-balanced; 0: all)")
       ("val-size", po::value(&d.val_size)->default_value(-1), "validation images carved from the training set (-1: 10% up to 5000)")
       ("split-seed", po::value(&d.split_seed)->default_value(-1), "seed of the train / validation carve alone (-1: --seed); runs with different --seed and one --split-seed share their validation images");
@@ -92,6 +94,11 @@ int run(int argc, char** argv) {
   NAS_CHECK(f.adder_weights == "unit-rms" || f.adder_weights == "raw",
             "unknown --adder-weights '" << f.adder_weights << "' (accepted: unit-rms, raw)");
   n.adder_unit_rms = f.adder_weights == "unit-rms";
+  NAS_CHECK(f.adder_renorm == "every-step" || f.adder_renorm == "off",
+            "unknown --adder-renorm '" << f.adder_renorm << "' (accepted: every-step, off)");
+  n.adder_weight_renorm = f.adder_renorm == "every-step";
+  NAS_CHECK(!n.adder_weight_renorm || (n.adder_unit_rms && n.relative_adder_scaling),
+            "--adder-renorm every-step needs --adder-weights unit-rms and --adder-scaling relative (or --adder-renorm off)");
   NAS_CHECK(f.op_weights == "shared" || f.op_weights == "separate-adder",
             "unknown --op-weights '" << f.op_weights << "' (accepted: shared, separate-adder)");
   n.separate_adder_weights = f.op_weights == "separate-adder";

@@ -72,6 +72,10 @@ RunOptions run_options(const RetrainFlags& f, const RetrainTarget& target) {
     // (measured: an inherited add network fell to 10 % in its first epoch).
     o.net.adder_unit_rms = target.supernet_options->adder_unit_rms;
     o.net.relative_adder_scaling = target.supernet_options->relative_adder_scaling;
+    // Relative steps on a scale-invariant view grow the weights geometrically, in a fixed net as
+    // in the supernet: renormalised whenever the two are on, whatever the supernet did (exact for
+    // a fixed net's adder layers; HybridNetOptions::adder_weight_renorm).
+    o.net.adder_weight_renorm = o.net.adder_unit_rms && o.net.relative_adder_scaling;
   }
   return o;
 }

@@ -89,6 +89,14 @@ const torch::Tensor& HybridConv2dImpl::weight_for(OpKind op) const {
   return op == OpKind::Add && adder_weight.defined() ? adder_weight : weight;
 }
 
+std::vector<int64_t> HybridConv2dImpl::adder_view_block() const {
+  if (!supports(OpKind::Add) || !options_.adder_unit_rms) return {};
+  if (!adder_weight.defined() && ops_.size() > 1) return {};
+  const int64_t out = options_.tiny_out > 0 ? std::min(options_.tiny_out, options_.max_out) : options_.max_out;
+  if (options_.depthwise) return {out};
+  return {out, options_.tiny_in > 0 ? std::min(options_.tiny_in, options_.max_in) : options_.max_in};
+}
+
 std::vector<torch::Tensor> HybridConv2dImpl::weights() const {
   std::vector<torch::Tensor> out{weight};
   if (adder_weight.defined()) out.push_back(adder_weight);

@@ -127,6 +127,11 @@ class HybridConv2dImpl : public torch::nn::Module {
   WeightRemap remap_for(OpKind op) const;
   // The weight tensor op reads (adder_weight for the adder when it has one, else weight).
   const torch::Tensor& weight_for(OpKind op) const;
+  // The block of weight_for(Add) that the adder's unit-RMS view covers: the tiny block
+  // [:tiny_out, :tiny_in] at every kernel size, as extents of the leading dimensions; empty when
+  // the layer does not run the adder, when the adder sees raw weights, or when the adder shares
+  // its tensor with shift / mult (whose forward is not scale-invariant).
+  std::vector<int64_t> adder_view_block() const;
   // Every weight tensor of the layer: weight, then adder_weight if defined.
   std::vector<torch::Tensor> weights() const;
 

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/fnv1a.h"
 #include "ops/adder_gradient_scaling.h"
+#include "supernet/sgd_nesterov.h"
 #include "supernet/tiny_ops.h"
 
 namespace nas {
@@ -26,6 +27,8 @@ json HybridNetOptions::to_json() const {
           {"bn_per_op", bn_per_op},
           {"relative_adder_scaling", relative_adder_scaling},
           {"adder_unit_rms", adder_unit_rms}};
+  // Written only when set (as separate_adder_weights).
+  if (adder_weight_renorm) j["adder_weight_renorm"] = true;
   // Written only when set: the configurations (and resume fingerprints) of every net built
   // before the option existed stay as they were.
   if (separate_adder_weights) j["separate_adder_weights"] = true;
@@ -78,6 +81,11 @@ HybridNetOptions HybridNetOptions::from_json(const json& j, const std::string& w
     NAS_CHECK(j["relative_adder_scaling"].is_boolean(), where << ".relative_adder_scaling must be true or false");
     o.relative_adder_scaling = j["relative_adder_scaling"].get<bool>();
   }
+  if (j.contains("adder_weight_renorm")) {
+    NAS_CHECK(j["adder_weight_renorm"].is_boolean(), where << ".adder_weight_renorm must be true or false");
+    o.adder_weight_renorm = j["adder_weight_renorm"].get<bool>();
+  }
+  o.validate(where);
   return o;
 }
 
@@ -94,7 +102,14 @@ HybridNetOptions HybridNetOptions::supernet_defaults() {
   o.adder_unit_rms = true;
   o.relative_adder_scaling = true;
   o.separate_adder_weights = true;
+  o.adder_weight_renorm = true;
   return o;
+}
+
+void HybridNetOptions::validate(const std::string& where) const {
+  NAS_CHECK(!adder_weight_renorm || (adder_unit_rms && relative_adder_scaling),
+            where << ".adder_weight_renorm needs adder_unit_rms and relative_adder_scaling (it keeps the RMS of "
+                     "weights whose scale only those make irrelevant)");
 }
 
 HybridNetImpl::HybridNetImpl(const ArchConfig& arch, const HybridNetOptions& options)
@@ -124,6 +139,7 @@ HybridNetImpl::HybridNetImpl(const ArchSpace& space, const HybridNetOptions& opt
 void HybridNetImpl::build(const HybridNetOptions& options) {
   options_ = options;
   options_.aug.validate();
+  options_.validate("net options");
   largest_resolved_ = resolve_arch(largest_);
   max_widths_ = resolve_widths(largest_resolved_, AugConfig::largest(largest_, options_.aug));
   const NetWidths& m = max_widths_;
@@ -441,6 +457,23 @@ void HybridNetImpl::scale_adder_gradients() {
     if (WeightRemap r = conv->remap_for(OpKind::Add); r && remap_eta > 0)
       for (torch::Tensor& p : r->parameters()) ops::scale_gradient_to_norm(p.mutable_grad(), remap_eta);
   }
+}
+
+std::vector<HybridNetImpl::ParamBlockDivision> HybridNetImpl::renormalize_adder_weights() {
+  std::vector<ParamBlockDivision> divisions;
+  if (!options_.adder_weight_renorm) return divisions;
+  torch::NoGradGuard no_grad;
+  for (HybridConv2d& conv : all_convs_) {
+    std::vector<int64_t> block = conv->adder_view_block();
+    if (block.empty()) continue;
+    const torch::Tensor& param = conv->weight_for(OpKind::Add);
+    torch::Tensor view = leading_block(param, block);
+    const double rms = slice_rms(view).item<double>();
+    if (!(rms > 0) || !std::isfinite(rms)) continue;
+    view.div_(rms);
+    divisions.push_back({param, std::move(block), rms});
+  }
+  return divisions;
 }
 
 std::vector<torch::Tensor> HybridNetImpl::decay_parameters() const {

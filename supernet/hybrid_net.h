@@ -88,6 +88,16 @@ struct HybridNetOptions {
   // an adder step is AdderNet's step in the adder's own units. (Supernet default; a fixed adder
   // net and AddAug initialise their adder slice at N(0, 1) and need neither.)
   bool adder_unit_rms = false;
+  // Keeps the weights that the adder sees at unit RMS at RMS 1 (renormalize_adder_weights(), after
+  // every optimiser step). The unit-RMS view makes the adder's forward invariant to its weights'
+  // scale, so nothing in the loss holds their norm, and relative steps (accumulated by momentum)
+  // let it drift geometrically: a 20-epoch supernet reached RMS ~3e17 and overflowed float in
+  // the adder scaling (results/supernet/README.md). Dividing the weights and their momentum
+  // by the RMS is an exact reparameterisation of a fixed net's adder layers (every term of a
+  // step scales with the weights), so it changes nothing but the numbers' range; in a supernet
+  // the augmented passes of smaller subnets also read part of that block multiplicatively, and
+  // there it keeps them at their initial scale. Needs adder_unit_rms and relative_adder_scaling.
+  bool adder_weight_renorm = false;
   // The adder op of a layer that also runs shift / mult gets a weight tensor of its own
   // (HybridConv2dOptions::separate_adder_weights): shift and add share everything else (BN per op
   // aside) but not the conv weights. nas_train_supernet's --op-weights.
@@ -108,6 +118,8 @@ struct HybridNetOptions {
   // The defaults of a supernet (nas_train_supernet, bench_train_step --supernet): unit-RMS adder
   // weights with relative scaling, and a separate adder tensor (results/supernet/README.md).
   static HybridNetOptions supernet_defaults();
+  // Combinations that do not make sense (errors name `where` and the field).
+  void validate(const std::string& where) const;
 };
 
 // The --memory-format words of HybridNetOptions::channels_last: "channels-last" | "nchw".
@@ -201,6 +213,17 @@ class HybridNetImpl : public torch::nn::Module {
   // smaller step). The multiplicative rest of the shared tensors keeps its plain gradient.
   // Nothing when eta <= 0 (the record of used slices is cleared either way).
   void scale_adder_gradients();
+
+  // adder_weight_renorm (else nothing): after an optimiser step, divides the block of each adder
+  // tensor that the adder's unit-RMS view covers (HybridConv2dImpl::adder_view_block) by its
+  // RMS. Returns each division, for the optimiser's momentum to follow (SgdNesterov::
+  // divide_leading_block). A block whose RMS is 0 or not finite is left alone.
+  struct ParamBlockDivision {
+    torch::Tensor param;          // a parameter of this net, its leading block divided in place
+    std::vector<int64_t> block;   // extents of the leading dimensions
+    double divisor = 1.0;
+  };
+  std::vector<ParamBlockDivision> renormalize_adder_weights();
 
   // Parameters with and without weight decay (BN, biases and remap parameters have none).
   std::vector<torch::Tensor> decay_parameters() const;

@@ -50,6 +50,28 @@ void SgdNesterov::permute(const torch::Tensor& param, int64_t dim, const torch::
   buf.copy_(buf.index_select(dim, perm.to(buf.device())));
 }
 
+torch::Tensor leading_block(const torch::Tensor& t, const std::vector<int64_t>& block) {
+  NAS_CHECK(static_cast<int64_t>(block.size()) <= t.dim(), "leading_block: " << block.size()
+                                                                           << " extents for a tensor of "
+                                                                           << t.dim() << " dimensions");
+  torch::Tensor v = t;
+  for (size_t d = 0; d < block.size(); ++d) {
+    const int64_t dim = static_cast<int64_t>(d);
+    NAS_CHECK(block[d] >= 0 && block[d] <= t.size(dim),
+              "leading_block: extent " << block[d] << " of dimension " << d << " (size " << t.size(dim) << ")");
+    v = v.narrow(dim, 0, block[d]);
+  }
+  return v;
+}
+
+void SgdNesterov::divide_leading_block(const torch::Tensor& param, const std::vector<int64_t>& block,
+                                       double divisor) {
+  const auto it = index_.find(param.unsafeGetTensorImpl());
+  if (it == index_.end()) return;
+  torch::NoGradGuard no_grad;
+  leading_block(buffers_[it->second], block).div_(divisor);
+}
+
 void SgdNesterov::set_momentum_buffers(const std::vector<torch::Tensor>& buffers, const std::string& where) {
   NAS_CHECK(buffers.size() == buffers_.size(), where << ": the optimizer holds " << buffers.size()
                                                      << " momentum buffers, the model has " << buffers_.size()

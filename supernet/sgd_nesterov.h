@@ -20,6 +20,9 @@ struct SgdParamGroup {
   double weight_decay = 0.0;
 };
 
+// The view t[:block[0], :block[1], ...] (dimensions past block.size() whole).
+torch::Tensor leading_block(const torch::Tensor& t, const std::vector<int64_t>& block);
+
 class SgdNesterov {
  public:
   SgdNesterov(std::vector<SgdParamGroup> groups, double momentum, bool nesterov = true);
@@ -29,6 +32,11 @@ class SgdNesterov {
 
   // Applies p.index_select(dim, perm) to the momentum buffer of `param` (no-op for unknown ones).
   void permute(const torch::Tensor& param, int64_t dim, const torch::Tensor& perm);
+
+  // Divides the leading block (leading_block()) of the momentum buffer of `param` by `divisor`
+  // (no-op for unknown ones): the state of a parameter whose block was divided likewise
+  // (HybridNetImpl::renormalize_adder_weights).
+  void divide_leading_block(const torch::Tensor& param, const std::vector<int64_t>& block, double divisor);
 
   // The momentum buffers, one per parameter in the groups' order (for checkpoints), and their
   // restoration (the same count and shapes; errors name `where` and the index).

@@ -475,6 +475,8 @@ bool ShiftAddAugTrainer::train() {
       // every chunk and rank).
       net_->scale_adder_gradients();
       optimizer_->step(lr);
+      for (const HybridNetImpl::ParamBlockDivision& d : net_->renormalize_adder_weights())
+        optimizer_->divide_leading_block(d.param, d.block, d.divisor);
 
       const auto n = batch.size();
       sum_loss_ += loss_value * static_cast<double>(n);

@@ -246,6 +246,10 @@ if(TARGET nas_retrain AND TARGET nas_eval)
     ${train_supernet} --sandwich 0 --out ${retrain_out}/bad)
   nas_cli_fail_test(supernet_cli.bad_op_weights "nas_train_supernet: error: unknown --op-weights 'per-op' \\(accepted: shared, separate-adder\\)"
     ${train_supernet} --op-weights per-op --out ${retrain_out}/bad)
+  nas_cli_fail_test(supernet_cli.bad_adder_renorm "nas_train_supernet: error: unknown --adder-renorm 'always' \\(accepted: every-step, off\\)"
+    ${train_supernet} --adder-renorm always --out ${retrain_out}/bad)
+  nas_cli_fail_test(supernet_cli.adder_renorm_needs_relative "nas_train_supernet: error: --adder-renorm every-step needs --adder-weights unit-rms and --adder-scaling relative \\(or --adder-renorm off\\)"
+    ${train_supernet} --adder-scaling absolute --out ${retrain_out}/bad)
   nas_cli_fail_test(supernet_cli.bad_memory_format "nas_train_supernet: error: unknown --memory-format 'NCHW' \\(accepted: channels-last, nchw\\)"
     ${train_supernet} --memory-format NCHW --out ${retrain_out}/bad)
   nas_cli_fail_test(supernet_cli.bad_distill "nas_train_supernet: error: unknown --distill 'teacher' \\(accepted: none, inplace\\)"

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "datasets/data_loader.h"
+#include "supernet/hybrid_conv2d.h"
 #include "supernet/hybrid_net.h"
 #include "supernet/sgd_nesterov.h"
 #include "supernet/shiftaddaug_trainer.h"
@@ -410,4 +411,160 @@ TEST_CASE("trainer: a non-finite loss stops training before the optimiser step, 
   CHECK(trainer.global_step() == 0);
   const std::vector<Tensor> after = net->parameters();
   for (size_t i = 1; i < after.size(); ++i) CHECK(torch::equal(after[i].detach(), before[i]));
+}
+
+namespace {
+
+// The adder blocks that renormalize_adder_weights keeps at RMS 1, seen as the adder sees them
+// (divided by their RMS), and every other parameter as it is.
+std::vector<Tensor> adder_views_and_rest(HybridNet& net) {
+  std::vector<Tensor> out;
+  for (const auto& item : net->named_parameters()) {
+    const Tensor p = item.value().detach();
+    bool adder = false;
+    for (const auto& l : net->tiny_layers()) {
+      if (l.op != OpKind::Add || !l.conv->weight_for(OpKind::Add).is_same(item.value())) continue;
+      const Tensor block = leading_block(p, l.conv->adder_view_block()).contiguous();
+      out.push_back(block / slice_rms(block));
+      adder = true;
+    }
+    if (!adder) out.push_back(p.clone());
+  }
+  return out;
+}
+
+double adder_block_rms_max(HybridNet& net) {
+  double m = 0;
+  for (const auto& l : net->tiny_layers())
+    if (l.op == OpKind::Add)
+      m = std::max(m, slice_rms(leading_block(l.conv->weight_for(OpKind::Add), l.conv->adder_view_block())).item<double>());
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("adder weight renorm: an exact reparameterisation of a fixed net's adder layers, without which the weights grow geometrically") {
+  const auto data = std::make_shared<const datasets::Dataset>(synthetic_dataset(64, 3));
+  const datasets::DataLoader loader(data, datasets::DataLoaderOptions::training("synthetic", 16, 2));  // 4 steps
+  const ArchConfig arch = small_arch(OpKind::Add);
+  for (const bool augment : {false, true}) {
+    CAPTURE(augment);
+    HybridNetOptions net_options = augment ? with_aug() : no_aug();
+    net_options.adder_unit_rms = net_options.relative_adder_scaling = true;
+    TrainerOptions options = quick_options(1, 0);
+    options.augment = augment;
+    options.sort_channels = false;  // a sort compares rows of the two scales: not scale-free
+    options.lr = 0.2;
+    // init_scale multiplies the adder blocks before training.
+    auto run = [&](bool renorm, int64_t epochs, double init_scale, const datasets::DataLoader* train) {
+      HybridNetOptions o = net_options;
+      o.adder_weight_renorm = renorm;
+      torch::manual_seed(11);
+      HybridNet net(arch, o);
+      if (init_scale != 1.0) {
+        torch::NoGradGuard no_grad;
+        for (const auto& l : net->tiny_layers())
+          if (l.op == OpKind::Add) leading_block(l.conv->weight_for(OpKind::Add), l.conv->adder_view_block()).mul_(init_scale);
+      }
+      TrainerOptions t = options;
+      t.epochs = epochs;
+      ShiftAddAugTrainer trainer(net, t, train ? *train : loader, nullptr);
+      trainer.train();
+      return std::make_pair(net, trainer.history().back().train_loss);
+    };
+    auto max_relative_difference = [](HybridNet& x, HybridNet& y) {
+      const auto a = adder_views_and_rest(x), b = adder_views_and_rest(y);
+      REQUIRE(a.size() == b.size());
+      double worst = 0;
+      for (size_t i = 0; i < a.size(); ++i)
+        worst = std::max(worst, ((a[i] - b[i]).abs().max() / a[i].abs().max().clamp_min(1e-12)).item<double>());
+      return worst;
+    };
+    // The premise: training is equivariant to the blocks' scale. A power of two scales every
+    // term of a step without rounding, so 5 epochs from 4x larger adder weights are the same
+    // training bit for bit, their weights staying exactly 4x larger.
+    {
+      auto [plain, plain_loss] = run(false, 5, 1.0, nullptr);
+      auto [scaled, scaled_loss] = run(false, 5, 4.0, nullptr);
+      CHECK(max_relative_difference(plain, scaled) == 0.0);
+      CHECK(scaled_loss == plain_loss);
+      CHECK(adder_block_rms_max(scaled) == doctest::Approx(4.0 * adder_block_rms_max(plain)).epsilon(1e-6));
+    }
+    // Dividing by the RMS rounds, and this small net's training is chaotic (a rounding-level
+    // difference is ~1e-5 after 3 steps, up to 0.1 after 4): compare 3 one-batch epochs.
+    {
+      const datasets::DataLoader one_batch(std::make_shared<const datasets::Dataset>(synthetic_dataset(16, 3)),
+                                           datasets::DataLoaderOptions::training("synthetic", 16, 2));
+      auto [plain, plain_loss] = run(false, 3, 1.0, &one_batch);
+      auto [renormed, renormed_loss] = run(true, 3, 1.0, &one_batch);
+      const double worst = max_relative_difference(plain, renormed);
+      MESSAGE("renormalised vs plain after 3 steps: max relative difference " << worst);
+      CHECK(worst < 1e-3);
+      CHECK(renormed_loss == doctest::Approx(plain_loss).epsilon(1e-4));
+      CHECK(adder_block_rms_max(renormed) == doctest::Approx(1.0).epsilon(1e-5));
+    }
+    // Without: 200 steps grow the blocks' RMS (~1 at the start) by orders of magnitude; with:
+    // they stay at 1 and training converges as far.
+    auto [plain, plain_loss] = run(false, 50, 1.0, nullptr);
+    auto [renormed, renormed_loss] = run(true, 50, 1.0, nullptr);
+    const double grown = adder_block_rms_max(plain);
+    MESSAGE("after 200 steps: unrenormalised adder RMS " << grown << ", loss " << plain_loss << " vs renormalised "
+                                                         << renormed_loss);
+    CHECK(grown > 1e4);
+    CHECK(adder_block_rms_max(renormed) == doctest::Approx(1.0).epsilon(1e-5));
+    CHECK(std::isfinite(renormed_loss));
+    CHECK(renormed_loss < 0.6);
+  }
+}
+
+TEST_CASE("adder weight renorm: options, validation and the optimiser's momentum") {
+  HybridNetOptions o;
+  CHECK(!o.to_json().contains("adder_weight_renorm"));  // older configurations stay as they were
+  CHECK(!HybridNetOptions::from_json(o.to_json(), "net").adder_weight_renorm);
+  const HybridNetOptions s = HybridNetOptions::supernet_defaults();
+  CHECK(s.adder_weight_renorm);
+  CHECK(s.to_json()["adder_weight_renorm"] == true);
+  CHECK(HybridNetOptions::from_json(s.to_json(), "net").adder_weight_renorm);
+  json bad = s.to_json();
+  bad["relative_adder_scaling"] = false;
+  CHECK_THROWS_WITH_AS(HybridNetOptions::from_json(bad, "net"),
+                       doctest::Contains("net.adder_weight_renorm needs adder_unit_rms and relative_adder_scaling"), Error);
+  o.adder_weight_renorm = true;
+  CHECK_THROWS_AS(HybridNet(small_arch(OpKind::Add), o), Error);
+  // Off: nothing is divided; a layer sharing its tensor with shift has no adder block.
+  HybridNetOptions on = no_aug();
+  on.adder_unit_rms = on.relative_adder_scaling = true;
+  HybridNet off_net(small_arch(OpKind::Add), on);
+  CHECK(off_net->renormalize_adder_weights().empty());
+  on.adder_weight_renorm = true;
+  HybridNet net(small_arch(OpKind::Add), on);
+  int blocks = 0;
+  for (const auto& l : net->tiny_layers()) blocks += l.op == OpKind::Add;
+  std::vector<double> rms_before;
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& l : net->tiny_layers())
+      if (l.op == OpKind::Add) {
+        l.conv->weight.mul_(8.0);
+        rms_before.push_back(slice_rms(leading_block(l.conv->weight, l.conv->adder_view_block())).item<double>());
+      }
+  }
+  const auto divisions = net->renormalize_adder_weights();
+  REQUIRE(static_cast<int>(divisions.size()) == blocks);
+  for (size_t i = 0; i < divisions.size(); ++i) {
+    CHECK(divisions[i].divisor == doctest::Approx(rms_before[i]));
+    CHECK(divisions[i].divisor > 4.0);  // ~8 x the initial ~1
+  }
+  CHECK(adder_block_rms_max(net) == doctest::Approx(1.0).epsilon(1e-5));
+  // The momentum buffer's block follows the division, the rest of it does not.
+  const Tensor p = torch::ones({4, 3, 3, 3}, torch::requires_grad());
+  SgdNesterov sgd({SgdParamGroup{{p}, 0.0}}, 0.9);
+  p.mutable_grad() = torch::full({4, 3, 3, 3}, 2.0);
+  sgd.step(0.1);
+  sgd.divide_leading_block(p, {2, 1}, 4.0);
+  const Tensor buf = sgd.momentum_buffers()[0];
+  CHECK(torch::allclose(leading_block(buf, {2, 1}), torch::full({2, 1, 3, 3}, 0.5)));
+  CHECK(buf.sum().item<double>() == doctest::Approx(2.0 * (108 - 18) + 0.5 * 18));
+  CHECK_THROWS_AS(leading_block(buf, {5}), Error);
+  CHECK_THROWS_AS(leading_block(buf, {1, 1, 1, 1, 1}), Error);
 }
