@@ -40,6 +40,32 @@ std::string join_command_line(const std::vector<std::string>& argv) {
   return out;
 }
 
+namespace {
+
+// The CPU's model name from /proc/cpuinfo ("model name" on x86, "Hardware" / "CPU part" lines
+// elsewhere), so that timings in a result say which machine made them; "unknown" when absent.
+std::string cpu_model_name() {
+  std::FILE* f = std::fopen("/proc/cpuinfo", "r");
+  if (!f) return "unknown";
+  std::string found;
+  char line[512];
+  for (int i = 0; i < 4096 && found.empty() && std::fgets(line, sizeof(line), f); ++i) {
+    const std::string text(line);
+    for (const char* key : {"model name", "Hardware"}) {
+      if (text.rfind(key, 0) != 0) continue;
+      const auto colon = text.find(':');
+      if (colon == std::string::npos) continue;
+      const auto begin = text.find_first_not_of(" \t", colon + 1);
+      const auto end = text.find_last_not_of(" \t\r\n");
+      if (begin != std::string::npos && end != std::string::npos && end >= begin) found = text.substr(begin, end - begin + 1);
+    }
+  }
+  std::fclose(f);
+  return found.empty() ? "unknown" : found;
+}
+
+}  // namespace
+
 json make_context(const RunContext& run) {
   char host[256] = {0};
   if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
@@ -57,6 +83,8 @@ json make_context(const RunContext& run) {
   ctx["date"] = utc_now_iso8601();
   ctx["host"] = host;
   ctx["num_cpus"] = static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN));
+  static const std::string cpu_model = cpu_model_name();
+  ctx["cpu_model"] = cpu_model;
   return ctx;
 }
 

@@ -147,10 +147,15 @@ TEST_CASE("context block has every documented field") {
   run.threads = 2;
   const nas::json ctx = nas::make_context(run);
   for (const char* key : {"schema_version", "program", "git_commit", "build_type",
-                          "libtorch_version", "device", "threads", "seed", "command_line", "date"}) {
+                          "libtorch_version", "device", "threads", "seed", "command_line", "date", "host",
+                          "num_cpus", "cpu_model"}) {
     CAPTURE(key);
     CHECK(ctx.contains(key));
   }
+  // The machine behind a result's timings: a name from /proc/cpuinfo, one line.
+  CHECK(ctx["cpu_model"].is_string());
+  CHECK(!ctx["cpu_model"].get<std::string>().empty());
+  CHECK(ctx["cpu_model"].get<std::string>().find('\n') == std::string::npos);
   CHECK(ctx["command_line"] == "prog --out 'a dir'");
   CHECK(ctx["seed"] == 5);
 }
