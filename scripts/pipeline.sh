@@ -16,9 +16,10 @@
 #   quick   ~20-25 min on Fashion-MNIST: supernet 6 epochs on 11,000 images (sandwich 3), 300
 #           subnets for the predictor, search 100 x 200, retrain 3 points spread over the front
 #           for 4 epochs on 11,000 images. Small, but every number in the report is real.
-#   full    hours: the supernet with the recipe whose ranking issue 9 measured (20 epochs on
-#           10,000 training + 5,000 validation images, sandwich 4, lr 0.05, in-place
-#           distillation: results/supernet/fashion-mnist.md), 1,000 subnets, search 100 x 500,
+#   full    hours (Fashion-MNIST: 1 h 47 min on 2 cores, results/nas/fashion-mnist/): the
+#           supernet with the recipe whose ranking issue 9 measured (20 epochs on 10,000
+#           training + 5,000 validation images, sandwich 4, lr 0.05, in-place distillation:
+#           results/supernet/fashion-mnist.md), 1,000 subnets, search 100 x 500,
 #           retrain 5 points spread over the front on the whole split with the recipe of the
 #           hand-made baselines (Fashion-MNIST 15 epochs at lr 0.1, CIFAR-10 30 epochs at lr 0.2),
 #           which the report compares against (results/shiftaddaug/DATASET.json unless
@@ -167,6 +168,10 @@ fi
 stage 6 "report"
 report_flags=(--search "$out/search" --retrain "$out/retrain" --out "$out/report.json" --svg "$out/report.svg")
 [[ -n $baselines ]] && report_flags+=(--baselines "$baselines")
-run "$bin/nas_report" "${report_flags[@]}"
+# The PNG plot needs python3 with matplotlib (scripts/plot_report.py, run by nas_report with
+# $NAS_PYTHON, else /usr/bin/python3); the SVG does not.
+if "${NAS_PYTHON:-/usr/bin/python3}" -c 'import matplotlib' 2>/dev/null; then report_flags+=(--plot "$out/report.png")
+else echo "pipeline.sh: note: ${NAS_PYTHON:-/usr/bin/python3} with matplotlib not found: report.svg only (no report.png)" >&2; fi
+NAS_SCRIPTS_DIR=$root/scripts run "$bin/nas_report" "${report_flags[@]}"
 if ((dry_run)); then echo "pipeline.sh: dry run: nothing was run"; exit 0; fi
-echo "pipeline.sh: done in $(( $(date +%s) - start )) s: $out/report.json, $out/report.md, $out/report.svg" | tee -a "$log"
+echo "pipeline.sh: done in $(( $(date +%s) - start )) s: $out/report.json, $out/report.md, $out/report.svg$([[ -f $out/report.png ]] && echo ", $out/report.png")" | tee -a "$log"
