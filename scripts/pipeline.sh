@@ -170,8 +170,9 @@ report_flags=(--search "$out/search" --retrain "$out/retrain" --out "$out/report
 [[ -n $baselines ]] && report_flags+=(--baselines "$baselines")
 # The PNG plot needs python3 with matplotlib (scripts/plot_report.py, run by nas_report with
 # $NAS_PYTHON, else /usr/bin/python3); the SVG does not.
-if "${NAS_PYTHON:-/usr/bin/python3}" -c 'import matplotlib' 2>/dev/null; then report_flags+=(--plot "$out/report.png")
-else echo "pipeline.sh: note: ${NAS_PYTHON:-/usr/bin/python3} with matplotlib not found: report.svg only (no report.png)" >&2; fi
+report_python=${NAS_PYTHON:-/usr/bin/python3}
+if "$report_python" -c 'import matplotlib' 2>/dev/null; then report_flags+=(--plot "$out/report.png")
+else echo "pipeline.sh: note: $report_python with matplotlib not found: report.svg only (no report.png)" >&2; fi
 NAS_SCRIPTS_DIR=$root/scripts run "$bin/nas_report" "${report_flags[@]}"
 if ((dry_run)); then echo "pipeline.sh: dry run: nothing was run"; exit 0; fi
 echo "pipeline.sh: done in $(( $(date +%s) - start )) s: $out/report.json, $out/report.md, $out/report.svg$([[ -f $out/report.png ]] && echo ", $out/report.png")" | tee -a "$log"

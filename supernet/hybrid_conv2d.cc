@@ -47,13 +47,20 @@ HybridConv2dImpl::HybridConv2dImpl(const HybridConv2dOptions& options) : options
   remap = remap_for(options.op);
 }
 
+int64_t HybridConv2dImpl::tiny_out_channels() const {
+  return options_.tiny_out > 0 ? std::min(options_.tiny_out, options_.max_out) : options_.max_out;
+}
+
+int64_t HybridConv2dImpl::tiny_in_channels() const {
+  if (options_.depthwise) return 1;
+  return options_.tiny_in > 0 ? std::min(options_.tiny_in, options_.max_in) : options_.max_in;
+}
+
 torch::Tensor HybridConv2dImpl::initial_weight(OpKind op, at::Generator* tiny_gen) const {
   const HybridConv2dOptions& options = options_;
   const int64_t in_per_group = options.depthwise ? 1 : options.max_in;
-  const int64_t tiny_out = options.tiny_out > 0 ? std::min(options.tiny_out, options.max_out) : options.max_out;
-  const int64_t tiny_in = options.depthwise ? 1
-                          : options.tiny_in > 0 ? std::min(options.tiny_in, options.max_in)
-                                                : options.max_in;
+  const int64_t tiny_out = tiny_out_channels();
+  const int64_t tiny_in = tiny_in_channels();
   const int64_t k = options.max_kernel;
   // The multiplicative scale of the tiny slice: Kaiming normal (fan out), or N(0, 0.01) for a
   // classifier.
@@ -92,9 +99,7 @@ const torch::Tensor& HybridConv2dImpl::weight_for(OpKind op) const {
 std::vector<int64_t> HybridConv2dImpl::adder_view_block() const {
   if (!supports(OpKind::Add) || !options_.adder_unit_rms) return {};
   if (!adder_weight.defined() && ops_.size() > 1) return {};
-  const int64_t out = options_.tiny_out > 0 ? std::min(options_.tiny_out, options_.max_out) : options_.max_out;
-  if (options_.depthwise) return {out};
-  return {out, options_.tiny_in > 0 ? std::min(options_.tiny_in, options_.max_in) : options_.max_in};
+  return {tiny_out_channels(), tiny_in_channels()};
 }
 
 std::vector<torch::Tensor> HybridConv2dImpl::weights() const {

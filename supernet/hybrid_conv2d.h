@@ -148,6 +148,10 @@ class HybridConv2dImpl : public torch::nn::Module {
  private:
   torch::Tensor cropped(const torch::Tensor& full, int64_t kernel) const;
   OpKind resolve_op(std::optional<OpKind> op) const;
+  // The tiny slice's output channels and input channels per group (options' tiny_out / tiny_in,
+  // 0: the whole dimension; 1 input channel for a depthwise layer).
+  int64_t tiny_out_channels() const;
+  int64_t tiny_in_channels() const;
   // A full weight tensor initialised for `op` (see HybridConv2dOptions), the tiny slice drawn
   // from `tiny_gen` (null: the global generator).
   torch::Tensor initial_weight(OpKind op, at::Generator* tiny_gen) const;

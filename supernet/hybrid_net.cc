@@ -27,11 +27,10 @@ json HybridNetOptions::to_json() const {
           {"bn_per_op", bn_per_op},
           {"relative_adder_scaling", relative_adder_scaling},
           {"adder_unit_rms", adder_unit_rms}};
-  // Written only when set (as separate_adder_weights).
-  if (adder_weight_renorm) j["adder_weight_renorm"] = true;
   // Written only when set: the configurations (and resume fingerprints) of every net built
-  // before the option existed stay as they were.
+  // before the options existed stay as they were.
   if (separate_adder_weights) j["separate_adder_weights"] = true;
+  if (adder_weight_renorm) j["adder_weight_renorm"] = true;
   // Written only when off: a layout of the computation, not of the network; a run of a binary
   // before the option (NCHW) resumes under it (continuing in channels-last).
   if (!channels_last) j["channels_last"] = false;
