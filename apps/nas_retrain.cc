@@ -9,7 +9,8 @@
 // --spread K (K points evenly spread over the front's energy range), --keys K1,K2 or --all (the
 // default). One run directory per point, --out/point-NN (NN = the point's
 // index in pareto.json), and --out/retrain_summary.json {context, pareto {file, fingerprint},
-// init, dataset, selection, runs: [{key, dir, point_index, predicted_top1, val_top1, test_top1,
+// init, dataset, selection, selected [{key, point_index}] (every point chosen, finished or not),
+// runs: [{key, dir, point_index, predicted_top1, val_top1, test_top1,
 // energy_mj, macs, params, train_seconds}], best_by_val {key, dir, ...}}, rewritten after every
 // point; the best point on the validation split is copied to --out/best_tiny_model.nasm. Rerunning
 // the command continues: finished points are skipped, an interrupted one resumes. The same command

@@ -161,6 +161,27 @@ void read_summary(const std::string& path, const std::map<std::string, size_t>& 
   r.dataset = json_string(doc, "dataset", path);
   NAS_CHECK(!r.dataset.empty(), path << ": field 'dataset' is empty");
 
+  if (doc.contains("selection")) r.selection = json_string(doc, "selection", path);
+  if (doc.contains("selected")) {
+    // The points chosen for retraining, finished or not (older summaries do not list them).
+    const json& selected = array_field(doc, "selected", path);
+    NAS_CHECK(selected.size() <= r.points.size(),
+              path << ": field 'selected' lists " << selected.size() << " points, " << r.pareto_file << " has "
+                   << r.points.size());
+    for (ReportPoint& p : r.points) p.selected = false;
+    std::vector<bool> seen(r.points.size(), false);
+    for (size_t i = 0; i < selected.size(); ++i) {
+      const std::string where = element(path, "selected", i);
+      const std::string key = json_string(selected[i], "key", where);
+      const auto found = index.find(key);
+      NAS_CHECK(found != index.end(), where << ": key " << json_excerpt(json(key)) << " is not a point of " << r.pareto_file);
+      NAS_CHECK(!seen[found->second], where << ": key " << json_excerpt(json(key)) << " appears twice");
+      seen[found->second] = true;
+      r.points[found->second].selected = true;
+    }
+    r.selection_known = true;
+  }
+
   const json& runs = array_field(doc, "runs", path);
   size_t energy_differs = 0, prediction_differs = 0;
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -175,6 +196,7 @@ void read_summary(const std::string& path, const std::map<std::string, size_t>& 
               named << ": key " << json_excerpt(json(key)) << " is not a point of " << r.pareto_file);
     ReportPoint& pt = r.points[found->second];
     NAS_CHECK(!pt.retrained, named << ": key " << json_excerpt(json(key)) << " appears twice");
+    NAS_CHECK(pt.selected, named << ": key " << json_excerpt(json(key)) << " is not among the 'selected' points");
     pt.retrained = true;
     pt.run_dir = dir;
     pt.test_top1 = percent(run, "test_top1", where);
@@ -292,9 +314,15 @@ void compute(ParetoReport& r) {
     r.notes.push_back("no point retrained yet: no measured results");
   else if (!r.best_under_budget)
     r.notes.push_back("no retrained point lies within the budget");
-  if (retrained.size() < r.points.size())
-    r.notes.push_back(std::to_string(r.points.size() - retrained.size()) + " of " + std::to_string(r.points.size()) +
-                      " points not retrained yet (listed in not_retrained)");
+  const size_t selected = r.selected_count();
+  if (retrained.size() < selected)
+    r.notes.push_back(std::to_string(selected - retrained.size()) + " of " + std::to_string(selected) +
+                      (r.selection_known ? " selected" : "") + " points not retrained yet (listed in not_retrained)");
+  if (selected < r.points.size())
+    r.notes.push_back(std::to_string(r.points.size() - selected) + " of " + std::to_string(r.points.size()) +
+                      " points not selected for retraining" +
+                      (r.selection.empty() ? std::string() : " (nas_retrain selection: " + r.selection + ")") +
+                      "; listed in not_retrained with selected_for_retraining false");
 
   for (size_t b = 0; b < r.baselines.size(); ++b) {
     const Baseline& base = r.baselines[b];
@@ -317,6 +345,10 @@ void compute(ParetoReport& r) {
 
 size_t ParetoReport::retrained_count() const {
   return static_cast<size_t>(std::count_if(points.begin(), points.end(), [](const ReportPoint& p) { return p.retrained; }));
+}
+
+size_t ParetoReport::selected_count() const {
+  return static_cast<size_t>(std::count_if(points.begin(), points.end(), [](const ReportPoint& p) { return p.selected; }));
 }
 
 ParetoReport build_pareto_report(const ReportInputs& inputs) {
@@ -360,6 +392,8 @@ json point_to_json(const ParetoReport& r, size_t i) {
     j["train_seconds"] = p.train_seconds;
     j["on_measured_front"] = p.on_measured_front;
     j["beats_baselines"] = beaten_baselines(r, i);
+  } else {
+    j["selected_for_retraining"] = p.selected;
   }
   return j;
 }
@@ -382,6 +416,7 @@ json report_to_json(const ParetoReport& r, const json& context) {
                    {"baselines", r.baselines_file.empty() ? json() : json(r.baselines_file)}};
   out["dataset"] = r.dataset;
   out["init"] = r.init;
+  out["selection"] = r.selection.empty() ? json() : json(r.selection);
   out["objective"] = r.objective;
   out["budget_mj"] = optional_number(r.budget_mj);
   out["energy_model"] = r.energy_model;
@@ -519,7 +554,10 @@ std::string report_to_markdown(const ParetoReport& r) {
   md << "- Search: `" << r.pareto_file << "` (" << r.pareto_fingerprint << "), objective " << r.objective
      << ", energy model " << energy_model_text(r.energy_model) << ", energy per image.\n";
   md << "- Retraining: `" << r.summary_file << "`, init " << r.init << ", " << r.retrained_count() << " of "
-     << r.points.size() << " points retrained.\n";
+     << r.points.size() << " points retrained";
+  if (r.selection_known)
+    md << " (" << r.selected_count() << " selected" << (r.selection.empty() ? "" : ": " + r.selection) << ")";
+  md << ".\n";
   md << "- Baselines: " << (r.baselines_file.empty() ? std::string("none given") : "`" + r.baselines_file + "`") << ".\n";
   if (!keys.common.empty()) {
     md << "- Architectures: the arch column shows the key segments in which the points differ; all share";
@@ -534,7 +572,7 @@ std::string report_to_markdown(const ParetoReport& r) {
     std::vector<std::string> remarks;
     if (r.best_under_budget && *r.best_under_budget == i) remarks.push_back("**best under budget**");
     if (p.on_measured_front) remarks.push_back("measured front");
-    if (!p.retrained) remarks.push_back("not retrained yet");
+    if (!p.retrained) remarks.push_back(p.selected ? "not retrained yet" : "not selected for retraining");
     for (const std::string& b : beaten_baselines(r, i)) remarks.push_back("beats " + b);
     std::string remark_text;
     for (const std::string& s : remarks) remark_text += (remark_text.empty() ? "" : "; ") + s;
@@ -600,8 +638,12 @@ std::string report_to_markdown(const ParetoReport& r) {
      << labels(r, r.predicted_front) << ").\n";
   std::vector<size_t> pending;
   for (const size_t i : by_energy(r, false))
-    if (!r.points[i].retrained) pending.push_back(i);
+    if (r.points[i].selected && !r.points[i].retrained) pending.push_back(i);
   if (!pending.empty()) md << "- Not retrained yet: " << labels(r, pending) << ".\n";
+  // A front has up to a population of points: counted, not listed (the table names them).
+  if (r.selected_count() < r.points.size())
+    md << "- Not selected for retraining" << (r.selection.empty() ? "" : " (" + r.selection + ")") << ": "
+       << r.points.size() - r.selected_count() << " of " << r.points.size() << " points.\n";
 
   if (!r.notes.empty()) {
     md << "\n## Notes\n\n";

@@ -11,7 +11,10 @@
 //                                     runs [{key, dir, predicted_top1, val_top1, test_top1,
 //                                     energy_mj, macs, params, train_seconds}]; a subset of the
 //                                     points (retraining is resumable); fingerprint must equal
-//                                     fnv1a64_text(bytes of pareto.json)
+//                                     fnv1a64_text(bytes of pareto.json); optional: selection
+//                                     (text), selected [{key}] (the points chosen for
+//                                     retraining; every run must be one; summaries without it:
+//                                     every point counts as chosen)
 //   baselines (optional)              a results table (scripts/shiftaddaug_table.py): {arch,
 //                                     dataset, rows [{column, remap, top1_mean, top1_std,
 //                                     energy_mj, energy_unit_mj, macs, params}]}; the rows with
@@ -53,6 +56,8 @@ struct ReportPoint {
   double energy_mj = 0;       // per image, the search's energy model
   int64_t macs = 0, params = 0;
   json per_op_energy_mj;    // {op: mJ}
+  // Chosen for retraining (retrain_summary.json's selected; true where the summary has none).
+  bool selected = true;
   // Retraining (valid when retrained).
   bool retrained = false;
   double test_top1 = 0, val_top1 = 0;  // %
@@ -84,6 +89,8 @@ struct BaselineWin {
 struct ParetoReport {
   std::string pareto_file, pareto_fingerprint, summary_file, baselines_file;
   std::string dataset, init, objective;
+  std::string selection;        // nas_retrain's --top/--spread/--keys/--all, as text ("" unknown)
+  bool selection_known = false;  // the summary lists its selected points
   std::optional<double> budget_mj;
   json energy_model;  // pareto.json's, as written
   std::vector<ReportPoint> points;  // every pareto.json point, in its order (by energy)
@@ -97,6 +104,7 @@ struct ParetoReport {
   std::vector<std::string> notes;                       // what is missing or does not compare
 
   size_t retrained_count() const;
+  size_t selected_count() const;
 };
 
 // Reads and checks the inputs, computes everything above. Throws nas::Error naming file and field.
@@ -106,7 +114,7 @@ ParetoReport build_pareto_report(const ReportInputs& inputs);
 // init, objective, budget_mj (null: none), energy_model, points (the retrained ones, ascending
 // energy: key, point_index, arch, predicted_top1, measured_test_top1, measured_val_top1, energy_mj,
 // per_op_energy_mj, macs, params, run_dir, train_seconds, on_measured_front, beats_baselines),
-// not_retrained (the same without the measured fields), baselines [{name, top1_mean, top1_std,
+// not_retrained (the same without the measured fields, with selected_for_retraining), baselines [{name, top1_mean, top1_std,
 // energy_mj, macs, params, beaten}], predicted_front, measured_front (keys),
 // kendall_tau_predicted_vs_measured (null below 2 points), kendall_tau_points, best_under_budget
 // (a point + selected_by, or null), dominated_baselines [{baseline, top1_mean, energy_mj, beaten_by

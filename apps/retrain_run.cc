@@ -466,6 +466,10 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
                          : f.spread > 0 ? "spread " + std::to_string(f.spread)
                          : !f.keys.empty() ? "keys"
                                            : "all";
+  // Every point this command retrains, finished or not: the report tells "not retrained yet"
+  // from "not selected".
+  summary["selected"] = nas::json::array();
+  for (const size_t i : chosen) summary["selected"].push_back({{"key", points[i].key}, {"point_index", i}});
   const std::string summary_path = (out / "retrain_summary.json").string();
   // Several processes may retrain one Pareto set at once (one per core): each point's directory is
   // claimed with a RunLock; a process skips the points another one is training and, after its

@@ -358,6 +358,7 @@ if(TARGET nas_build_acc_dataset AND TARGET nas_train_predictor AND TARGET nas_se
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain 2>/dev/null | grep -E '^nas_retrain: retrained'
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain 2>&1 | grep -c 'done already'
     grep -c '\"test_top1\"' ${sn}/retrain/retrain_summary.json
+    tr -d ' \n' < ${sn}/retrain/retrain_summary.json | grep -o '\"selected\":\\[[^]]*\\]' | grep -o '\"point_index\"' | grep -c point_index
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --lr 0.5 --limit-train 384 --val-size 64 --limit-test 128 --threads 1 --out ${sn}/retrain 2>&1 | grep -o 'settings.trainer.lr differs): rerun with its flags' || true
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 32 --limit-test 128 --threads 1 --out ${sn}/retrain 2>&1 | grep -o 'settings.data.val_size differs' || true
     $<TARGET_FILE:nas_retrain> --pareto ${sn}/search/pareto.json --top 2 --epochs 1 --limit-train 384 --val-size 64 --limit-test 128 --split-seed 12345 --threads 1 --out ${sn}/retrain 2>&1 | grep -o 'settings.data.split_seed differs' || true
@@ -373,7 +374,7 @@ if(TARGET nas_build_acc_dataset AND TARGET nas_train_predictor AND TARGET nas_se
     ${search} --supernet ${sn}/other --generations 1 --out ${sn}/other/search 2>&1 | grep -o 'the predictor was trained for space fnv1a64:[0-9a-f]*, not' || true")
   set_tests_properties(search_cli.fashion_mnist_pipeline PROPERTIES
     FIXTURES_REQUIRED "fmnist_supernet;search_predictor"
-    PASS_REGULAR_EXPRESSION "dropped an incomplete last line.*resuming with 5 architectures.*SAME_DATASET\nexists: pass --resume\nbuilt with other settings\nnas_train_predictor: hold-out of 4: RMSE [0-9.]+ pt, Kendall tau [-0-9.na/]+ \\(baselines: MACs.*nas_search: [0-9]+ architectures on the front \\(no budget\\).*nas_retrain: retrained 2 point\\(s\\) of .*pareto.json\n2\n3\nsettings.trainer.lr differs\\): rerun with its flags\nsettings.data.val_size differs\nsettings.data.split_seed differs\ntwo_instances trained 2 summary 3\n\"init\":{\"from\":\"supernet\",\"inherited_fraction\":1\\.0\nno supernet.json\n.*the predictor was trained for space fnv1a64:[0-9a-f]+, not"
+    PASS_REGULAR_EXPRESSION "dropped an incomplete last line.*resuming with 5 architectures.*SAME_DATASET\nexists: pass --resume\nbuilt with other settings\nnas_train_predictor: hold-out of 4: RMSE [0-9.]+ pt, Kendall tau [-0-9.na/]+ \\(baselines: MACs.*nas_search: [0-9]+ architectures on the front \\(no budget\\).*nas_retrain: retrained 2 point\\(s\\) of .*pareto.json\n2\n3\n2\nsettings.trainer.lr differs\\): rerun with its flags\nsettings.data.val_size differs\nsettings.data.split_seed differs\ntwo_instances trained 2 summary 3\n\"init\":{\"from\":\"supernet\",\"inherited_fraction\":1\\.0\nno supernet.json\n.*the predictor was trained for space fnv1a64:[0-9a-f]+, not"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 600 LABELS cli)
 endif()
 

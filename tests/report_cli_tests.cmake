@@ -69,6 +69,17 @@ report_cli_read(partial_json partial ${report_out}/partial.json
 report_cli_read(partial_markdown partial ${report_out}/partial.md
   "1 of 4 points retrained.*No baselines given: no comparison with hand-made networks\\..*Kendall tau of predicted vs measured test top-1: not available \\(1 retrained point\\(s\\)\\)\\..*Not retrained yet: P0, P2, P3\\.")
 
+# ---- a summary that lists its selected points (nas_retrain writes selected): P1 and P3 chosen,
+# P1 retrained; P0 and P2 were never chosen, so they are "not selected", not "not retrained yet".
+report_cli_write(selected ${report_out}/selected.json --search ${report_data}/search --retrain ${report_data}/retrain_selected)
+report_cli_read(selected_json selected ${report_out}/selected.json
+  "\"not_retrained\": \\[\n.*\"point_index\": 0,\n[^\n]*\n *\"selected_for_retraining\": false\n *},.*\"point_index\": 2,\n[^\n]*\n *\"selected_for_retraining\": false\n *},.*\"point_index\": 3,\n[^\n]*\n *\"selected_for_retraining\": true\n *}\n *\\],\n *\"notes\": \\[[^]]*\"1 of 2 selected points not retrained yet \\(listed in not_retrained\\)\",\n *\"2 of 4 points not selected for retraining \\(nas_retrain selection: keys\\); listed in not_retrained with selected_for_retraining false\"\n *\\],.*\"selection\": \"keys\"")
+report_cli_read(selected_markdown selected ${report_out}/selected.md
+  "1 of 4 points retrained \\(2 selected: keys\\)\\..*\\| P0 \\| [^\n]*\\| not selected for retraining \\|\n\\| P1 \\|[^\n]*\n\\| P2 \\| [^\n]*\\| not selected for retraining \\|\n\\| P3 \\| [^\n]*\\| not retrained yet \\|.*- Not retrained yet: P3\\.\n- Not selected for retraining \\(keys\\): 2 of 4 points\\.")
+nas_cli_fail_test(report_cli.run_not_selected
+  "nas_report: error: [^\n]*retrain_unselected_run/retrain_summary\\.json: runs\\[0\\] \\(dir \"point-01\"\\): key \"r20\\.i1[^\n]* is not among the 'selected' points"
+  ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/retrain_unselected_run)
+
 # The real results table (results/shiftaddaug, mbv2-micro): its baselines cost 0.03-0.11 mJ at 90-92 %.
 report_cli_write(unbeaten ${report_out}/unbeaten.json ${report_inputs}
                  --baselines ${PROJECT_SOURCE_DIR}/results/shiftaddaug/fashion-mnist.json)
