@@ -14,7 +14,7 @@ sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit
 
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_EXE_LINKER_FLAGS="$sanitize" \
-  -DCMAKE_SHARED_LINKER_FLAGS="$sanitize" -DNAS_USE_TCMALLOC=OFF >/dev/null
+  -DCMAKE_SHARED_LINKER_FLAGS="$sanitize" -DNAS_USE_TCMALLOC=OFF -DNAS_TEST_TIMEOUT_SCALE=4 >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
 
 # LibTorch itself is not instrumented; its process-lifetime singletons (operator registries,
@@ -24,6 +24,7 @@ export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1:strict_string_checks=1:dete
 export LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 cd "$build_dir"
-# Sanitized programs run 2-5x slower: a longer per-test limit than scripts/test.sh.
+# Sanitized programs run 2-5x slower: a longer per-test limit than scripts/test.sh (the tests'
+# own TIMEOUTs x4 by NAS_TEST_TIMEOUT_SCALE above; --timeout for those without one).
 ctest --output-on-failure -j"$(nproc)" --timeout 2400 "$@"
 echo "sanitize: every test passed under AddressSanitizer + UndefinedBehaviorSanitizer ($build_dir)"
