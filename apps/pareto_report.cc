@@ -169,15 +169,14 @@ void read_summary(const std::string& path, const std::map<std::string, size_t>& 
               path << ": field 'selected' lists " << selected.size() << " points, " << r.pareto_file << " has "
                    << r.points.size());
     for (ReportPoint& p : r.points) p.selected = false;
-    std::vector<bool> seen(r.points.size(), false);
     for (size_t i = 0; i < selected.size(); ++i) {
       const std::string where = element(path, "selected", i);
       const std::string key = json_string(selected[i], "key", where);
       const auto found = index.find(key);
       NAS_CHECK(found != index.end(), where << ": key " << json_excerpt(json(key)) << " is not a point of " << r.pareto_file);
-      NAS_CHECK(!seen[found->second], where << ": key " << json_excerpt(json(key)) << " appears twice");
-      seen[found->second] = true;
-      r.points[found->second].selected = true;
+      ReportPoint& pt = r.points[found->second];
+      NAS_CHECK(!pt.selected, where << ": key " << json_excerpt(json(key)) << " appears twice");
+      pt.selected = true;
     }
     r.selection_known = true;
   }
@@ -641,9 +640,10 @@ std::string report_to_markdown(const ParetoReport& r) {
     if (r.points[i].selected && !r.points[i].retrained) pending.push_back(i);
   if (!pending.empty()) md << "- Not retrained yet: " << labels(r, pending) << ".\n";
   // A front has up to a population of points: counted, not listed (the table names them).
-  if (r.selected_count() < r.points.size())
+  const size_t selected = r.selected_count();
+  if (selected < r.points.size())
     md << "- Not selected for retraining" << (r.selection.empty() ? "" : " (" + r.selection + ")") << ": "
-       << r.points.size() - r.selected_count() << " of " << r.points.size() << " points.\n";
+       << r.points.size() - selected << " of " << r.points.size() << " points.\n";
 
   if (!r.notes.empty()) {
     md << "\n## Notes\n\n";

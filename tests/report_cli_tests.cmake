@@ -79,6 +79,9 @@ report_cli_read(selected_markdown selected ${report_out}/selected.md
 nas_cli_fail_test(report_cli.run_not_selected
   "nas_report: error: [^\n]*retrain_unselected_run/retrain_summary\\.json: runs\\[0\\] \\(dir \"point-01\"\\): key \"r20\\.i1[^\n]* is not among the 'selected' points"
   ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/retrain_unselected_run)
+nas_cli_fail_test(report_cli.selected_twice
+  "nas_report: error: [^\n]*retrain_selected_twice/retrain_summary\\.json: selected\\[1\\]: key \"r20\\.i1[^\n]* appears twice"
+  ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/retrain_selected_twice)
 
 # The real results table (results/shiftaddaug, mbv2-micro): its baselines cost 0.03-0.11 mJ at 90-92 %.
 report_cli_write(unbeaten ${report_out}/unbeaten.json ${report_inputs}
