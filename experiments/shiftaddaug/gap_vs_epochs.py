@@ -162,7 +162,7 @@ def plot(path, points):
                 ax.plot(x, p["mean"], marker=markers.get(family, "D"), ls="none", color=colour, alpha=alpha, ms=6,
                         mfc=colour if test else "white")
                 if p["flag"]:
-                    ax.annotate("1 pair" if len(p["seeds"]) == 1 else "!", (x, p["mean"]), textcoords="offset points",
+                    ax.annotate(p["flag"].split(";")[0], (x, p["mean"]), textcoords="offset points",
                                 xytext=(4, 4), fontsize=6, color=colour, alpha=alpha)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xscale("log")
