@@ -52,3 +52,23 @@ add_test(NAME studies.gap_refuses_unequal_epochs COMMAND sh -c "${nas_studies_sk
 set_tests_properties(studies.gap_refuses_unequal_epochs PROPERTIES
   PASS_REGULAR_EXPRESSION "gap_vs_epochs: [^\n]*bad-epochs/Shift-lr0\\.2-s1/result\\.json: 30 epochs, the source grid-5ep says 5\nrc 1\ngap_vs_epochs: --runs nosuch=[^\n]*: expected SOURCE_ID=DIR with SOURCE_ID one of \\[[^\n]*\\]\nrc 1"
   SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS cli)
+
+# experiments/supernet_ranking/run_supernet_ranking.sh: two instances at once share the standalone
+# runs (flock(1) on each DIR/.run.lock): every one is trained exactly once, an instance skips the
+# runs the other is training and waits for them before its table. (The stand-ins write no real
+# results, so the table step itself fails here; it has tests of its own: supernet_ranking.*.)
+set(ranking_queue ${CMAKE_CURRENT_BINARY_DIR}/studies_ranking_queue)
+add_test(NAME studies.ranking_shared_queue COMMAND sh -c "
+  rm -rf ${ranking_queue} && mkdir -p ${ranking_queue} && export FAKE_RUN_LOG=${ranking_queue}/runs.log FAKE_RUN_SECONDS=1 && \
+  for i in 1 2; do \
+    BIN=${PROJECT_SOURCE_DIR}/tests/data/fake_bin SPACE=${PROJECT_SOURCE_DIR}/results/supernet/space-fmnist-micro.json \
+      NAMED=mbv2-micro RANDOM_COUNT=2 ${PROJECT_SOURCE_DIR}/experiments/supernet_ranking/run_supernet_ranking.sh \
+      fashion-mnist ${ranking_queue}/root > ${ranking_queue}/instance$i.txt 2>&1 & \
+  done; wait; \
+  echo runs $(wc -l < ${ranking_queue}/runs.log) distinct $(sort -u ${ranking_queue}/runs.log | wc -l) \
+    retrained $(cat ${ranking_queue}/instance*.txt | grep -c '^retrained ') \
+    skipped_busy $(cat ${ranking_queue}/instance*.txt | grep -c 'another instance is training it'); \
+  cat ${ranking_queue}/instance*.txt | grep '^FAIL' || echo NO_FAIL")
+set_tests_properties(studies.ranking_shared_queue PROPERTIES
+  PASS_REGULAR_EXPRESSION "runs 8 distinct 8 retrained 8 skipped_busy [1-9][0-9]*\nNO_FAIL"
+  TIMEOUT 120 LABELS cli)
