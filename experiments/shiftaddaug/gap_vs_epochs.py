@@ -60,6 +60,14 @@ def flag_of(paired, expected_seeds):
     return "; ".join(flags)
 
 
+def time_ratio(direct, aug):
+    """What the augmentation costs: mean training seconds of the Aug runs over the direct runs'
+    (shared-machine time, as the runs recorded it; None without a time on either side)."""
+    d = [r["train_seconds"] for r in direct if r.get("train_seconds")]
+    a = [r["train_seconds"] for r in aug if r.get("train_seconds")]
+    return round((sum(a) / len(a)) / (sum(d) / len(d)), 3) if d and a else None
+
+
 def collect(spec, base, overrides):
     points, missing = [], []
     for source in spec["sources"]:
@@ -82,6 +90,7 @@ def collect(spec, base, overrides):
                     continue
                 points.append(dict(where, **paired, flag=flag_of(paired, source["seeds"]),
                                    train_images=(direct + aug)[0]["train_images"],
+                                   train_time_ratio=time_ratio(direct, aug),
                                    runs=[run_record(r) for r in direct + aug]))
     return points, missing
 
@@ -102,7 +111,8 @@ def write_markdown(path, spec, points, missing, command_line):
             "at equal epochs (per seed, then mean ± the standard error of the mean difference; no SE "
             "from one pair). **Validation and test are separate lines**: the learning-rate grid runs "
             "are validation-only (they chose the learning rates; the test set played no part), the "
-            "full-split runs give test and validation top-1. The recipe families are not comparable "
+            "full-split runs give test and validation top-1. The train time ratio is the runs' own "
+            "(shared-machine seconds; what the augmentation costs at these epochs). The recipe families are not comparable "
             "with each other (network, trainer, training-set size), so each has lines of its own:", ""]
     text += [f"- **{name}**: {what}" for name, what in spec["families"].items()]
     for dataset in sorted({p["dataset"] for p in points} | {m["dataset"] for m in missing}):
@@ -112,9 +122,11 @@ def write_markdown(path, spec, points, missing, command_line):
                         key=lambda p: (p["family"], p["op"], p["metric"], p["epochs"])):
             cells.append([p["op"], p["family"], METRIC_NAMES.get(p["metric"], p["metric"]), str(p["epochs"]),
                           p["split"], str(p["train_images"]), f"{p['aug_column']} - {p['direct_column']}",
-                          paired_text(p), p["flag"] or "-", p["source"]])
+                          paired_text(p), p["flag"] or "-", p["source"],
+                          "-" if p["train_time_ratio"] is None else f"{p['train_time_ratio']:.1f}x"])
         text += markdown_table(["op", "family", "metric", "epochs", "runs", "training images", "columns",
-                                "Aug - direct, per seed (mean ± SE)", "flag", "source"], cells)
+                                "Aug - direct, per seed (mean ± SE)", "flag", "source",
+                                "train time Aug / direct"], cells)
         gaps = [m for m in missing if m["dataset"] == dataset]
         if gaps:
             text.append("")
