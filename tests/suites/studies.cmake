@@ -72,3 +72,12 @@ add_test(NAME studies.ranking_shared_queue COMMAND sh -c "
 set_tests_properties(studies.ranking_shared_queue PROPERTIES
   PASS_REGULAR_EXPRESSION "runs 8 distinct 8 retrained 8 skipped_busy [1-9][0-9]*\nNO_FAIL"
   TIMEOUT 120 LABELS cli)
+
+# No finished run at all (the 100-epoch queue's first hours): one error line, no table written.
+add_test(NAME studies.table_no_runs COMMAND sh -c "${nas_studies_skip}
+  rm -rf ${table_fx}_empty && mkdir -p ${table_fx}_empty/Shift-lr0.2-ep100-s1 && \
+  ${nas_studies_python} ${nas_studies_src}/shiftaddaug_table.py ${table_fx}_empty cifar10 ${table_fx}_empty/out --name cifar10-100ep 2>&1; \
+  echo rc $?; ls ${table_fx}_empty/out 2>&1 | grep -c cifar10-100ep")
+set_tests_properties(studies.table_no_runs PROPERTIES
+  PASS_REGULAR_EXPRESSION "^shiftaddaug_table: no result\\.json for cifar10 under [^\n]*_empty\nrc 1\n0\n$"
+  SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS cli)
