@@ -402,11 +402,11 @@ if(TARGET nas_report AND TARGET nas_retrain AND TARGET nas_search)
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
 endif()
 
-# ---- scripts/supernet_ranking.py (issue 9, item 5) on a fixture whose rankings are reversed -----
+# ---- experiments/supernet_ranking/supernet_ranking.py (issue 9, item 5) on a fixture whose rankings are reversed -----
 find_program(NAS_TEST_PYTHON3 python3)
 if(NAS_TEST_PYTHON3)
   add_test(NAME supernet_ranking.fixture COMMAND sh -c "
-    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${PROJECT_SOURCE_DIR}/tests/data/supernet_ranking \
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/experiments/supernet_ranking/supernet_ranking.py ${PROJECT_SOURCE_DIR}/tests/data/supernet_ranking \
       --dataset fixture --out-base ${CMAKE_CURRENT_BINARY_DIR}/ranking_fixture 2>/dev/null && \
     cat ${CMAKE_CURRENT_BINARY_DIR}/ranking_fixture.md ${CMAKE_CURRENT_BINARY_DIR}/ranking_fixture.json")
   set_tests_properties(supernet_ranking.fixture PROPERTIES
@@ -417,10 +417,10 @@ if(NAS_TEST_PYTHON3)
   add_test(NAME supernet_ranking.two_seeds COMMAND sh -c "
     rm -rf ${two_seeds} && cp -r ${PROJECT_SOURCE_DIR}/tests/data/supernet_ranking ${two_seeds} && \
     mv ${two_seeds}/more-seeds/standalone-seed2 ${two_seeds}/ && \
-    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${two_seeds} --dataset fixture \
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/experiments/supernet_ranking/supernet_ranking.py ${two_seeds} --dataset fixture \
       --out-base ${two_seeds}/out 2>/dev/null && cat ${two_seeds}/out.md && \
     sed -i 's/\"split_seed\": 1/\"split_seed\": 3/' ${two_seeds}/standalone-seed2/random0/config.json && \
-    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${two_seeds} --dataset fixture \
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/experiments/supernet_ranking/supernet_ranking.py ${two_seeds} --dataset fixture \
       --out-base ${two_seeds}/out2 2>&1; echo rc $?")
   set_tests_properties(supernet_ranking.two_seeds PROPERTIES
     PASS_REGULAR_EXPRESSION "-1.000\\*\\* over 4 architectures \\(goal >= 0.6\\); standalone = mean of seeds \\[1, 2\\]\\.\n.*seed 1 -1.000 \\(4 archs\\), seed 2 -0.667 \\(4 archs\\).*seeds 1/2 0.667 \\(4 archs\\).*Proxies without any training, against the same standalone ranking: energy 1\\.000, MACs 1\\.000, parameters nan \\(the supernet ranks worse than energy and MACs alone\\).*Seed noise: [^\n]* 2\\.27 points.*\\| random1 \\| [0-9.]+ \\| [0-9.]+ \\| 60.00 \\| 84.50 \\| 83.50 \\| 85.00 \\(s1\\), 84.00 \\(s2\\) \\|.*random0: a standalone run of seed 2 is not on seed 1's split.*rc 1"
@@ -436,14 +436,14 @@ if(TARGET bench_train_step)
     $<TARGET_FILE:bench_train_step> --profile -1)
 endif()
 
-# ---- scripts/run_shiftaddaug_table.sh: three instances at once share the queue; every run is
-# trained exactly once (each run directory is claimed with a lock: scripts/run_claim.sh).
+# ---- experiments/shiftaddaug/run_shiftaddaug_table.sh: three instances at once share the queue; every run is
+# trained exactly once (each run directory is claimed with flock(1) on DIR/.run.lock).
 set(queue_dir ${CMAKE_CURRENT_BINARY_DIR}/table_queue)
 add_test(NAME run_scripts.shared_queue COMMAND sh -c "
   rm -rf ${queue_dir} && mkdir -p ${queue_dir} && export FAKE_RUN_LOG=${queue_dir}/runs.log && \
   pids=''; for i in 1 2 3; do \
     SEEDS='1 2' COLUMNS='Mult Shift Add' ABLATION_REMAPS='' BIN=${PROJECT_SOURCE_DIR}/tests/data/fake_bin \
-      ${PROJECT_SOURCE_DIR}/scripts/run_shiftaddaug_table.sh fashion-mnist ${queue_dir}/root --epochs 1 \
+      ${PROJECT_SOURCE_DIR}/experiments/shiftaddaug/run_shiftaddaug_table.sh fashion-mnist ${queue_dir}/root --epochs 1 \
       > ${queue_dir}/instance$i.txt 2>&1 & pids=\"$pids $!\"; \
   done; for p in $pids; do wait $p || echo AN_INSTANCE_FAILED; done; \
   echo runs $(wc -l < ${queue_dir}/runs.log) distinct $(sort -u ${queue_dir}/runs.log | wc -l) \
@@ -451,7 +451,7 @@ add_test(NAME run_scripts.shared_queue COMMAND sh -c "
     skipped_busy $(cat ${queue_dir}/instance*.txt | grep -c 'another instance'); \
   rm -rf ${queue_dir}/bad && mkdir -p ${queue_dir}/bad && touch ${queue_dir}/bad/Mult-s1 && \
   SEEDS=1 COLUMNS=Mult ABLATION_REMAPS='' BIN=${PROJECT_SOURCE_DIR}/tests/data/fake_bin \
-    ${PROJECT_SOURCE_DIR}/scripts/run_shiftaddaug_table.sh fashion-mnist ${queue_dir}/bad --epochs 1 2>&1; echo rc $?")
+    ${PROJECT_SOURCE_DIR}/experiments/shiftaddaug/run_shiftaddaug_table.sh fashion-mnist ${queue_dir}/bad --epochs 1 2>&1; echo rc $?")
 # Also: a run directory that cannot be claimed (a file in its place) fails the script, not "skip".
 set_tests_properties(run_scripts.shared_queue PROPERTIES
   PASS_REGULAR_EXPRESSION "runs 6 distinct 6 results 6 skipped_busy [1-9][0-9]*\n.*FAIL [^\n]*bad/Mult-s1: cannot claim the run directory\nrc 1"
@@ -464,13 +464,13 @@ add_test(NAME run_scripts.column_flags COMMAND sh -c "
   rm -rf ${columns_dir} && mkdir -p ${columns_dir} && export FAKE_RUN_LOG=${columns_dir}/runs.log \
     FAKE_ARGS_LOG=${columns_dir}/args.log FAKE_RUN_SECONDS=0 && \
   SEEDS=3 COLUMNS='Shift-piecewise-lr0.2 ShiftAug-fc AddAug-quantile-remap_eta0.1-lr0.025 Add-lr0.1-ep99' ABLATION_REMAPS='' \
-    BIN=${PROJECT_SOURCE_DIR}/tests/data/fake_bin ${PROJECT_SOURCE_DIR}/scripts/run_shiftaddaug_table.sh \
+    BIN=${PROJECT_SOURCE_DIR}/tests/data/fake_bin ${PROJECT_SOURCE_DIR}/experiments/shiftaddaug/run_shiftaddaug_table.sh \
     cifar10 ${columns_dir}/root --epochs 30 > /dev/null 2>&1 && cat ${columns_dir}/args.log")
 set_tests_properties(run_scripts.column_flags PROPERTIES
   PASS_REGULAR_EXPRESSION "--dataset cifar10 --op shift --aug none --remap piecewise --lr 0\\.2 --seed 3 --out [^ ]*/Shift-piecewise-lr0\\.2-s3 --device cpu --epochs 30\n--dataset cifar10 --op shift --aug shiftaddaug --remap fc --seed 3 --out [^ ]*/ShiftAug-fc-s3 [^\n]*\n--dataset cifar10 --op add --aug shiftaddaug --remap quantile --remap-eta 0\\.1 --lr 0\\.025 --seed 3 --out [^\n]*\n--dataset cifar10 --op add --aug none --epochs 99 --lr 0\\.1 --seed 3 --out [^ ]*/Add-lr0\\.1-ep99-s3 --device cpu\n$"
   TIMEOUT 60 LABELS cli)
 
-# ---- scripts/supernet_ranking.py: runs of binaries that did not record data.split_seed in
+# ---- experiments/supernet_ranking/supernet_ranking.py: runs of binaries that did not record data.split_seed in
 # config.json are judged by the --split-seed of their recorded command line.
 if(NAS_TEST_PYTHON3)
   set(cmdline_seeds ${CMAKE_CURRENT_BINARY_DIR}/ranking_cmdline_seeds)
@@ -479,10 +479,10 @@ if(NAS_TEST_PYTHON3)
     mv ${cmdline_seeds}/more-seeds/standalone-seed2 ${cmdline_seeds}/ && \
     for c in ${cmdline_seeds}/standalone-seed2/*/config.json; do \
       echo '{\"data\": {}, \"context\": {\"command_line\": \"nas_retrain --seed 2 --split-seed 1 --epochs 5\"}}' > $c; done && \
-    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${cmdline_seeds} --dataset fixture \
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/experiments/supernet_ranking/supernet_ranking.py ${cmdline_seeds} --dataset fixture \
       --out-base ${cmdline_seeds}/out 2>/dev/null && grep -o 'standalone = mean of seeds \\[1, 2\\]' ${cmdline_seeds}/out.md && \
     echo '{\"data\": {}, \"context\": {\"command_line\": \"nas_retrain --seed 2 --epochs 5\"}}' > ${cmdline_seeds}/standalone-seed2/random0/config.json && \
-    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/supernet_ranking.py ${cmdline_seeds} --dataset fixture \
+    ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/experiments/supernet_ranking/supernet_ranking.py ${cmdline_seeds} --dataset fixture \
       --out-base ${cmdline_seeds}/out2 2>&1; echo rc $?")
   set_tests_properties(supernet_ranking.split_seed_from_command_line PROPERTIES
     PASS_REGULAR_EXPRESSION "standalone = mean of seeds \\[1, 2\\]\n.*random0: a standalone run of seed 2 is not on seed 1's split.*rc 1"

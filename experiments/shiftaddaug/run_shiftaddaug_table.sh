@@ -5,17 +5,17 @@
 # run in RUN_ROOT/<column>-s<seed>: finished runs are skipped, interrupted ones resume from their
 # checkpoint, so the table can be filled across sessions.
 #
-#   scripts/run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags ...]
+#   experiments/shiftaddaug/run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags ...]
 # Environment: SEEDS ("1 2"), COLUMNS ("Mult Shift ShiftAug Add AddAug"; also e.g.
 #   AddAug-quantile-remap_eta0.1, AddAug-fc, ShiftAug-sortaug, Shift-piecewise: a direct net with a
 #   remap), ABLATION_OP (add), ABLATION_REMAPS
 #   ("quantile piecewise"), PARALLEL (1: runs at a time), BIN (build/apps), DEVICE (cpu).
-# Several instances of the same command may run at once (one per core): each run directory is
-#   claimed with a lock (scripts/run_claim.sh), so an instance skips the runs another one is training.
+# Several instances of the same command may run at once (one per core): each run is trained under
+#   flock(1) on its DIR/.run.lock (below), so an instance skips the runs another one is training.
 # Column suffixes, in this order, each optional: -lrX (learning rate X, e.g. Shift-lr0.1) and
 #   -epN (N epochs instead of the --epochs given, e.g. Shift-lr0.1-ep40 for an equal-wall-time
 #   baseline).
-# Example (2-core CPU): scripts/run_shiftaddaug_table.sh fashion-mnist runs/fmnist --epochs 3
+# Example (2-core CPU): experiments/shiftaddaug/run_shiftaddaug_table.sh fashion-mnist runs/fmnist --epochs 3
 set -euo pipefail
 dataset=${1:?usage: run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags]}
 root=${2:?usage: run_shiftaddaug_table.sh DATASET RUN_ROOT [nas_retrain flags]}
@@ -27,8 +27,6 @@ ablation_op=${ABLATION_OP:-add}
 ablation_remaps=${ABLATION_REMAPS-"quantile piecewise"}
 parallel=${PARALLEL:-1}
 mkdir -p "$root"
-# shellcheck source=run_claim.sh
-source "$(dirname "$0")/run_claim.sh"
 
 column_flags() {  # column -> nas_retrain flags (suffixes: see the top)
   local col=$1 extra=""
@@ -59,7 +57,7 @@ base_column_flags() {  # column without suffixes -> nas_retrain flags
 }
 
 run_one() {  # column seed [nas_retrain flags]
-  local column=$1 seed=$2 dir="$root/$1-s$2" resume=() common=()
+  local column=$1 seed=$2 dir="$root/$1-s$2" common=()
   shift 2
   # A column with its own epochs (-epN) drops the common --epochs.
   while (($#)); do
@@ -68,20 +66,21 @@ run_one() {  # column seed [nas_retrain flags]
   done
   set -- "${common[@]}"
   if [[ -f $dir/result.json ]]; then echo "skip $dir (done)"; return 0; fi
-  local claim=0
-  claim_run "$dir" || claim=$?
-  if ((claim == 1)); then echo "skip $dir (another instance is training it)"; return 0; fi
-  if ((claim != 0)); then echo "FAIL $dir: cannot claim the run directory"; return 1; fi
-  # Checked again under the lock: the other instance may have finished it in between.
-  if [[ -f $dir/result.json ]]; then release_run; echo "skip $dir (done)"; return 0; fi
-  [[ -f $dir/checkpoint.pt ]] && resume=(--resume)
-  echo "run  $dir"
+  mkdir -p "$dir" 2>/dev/null || { echo "FAIL $dir: cannot claim the run directory"; return 1; }
   local rc=0
-  # shellcheck disable=SC2046
-  "$bin/nas_retrain" --dataset "$dataset" $(column_flags "$column") --seed "$seed" --out "$dir" \
-    --device "${DEVICE:-cpu}" "${resume[@]}" "$@" >"$dir/stdout.txt" 2>"$dir/stderr.txt" || rc=$?
-  release_run
-  if ((rc != 0)); then echo "FAIL $dir: $(tail -1 "$dir/stderr.txt")"; return 1; fi
+  # DIR/.run.lock is the same lock that core/run_lock.h's RunLock takes (nas_retrain --pareto's
+  # point claims); flock(1) holds it while the command runs, and the kernel drops it however that
+  # ends. Under it (and only there, not to touch the files of a run another instance is
+  # training): skip a run finished meanwhile (76), resume one left unfinished, write the logs.
+  # shellcheck disable=SC2016,SC2046
+  flock -n -E 75 "$dir/.run.lock" sh -c 'd=$1; shift; [ -f "$d/result.json" ] && exit 76
+    [ -f "$d/checkpoint.pt" ] && set -- "$@" --resume
+    echo "run  $d"; exec "$@" >"$d/stdout.txt" 2>"$d/stderr.txt"' sh "$dir" \
+    "$bin/nas_retrain" --dataset "$dataset" $(column_flags "$column") --seed "$seed" --out "$dir" \
+    --device "${DEVICE:-cpu}" "$@" || rc=$?
+  if ((rc == 75)); then echo "skip $dir (another instance is training it)"; return 0; fi
+  if ((rc == 76)); then echo "skip $dir (done)"; return 0; fi
+  if ((rc != 0)); then echo "FAIL $dir: $(tail -1 "$dir/stderr.txt" 2>/dev/null)"; return 1; fi
   tail -1 "$dir/stdout.txt"
 }
 

@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
 """Aggregates nas_retrain runs (RUN_ROOT/<column>-s<seed>/result.json) into the ShiftAddAug
-results table of one data set: OUT_DIR/<dataset>.json (machine-readable), OUT_DIR/<dataset>.md
-(the table with every run listed) and OUT_DIR/<dataset>.png (top-1 vs energy).
+results table of one data set: OUT_DIR/<name>.json (machine-readable), OUT_DIR/<name>.md (the
+table with every run listed) and OUT_DIR/<name>.png (top-1 vs energy); <name> is the data set
+unless --name says otherwise. Every Aug row carries its paired difference: Aug - direct test
+top-1 by seed against the direct column of its op at the same epochs, with the standard error of
+the mean difference (none from a single pair).
 
-usage: scripts/shiftaddaug_table.py RUN_ROOT DATASET OUT_DIR [--note TEXT]
+usage: experiments/shiftaddaug/shiftaddaug_table.py RUN_ROOT DATASET OUT_DIR [--note TEXT]
+           [--name NAME] [--columns "C1 C2 ..."]
+--columns lists the columns the table should have: one without a finished run (a queue still
+training) is listed as such instead of being left out silently.
 """
 import argparse
 import json
@@ -13,7 +19,9 @@ import re
 import statistics
 import sys
 
-from run_results import command_lines_md, load_runs, run_record, write_atomic, write_json_atomic
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))  # experiments/run_results.py
+from run_results import (command_lines_md, load_runs, markdown_table, paired_difference, paired_text, run_record,
+                         write_atomic, write_json_atomic)
 
 ORDER = ["Mult", "Shift", "ShiftAug", "Add", "AddAug"]
 
@@ -57,12 +65,34 @@ def recipe_of(result):
     return {"net": strip("net", result.get("net", {})), "trainer": strip("trainer", trainer)}
 
 
+def direct_partner(name, rows):
+    """The direct column an Aug column is paired with: the same op without augmentation or remap
+    (only -lrX / -epN suffixes) at the same epochs; None when there is none or several."""
+    base = name.split("-")[0]
+    if not base.endswith("Aug"):
+        return None
+    row = next(r for r in rows if r["column"] == name)
+    pattern = re.compile("^" + re.escape(base[:-len("Aug")]) + r"(-lr[0-9.e-]+)?(-ep\d+)?$")
+    partners = [r for r in rows if pattern.match(r["column"]) and r["epochs"] == row["epochs"]]
+    return partners[0] if len(partners) == 1 else None
+
+
+def add_paired_differences(rows, groups):
+    for row in rows:
+        partner = direct_partner(row["column"], rows)
+        if partner is not None:
+            row["paired"] = dict(paired_difference(groups[partner["column"]], groups[row["column"]]),
+                                 direct=partner["column"], metric="test_top1")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("run_root")
     ap.add_argument("dataset")
     ap.add_argument("out_dir")
     ap.add_argument("--note", default="")
+    ap.add_argument("--name", help="output base name (default: the data set)")
+    ap.add_argument("--columns", default="", help="the columns expected (space-separated)")
     ap.add_argument("--copy-runs", action="store_true",
                     help="copy each run's result.json, config.json and log.txt to OUT_DIR/runs/DATASET/")
     args = ap.parse_args()
@@ -77,6 +107,8 @@ def main():
     # One number of epochs for the table; a column of its own epochs says so (-epN: the
     # equal-wall-time baselines).
     main_epochs = {r["epochs"] for r in results if not re.search(r"-ep\d+$", column_of(r))}
+    if not main_epochs:  # every column names its epochs (the 100-epoch table): they must agree
+        main_epochs = {r["epochs"] for r in results}
     if len(main_epochs) != 1:
         sys.exit(f"shiftaddaug_table: runs differ in epochs: {sorted(main_epochs)}")
     epochs = main_epochs.pop()
@@ -120,9 +152,11 @@ def main():
             "images_per_s": statistics.mean(r.get("images_per_s", 0.0) for r in runs),
             "runs": [run_record(r, device=True) for r in runs],
         })
+    add_paired_differences(rows, groups)
+    missing_columns = [c for c in args.columns.split() if c not in groups]
     first = results[0]
     out = {
-        "context": dict(first["context"], program="scripts/shiftaddaug_table.py",
+        "context": dict(first["context"], program="experiments/shiftaddaug/shiftaddaug_table.py",
                         command_line=" ".join(sys.argv)),
         "arch": arch,
         "dataset": args.dataset,
@@ -132,6 +166,8 @@ def main():
         "note": args.note,
         "rows": rows,
     }
+    if args.columns:
+        out["missing_columns"] = missing_columns
     os.makedirs(args.out_dir, exist_ok=True)
     if args.copy_runs:
         import shutil
@@ -141,24 +177,29 @@ def main():
             for name in ("result.json", "config.json", "log.txt"):
                 if os.path.exists(os.path.join(r["_dir"], name)):
                     shutil.copy(os.path.join(r["_dir"], name), dst)
-    base = os.path.join(args.out_dir, args.dataset)
+    base = os.path.join(args.out_dir, args.name or args.dataset)
     write_json_atomic(base + ".json", out)
 
     lines = [f"# ShiftAddAug on {args.dataset}: {arch}, {epochs} epochs, "
              f"{train_images} training / {test_images} test images", ""]
     if args.note:
         lines += [args.note, ""]
-    lines += ["| column | test top-1 % (mean ± std) | seeds | val top-1 % | lr | eta | epochs | params | MMAC | energy mJ (eyeriss) | train s |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    cells = []
     for row in rows:
         uses_adder = row["column"].startswith("Add")
         val = ", ".join(f"{v:.2f}" for v in row["val_top1"] if v is not None)
         # One seed has no spread: its std is not printed as a measured 0.
         spread = f" ± {row['top1_std']:.2f}" if len(row["top1"]) > 1 else " (1 seed)"
-        lines.append(f"| {row['column']} | {row['top1_mean']:.2f}{spread} | "
-                     f"{', '.join(f'{t:.2f}' for t in row['top1'])} | {val} | "
-                     f"{row['lr']} | {row['eta'] if uses_adder else '-'} | {row['epochs']} | {row['params']} | "
-                     f"{row['macs'] / 1e6:.2f} | {row['energy_mj']:.4f} | {row['train_seconds']:.0f} |")
+        paired = f"vs {row['paired']['direct']}: {paired_text(row['paired'])}" if "paired" in row else "-"
+        cells.append([row["column"], f"{row['top1_mean']:.2f}{spread}", ", ".join(f"{t:.2f}" for t in row["top1"]),
+                      val, str(row["lr"]), str(row["eta"]) if uses_adder else "-", str(row["epochs"]),
+                      str(row["params"]), f"{row['macs'] / 1e6:.2f}", f"{row['energy_mj']:.4f}",
+                      f"{row['train_seconds']:.0f}", paired])
+    lines += markdown_table(["column", "test top-1 % (mean ± std)", "seeds", "val top-1 %", "lr", "eta", "epochs",
+                             "params", "MMAC", "energy mJ (eyeriss)", "train s",
+                             "Aug - direct test top-1, paired by seed"], cells)
+    if missing_columns:
+        lines += ["", "Columns without a finished run yet: " + ", ".join(missing_columns) + "."]
     lines += command_lines_md(rows)
     write_atomic(base + ".md", "\n".join(lines) + "\n")
 
@@ -177,7 +218,7 @@ def main():
     def op_of(name):
         return name.split("-")[0].replace("Aug", "")
 
-    main_rows = [row for row in rows if row["column"].split("-lr")[0] in ORDER and "-ep" not in row["column"]]
+    main_rows = [row for row in rows if row["column"].split("-lr")[0] in ORDER and row["epochs"] == epochs]
     if len(main_rows) >= 2:
         fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.1, 1]})
     else:  # an ablation-only table: the scatter would hold one point

@@ -6,15 +6,16 @@ channels the channel sorts moved in from the augmented (multiplicatively trained
 epochs' "channels_moved_into_tiny"). Writes OUT.json, OUT.md and OUT.png (kurtosis per layer
 before/after the remap, and the histogram of the largest MF layer of the best remapped run).
 
-usage: scripts/tearing_table.py OUT_BASE RUN_DIR [RUN_DIR ...]
+usage: experiments/shiftaddaug/tearing_table.py OUT_BASE RUN_DIR [RUN_DIR ...]
 """
 import argparse
+import json
 import os
 import statistics
 import sys
 
-from run_results import command_lines_md, run_record, write_atomic, write_json_atomic
-import json
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))  # experiments/run_results.py
+from run_results import command_lines_md, markdown_table, run_record, write_atomic, write_json_atomic
 
 
 def load(run_dir):
@@ -71,23 +72,22 @@ def main():
     if not runs:
         sys.exit("tearing_table: no run with weight_statistics among the given folders")
     rows = [summary(r) for r in runs]
-    write_json_atomic(args.out_base + ".json", {"program": "scripts/tearing_table.py",
+    write_json_atomic(args.out_base + ".json", {"program": "experiments/shiftaddaug/tearing_table.py",
                                                "command_line": " ".join(sys.argv), "rows": rows})
     lines = ["# Weight tearing: MF weight slices at the end of training", "",
              "Kurtosis of each MF layer's weight slice (3: Gaussian, 6: Laplacian), median over the "
              "MF layers, before and after the remap; tiny channels moved in from the augmented range "
              "by the channel sorts (per epoch, and in all as a share of the tiny channels sorted).", "",
-             "| run | op | aug | remap | sort | MF layers | kurtosis raw | kurtosis remapped | "
-             "moved into tiny per epoch | moved share | val top-1 % | test top-1 % |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        fmt = lambda v: "-" if v is None else f"{v:.2f}"
-        lines.append(f"| {row['run']} | {row['op']} | {row['aug']} | {row['remap']} | {row['sort_mode']} | "
-                     f"{row['mf_layers']} | {fmt(row['kurtosis_raw_median'])} | "
-                     f"{fmt(row['kurtosis_remapped_median'])} | "
-                     f"{per_epoch_text(row['moved_into_tiny_per_epoch']) if row['aug'] != 'none' else '-'} | "
-                     f"{100 * row['moved_fraction_total']:.1f}% | {fmt(row['val_top1'])} | "
-                     f"{row['test_top1']:.2f} |")
+             ]
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"
+    lines += markdown_table(
+        ["run", "op", "aug", "remap", "sort", "MF layers", "kurtosis raw", "kurtosis remapped",
+         "moved into tiny per epoch", "moved share", "val top-1 %", "test top-1 %"],
+        [[row["run"], row["op"], row["aug"], row["remap"], row["sort_mode"], str(row["mf_layers"]),
+          fmt(row["kurtosis_raw_median"]), fmt(row["kurtosis_remapped_median"]),
+          per_epoch_text(row["moved_into_tiny_per_epoch"]) if row["aug"] != "none" else "-",
+          f"{100 * row['moved_fraction_total']:.1f}%", fmt(row["val_top1"]), f"{row['test_top1']:.2f}"]
+         for row in rows])
     lines += command_lines_md(rows)
     write_atomic(args.out_base + ".md", "\n".join(lines) + "\n")
 

@@ -3,10 +3,10 @@
 # architectures spanning the space (the smallest and the largest with each op, a named
 # architecture with each op, RANDOM_COUNT random ones) measures the inherited validation top-1
 # (nas_extract) and the top-1 of the same architecture trained alone at the same recipe
-# (nas_retrain --op keep), and tabulates the rank agreement (scripts/supernet_ranking.py).
+# (nas_retrain --op keep), and tabulates the rank agreement (supernet_ranking.py beside this script).
 # Every step is resumable: finished runs are skipped, interrupted ones resume.
 #
-#   scripts/run_supernet_ranking.sh DATASET OUT_ROOT
+#   experiments/supernet_ranking/run_supernet_ranking.sh DATASET OUT_ROOT
 # Environment: BIN (build/apps), SPACE (default | file), NAMED (mbv2-tiny; mbv2-micro for the
 #   micro space), EPOCHS (5), LR (0.1), SANDWICH (4), LIMIT_TRAIN (0), VAL_SIZE (-1), RANDOM_COUNT (6),
 #   THREADS (2), SEED (1), DATA_DIR, AUG (shiftaddaug), OUT_BASE (results/supernet/DATASET),
@@ -17,8 +17,8 @@
 #   Two instances with different STANDALONE_SEEDS may run at once (one per core): the shared
 #   stages (supernet, extractions) run first, under a lock; each instance then trains only its seeds.
 #   Instances with the same or overlapping seeds may also run at once: each standalone run is
-#   claimed with a lock (scripts/run_claim.sh), an instance skips the runs another one is training
-#   and waits for them before it writes the table.
+#   trained under flock(1) on its DIR/.run.lock (the lock of core/run_lock.h), an instance skips
+#   the runs another one is training and waits for them before it writes the table.
 set -euo pipefail
 dataset=${1:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
 root=${2:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
@@ -28,8 +28,6 @@ data=(--dataset "$dataset" --limit-train "${LIMIT_TRAIN:-0}" --val-size "${VAL_S
 [[ -n ${DATA_DIR:-} ]] && data+=(--data-dir "$DATA_DIR")
 recipe=(--epochs "${EPOCHS:-5}" --lr "${LR:-0.1}" --aug "${AUG:-shiftaddaug}")
 mkdir -p "$root/archs"
-# shellcheck source=run_claim.sh
-source "$(dirname "$0")/run_claim.sh"
 # The shared stages (supernet, architecture files, extractions) run under a lock: two instances of
 # this script with different STANDALONE_SEEDS (one per core) can run side by side; the second
 # waits for them, then each trains only its own seeds.
@@ -115,23 +113,24 @@ for t in "${targets[@]}"; do
       st="$root/standalone-seed$s/$key"; seeds=(--seed "$s" --split-seed "$seed")
     fi
     [[ -f $st/result.json ]] && continue
-    claim=0
-    claim_run "$st" || claim=$?
-    if ((claim == 1)); then echo "skip $key (seed $s): another instance is training it"; held+=("$st"); continue; fi
-    ((claim == 0)) || { echo "FAIL $st: cannot claim the run directory"; exit 1; }
-    if [[ ! -f $st/result.json ]]; then  # checked again under the lock
-      resume=()
-      [[ -f $st/checkpoint.pt ]] && resume=(--resume)
-      echo "retrain $key (seed $s)"
-      "$bin/nas_retrain" "${retrain_arch[@]}" "${data[@]}" "${seeds[@]}" "${recipe[@]}" --out "$st" "${resume[@]}" \
-        > "$st/stdout.txt" 2> "$st/stderr.txt" || { echo "FAIL $st: $(tail -n 1 "$st/stderr.txt")"; exit 1; }
-    fi
-    release_run
+    mkdir -p "$st" 2>/dev/null || { echo "FAIL $st: cannot claim the run directory"; exit 1; }
+    # DIR/.run.lock is the same lock that core/run_lock.h's RunLock takes (nas_retrain --pareto's
+    # point claims), held by flock(1) while the command runs; under it: skip a run finished
+    # meanwhile (76), resume one left unfinished, write the logs. 75: another process holds it.
+    rc=0
+    # shellcheck disable=SC2016
+    flock -n -E 75 "$st/.run.lock" sh -c 'd=$1; shift; [ -f "$d/result.json" ] && exit 76
+      [ -f "$d/checkpoint.pt" ] && set -- "$@" --resume
+      exec "$@" >"$d/stdout.txt" 2>"$d/stderr.txt"' sh "$st" \
+      "$bin/nas_retrain" "${retrain_arch[@]}" "${data[@]}" "${seeds[@]}" "${recipe[@]}" --out "$st" || rc=$?
+    if ((rc == 75)); then echo "skip $key (seed $s): another instance is training it"; held+=("$st"); continue; fi
+    if ((rc != 0 && rc != 76)); then echo "FAIL $st: $(tail -n 1 "$st/stderr.txt" 2>/dev/null)"; exit 1; fi
+    ((rc == 76)) || echo "retrained $key (seed $s)"
   done
 done
 # The runs another instance was training: the table needs them.
 for st in "${held[@]}"; do
-  wait_run "$st"
+  flock "$st/.run.lock" true || { echo "FAIL $st: cannot wait for its run lock"; exit 1; }
   [[ -f $st/result.json ]] || { echo "FAIL $st: the instance that trained it stopped without a result (rerun this script)"; exit 1; }
 done
-"$([[ -x /usr/bin/python3 ]] && echo /usr/bin/python3 || echo python3)" scripts/supernet_ranking.py "$root" --dataset "$dataset" ${OUT_BASE:+--out-base "$OUT_BASE"}
+"$([[ -x /usr/bin/python3 ]] && echo /usr/bin/python3 || echo python3)" "$(dirname "$0")/supernet_ranking.py" "$root" --dataset "$dataset" ${OUT_BASE:+--out-base "$OUT_BASE"}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Is the supernet any good? Collects a run of scripts/run_supernet_ranking.sh (ROOT/supernet,
+"""Is the supernet any good? Collects a run of experiments/supernet_ranking/run_supernet_ranking.sh (ROOT/supernet,
 ROOT/inherited/<key>, ROOT/standalone/<key>) into results/supernet/<dataset>.{json,md,png}:
 per architecture its energy, its inherited validation top-1 (supernet weights, BN recalibrated)
 and its validation / test top-1 when trained alone at the same recipe; Kendall's tau-b between
@@ -8,7 +8,7 @@ runs of more seeds (ROOT/standalone-seedS/<key>, the same split through --split-
 standalone accuracy a mean over seeds and give the seed-to-seed tau: how well one standalone run
 ranks another, the ceiling any supernet can be measured against.
 
-usage: scripts/supernet_ranking.py ROOT --dataset D [--out-base results/supernet/D]
+usage: experiments/supernet_ranking/supernet_ranking.py ROOT --dataset D [--out-base results/supernet/D]
 """
 import argparse
 import glob
@@ -16,6 +16,7 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))  # experiments/run_results.py
 from run_results import write_atomic, write_json_atomic
 
 

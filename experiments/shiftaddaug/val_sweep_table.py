@@ -3,13 +3,15 @@
 from the training data), never by test accuracy: one row per (data set, op, aug, remap, eta, lr),
 the validation top-1 of each seed and their mean. Writes OUT.json and OUT.md.
 
-usage: scripts/val_sweep_table.py RUN_ROOT OUT_BASE [--note TEXT]
+usage: experiments/shiftaddaug/val_sweep_table.py RUN_ROOT OUT_BASE [--note TEXT]
 """
 import argparse
+import os
 import statistics
 import sys
 
-from run_results import command_lines_md, load_runs, run_record, write_atomic, write_json_atomic
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))  # experiments/run_results.py
+from run_results import command_lines_md, load_runs, markdown_table, run_record, write_atomic, write_json_atomic
 
 
 def main():
@@ -43,7 +45,7 @@ def main():
             "val_history": [[h["val_top1"] for h in r["history"]] for r in runs],
             "runs": [run_record(r) for r in runs],
         })
-    out = {"program": "scripts/val_sweep_table.py", "command_line": " ".join(sys.argv),
+    out = {"program": "experiments/shiftaddaug/val_sweep_table.py", "command_line": " ".join(sys.argv),
            "note": args.note, "selection": "validation top-1 (final epoch), mean over seeds",
            "rows": rows}
     write_json_atomic(args.out_base + ".json", out)
@@ -51,17 +53,14 @@ def main():
     lines = [f"# {args.title}", ""]
     if args.note:
         lines += [args.note, ""]
-    lines += ["| data set | arch | op | aug | remap | sort | eta | lr | epochs | train / val images | "
-              "val top-1 % per seed | mean | val per epoch |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        per_epoch = "; ".join(" ".join(f"{v:.1f}" for v in h) for h in row["val_history"])
-        lines.append(
-            f"| {row['dataset']} | {row['arch']} | {row['op']} | {row['aug']} | {row['remap']} | "
-            f"{row['sort_mode'] if row['aug'] != 'none' else '-'} | {row['eta']} | {row['lr']} | "
-            f"{row['epochs']} | {row['train_images']} / {row['val_images']} | "
-            f"{', '.join(f's{s}: {v:.2f}' for s, v in zip(row['seeds'], row['val_top1']))} | "
-            f"{row['val_top1_mean']:.2f} | {per_epoch} |")
+    cells = [[row["dataset"], row["arch"], row["op"], row["aug"], row["remap"],
+              row["sort_mode"] if row["aug"] != "none" else "-", str(row["eta"]), str(row["lr"]),
+              str(row["epochs"]), f"{row['train_images']} / {row['val_images']}",
+              ", ".join(f"s{s}: {v:.2f}" for s, v in zip(row["seeds"], row["val_top1"])),
+              f"{row['val_top1_mean']:.2f}",
+              "; ".join(" ".join(f"{v:.1f}" for v in h) for h in row["val_history"])] for row in rows]
+    lines += markdown_table(["data set", "arch", "op", "aug", "remap", "sort", "eta", "lr", "epochs",
+                             "train / val images", "val top-1 % per seed", "mean", "val per epoch"], cells)
     lines += command_lines_md(rows)
     write_atomic(args.out_base + ".md", "\n".join(lines) + "\n")
     print(f"val_sweep_table: wrote {args.out_base}.json, .md")

@@ -7,7 +7,7 @@
 # Every column of a table must use the same recipe, so the epoch count is fixed up front from a
 # calibration: all runs of a table train one short epoch side by side, and the slowest run's
 # images/s sets the largest epoch count that fits TRAIN_S seconds per table.
-#   TRAIN_S=180 SEEDS="1 2" scripts/gpu_tables.sh OUT_DIR
+#   TRAIN_S=180 SEEDS="1 2" experiments/shiftaddaug/gpu_tables.sh OUT_DIR
 set -uo pipefail
 out=${1:?usage: gpu_tables.sh OUT_DIR}
 train_s=${TRAIN_S:-180}
@@ -29,7 +29,7 @@ cifar_pid=$!
 table() {
   local dataset=$1 dir=$2 name=$3 cal=/tmp/runs/$3-cal
   log "$name: calibration (1 epoch, 4096 images, all runs side by side)"
-  scripts/run_shiftaddaug_table.sh "$dataset" "$cal" --data-dir "$dir" --epochs 1 \
+  experiments/shiftaddaug/run_shiftaddaug_table.sh "$dataset" "$cal" --data-dir "$dir" --epochs 1 \
     --limit-train 4096 --limit-test 500 --val-size 0 --threads 1 >"$out/$name-cal.log" 2>&1
   local epochs
   epochs=$(python3 - "$cal" "$train_s" <<'PY'
@@ -44,7 +44,7 @@ PY
 )
   log "$name: slowest calibration run -> $epochs epochs"
   [[ $epochs -gt 0 ]] || { log "$name: calibration failed"; tail -5 "$out/$name-cal.log"; return 1; }
-  scripts/run_shiftaddaug_table.sh "$dataset" "/tmp/runs/$name" --data-dir "$dir" \
+  experiments/shiftaddaug/run_shiftaddaug_table.sh "$dataset" "/tmp/runs/$name" --data-dir "$dir" \
     --epochs "$epochs" --threads 1 >"$out/$name-runs.log" 2>&1
   tail -3 "$out/$name-runs.log"
 }
@@ -53,7 +53,7 @@ table fashion-mnist .gpu/fmnist fmnist
 wait $cifar_pid && table cifar10 /tmp/cifar10 cifar10 || { log "cifar10 skipped"; tail -3 "$out/cifar_prepare.log"; }
 
 # Bring back what the tables need (no checkpoints or models: too large); the tables themselves
-# are made from these with scripts/shiftaddaug_table.py.
+# are made from these with experiments/shiftaddaug/shiftaddaug_table.py.
 (cd /tmp/runs && find . -name result.json -o -name log.txt -o -name config.json -o -name stderr.txt \
    -o -name stdout.txt | tar czf "$out/runs.tar.gz" -T -)
 log "done"

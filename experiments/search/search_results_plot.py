@@ -3,7 +3,7 @@
 sampled subnets vs energy), the search's final population and its Pareto front (predicted top-1),
 and the budget.
 
-  scripts/search_results_plot.py ACC.jsonl[.gz] PARETO.json OUT.png [PARETO2.json ...]
+  experiments/search/search_results_plot.py ACC.jsonl[.gz] PARETO.json OUT.png [PARETO2.json ...]
 """
 import gzip
 import json

@@ -4,7 +4,7 @@
 # with add, the space's largest and smallest with each op) and tabulates their inherited
 # validation top-1. Resumable: finished supernets and extractions are skipped.
 #
-#   scripts/run_supernet_bn_ablation.sh OUT_ROOT [extra nas_train_supernet flags...]
+#   experiments/supernet_ranking/run_supernet_bn_ablation.sh OUT_ROOT [extra nas_train_supernet flags...]
 # Environment: BIN (build/apps), SPACE (results/supernet/space-fmnist-micro.json), EPOCHS (3),
 #   LIMIT_TRAIN (11000), VAL_SIZE (1100), SANDWICH (2), THREADS (2), SEED (1).
 set -euo pipefail
