@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/output_guard.h"
 #include "temp_dir.h"
 
@@ -224,4 +225,43 @@ TEST_CASE("OutputClaim: a second process is refused while the first holds the cl
   CHECK(WEXITSTATUS(status) == 0);
   for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) ::close(fd);
   CHECK(error_of([&] { nas::OutputClaim::file("--out", out, "second"); }) == "");  // the holder is gone
+}
+
+TEST_CASE("parse_json_text: a duplicate key is refused with the file, the key and where it is") {
+  CHECK(error_of([] { nas::parse_json_text(R"({"points": [1], "budget_mj": 2, "points": [3]})", "pareto.json"); }) ==
+        "pareto.json: duplicate key 'points' in the top-level object; every key may appear once");
+  CHECK(error_of([] {
+          nas::parse_json_text(R"({"points": [{"key": "P0"}, {"arch": {"width": 1, "width": 2}}]})", "p.json");
+        }) == "p.json: duplicate key 'width' in the object at points[1].arch; every key may appear once");
+  CHECK(error_of([] { nas::parse_json_text("[[{\"a\\nb\": {\"k\": 1, \"k\": 1}}]]", "x"); }) ==
+        "x: duplicate key 'k' in the object at [0][0].'a\\x0ab'; every key may appear once");
+  // The same key in two objects, or as a key and a value, is not a duplicate.
+  const nas::json ok = nas::parse_json_text(R"({"a": {"k": 1}, "b": {"k": "k"}, "k": [{"k": 2}, {"k": 3}]})", "t");
+  CHECK(ok["a"]["k"] == 1);
+  CHECK(ok["k"][1]["k"] == 3);
+  CHECK(ok.dump() == R"({"a":{"k":1},"b":{"k":"k"},"k":[{"k":2},{"k":3}]})");
+}
+
+TEST_CASE("parse_json_text: every JSON value reads back as nlohmann's own parser reads it") {
+  const std::string text =
+      R"({"s": "t\u00e9xt", "i": -3, "u": 18446744073709551615, "f": 0.25, "e": 1e-300, "n": null,)"
+      R"( "b": [true, false], "o": {}, "a": [], "nested": [[1, [2, {"x": [3]}]], {"y": {"z": null}}]})";
+  CHECK(nas::parse_json_text(text, "t") == nas::json::parse(text));
+  CHECK(nas::parse_json_text("  7 ", "t") == 7);
+  CHECK(nas::parse_json_text("\"only\"", "t") == "only");
+  CHECK(error_of([] { nas::parse_json_text("[1] x", "trail.json"); }).find("trail.json: invalid JSON: parse error at line 1, column 5") == 0);
+  CHECK(error_of([] { nas::parse_json_text("", "empty.json"); }).find("empty.json: invalid JSON") == 0);
+  CHECK(error_of([] { nas::parse_json_text("[1e999]", "big.json"); }).find("big.json: invalid JSON: number overflow") == 0);
+}
+
+TEST_CASE("parse_json_text: the element limit refuses a too long array or object while it is read") {
+  const nas::JsonLimits limits{3};
+  CHECK(nas::parse_json_text("[1, 2, 3]", "t", limits).size() == 3);
+  CHECK(nas::parse_json_text(R"({"points": [{"a": 1, "b": 2, "c": 3}, 2, 3]})", "t", limits).size() == 1);
+  CHECK(error_of([&] { nas::parse_json_text(R"({"points": [1, 2, 3, 4]})", "p.json", limits); }) ==
+        "p.json: points holds more than 3 elements; the accepted maximum is 3");
+  CHECK(error_of([&] { nas::parse_json_text(R"([{"a": 1, "b": 2, "c": 3, "d": 4}])", "p.json", limits); }) ==
+        "p.json: [0] holds more than 3 elements; the accepted maximum is 3");
+  CHECK(error_of([&] { nas::parse_json_text("[1, 2, 3, 4]", "p.json", limits); }) ==
+        "p.json: the top-level value holds more than 3 elements; the accepted maximum is 3");
 }
