@@ -37,7 +37,10 @@ if(TARGET nas_train_supernet AND TARGET nas_dataset_info)
   function(folder_fail_test name regex mutate)
     nas_cli_fail_test(folder_cli.${name} "${regex}" sh -c "
       d=${folder_root}/${name}.$$ && rm -rf $d && cp -r ${folder_root}/grey $d && cd $d && ${mutate} && \
-      ${folder_supernet} --dataset folder --data-dir $d --epochs 1 --threads 1 --out $d.out 2>&1; s=$?; rm -rf $d $d.out; exit $s")
+      ${folder_supernet} --dataset folder --data-dir $d --epochs 1 --threads 1 --out $d.out 2>&1
+      s=$?
+      rm -rf $d $d.out
+      exit $s")
     set_tests_properties(folder_cli.${name} folder_cli.${name}.exit_code PROPERTIES FIXTURES_REQUIRED image_folders)
   endfunction()
   folder_fail_test(empty_class "^nas_train_supernet: error: [^\n]*/train/zebra: empty class folder \\(no .png, .jpg or .jpeg image\\)\n$"
@@ -47,7 +50,7 @@ if(TARGET nas_train_supernet AND TARGET nas_dataset_info)
   folder_fail_test(test_class_not_in_train "^nas_train_supernet: error: [^\n]*/test/pine: class 'pine' is not a class of train/ [^\n]*\n$"
     "mkdir test/pine && cp test/oak/img0.* test/pine/")
   folder_fail_test(mixed_channels "^nas_train_supernet: error: [^\n]*: mixed greyscale and colour images [^\n]*/train/oak/rgb.png colour\\): convert them to one kind\n$"
-    "cp ${folder_root}/colour/train/oak/img1.png train/oak/rgb.png")
+    "cp ${folder_root}/colour/train/oak/img0.png train/oak/rgb.png")
   folder_fail_test(corrupt_image "^nas_train_supernet: error: [^\n]*/train/tulip/img0.png: corrupt PNG \\(libpng: [^\n]*\\)\n$"
     "head -c 40 train/tulip/img0.png > cut && mv cut train/tulip/img0.png")
   nas_cli_fail_test(folder_cli.no_data_dir "^nas_train_supernet: error: --dataset folder needs --data-dir: the image folder's root[^\n]*\n$"
@@ -70,10 +73,10 @@ if(TARGET nas_report AND TARGET nas_retrain AND TARGET nas_search AND TARGET nas
     $<TARGET_FILE:nas_eval> --model ${folder_pipe}/retrain/best_tiny_model.nasm --data-dir ${folder_root}/colour --threads 1 && \
     grep -c '\"class_names\"' ${folder_pipe}/supernet/supernet.json && \
     grep -l '\"class_names\"' ${folder_pipe}/retrain/*/config.json | wc -l && \
-    grep -a -o '\"class_names\":\\[[^]]*\\]' ${folder_pipe}/retrain/best_tiny_model.nasm && \
+    grep -a -o '\"class_names\":\\[[^]]*\\]' ${folder_pipe}/retrain/best_tiny_model.nasm ${folder_pipe}/micro/tiny_model.nasm && \
     ! $<TARGET_FILE:nas_eval> --model ${folder_pipe}/retrain/best_tiny_model.nasm --data-dir ${folder_root}/grey 2>&1")
   set_tests_properties(folder_cli.pipeline_smoke PROPERTIES
-    PASS_REGULAR_EXPRESSION "stage 1/6 supernet \\(smoke, folder\\).*stage 6/6 report.*pipeline.sh: done in [0-9]+ s.*nas_eval: folder test top-1 [0-9.]+% \\(32/32 images.*reproduced exactly.*\n2\n1\n\"class_names\":\\[\"Apple\",\"birch\",\"oak\",\"tulip\"\\]\nnas_eval: error: [^\n]*grey: the classes are not the recorded ones \\(4 recorded, 3 found"
+    PASS_REGULAR_EXPRESSION "stage 1/6 supernet \\(smoke, folder\\).*stage 6/6 report.*pipeline.sh: done in [0-9]+ s.*nas_eval: folder test top-1 [0-9.]+% \\(32/32 images.*reproduced exactly.*\n2\n1\n[^\n]*best_tiny_model.nasm:\"class_names\":\\[\"Apple\",\"birch\",\"oak\",\"tulip\"\\]\n[^\n]*micro/tiny_model.nasm:\"class_names\":\\[\"Apple\",\"birch\",\"oak\",\"tulip\"\\]\nnas_eval: error: [^\n]*grey: the classes are not the recorded ones \\(4 recorded, 3 found"
     FIXTURES_REQUIRED image_folders TIMEOUT 300 LABELS cli)
 endif()
 
