@@ -61,8 +61,10 @@ int run(int argc, char** argv) {
   if (limit_test < 0) limit_test = meta.value("limit_test", int64_t{0});
   if (batch_size == 0) batch_size = meta.value("eval_batch_size", int64_t{256});
 
+  // An image folder is decoded at the model's resolution and must hold the model's classes.
+  const nas::datasets::LoadOptions load{limit_test, nas::datasets::SubsetMode::Balanced, pre.resolution, pre.class_names};
   const auto test = std::make_shared<const nas::datasets::Dataset>(
-      nas::datasets::load_dataset(dataset, data_dir, nas::datasets::Split::Test, limit_test));
+      nas::datasets::load_dataset(dataset, data_dir, nas::datasets::Split::Test, load));
   NAS_CHECK(test->channels() == model.arch().in_channels,
             "the data have " << test->channels() << " channel(s), the model expects " << model.arch().in_channels);
   nas::datasets::DataLoaderOptions options = nas::datasets::DataLoaderOptions::evaluation(batch_size);

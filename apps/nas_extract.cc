@@ -79,7 +79,7 @@ int run(int argc, char** argv) {
   NAS_CHECK(why.empty(), "--arch " << f.arch << " is not in the supernet's space: " << why);
 
   const nas::TinyPreprocessing pre{data.info.name, data.train_loader->height(), data.train_loader->mean(),
-                                   data.train_loader->std()};
+                                   data.train_loader->std(), data.info.class_names};
   nas::json meta = {{"supernet", supernet.dir},
                     {"arch_name", f.arch},
                     {"bn_batches", f.bn_batches},

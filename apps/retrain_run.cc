@@ -221,6 +221,7 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   config["data"]["val_images"] = val_data ? val_data->size() : 0;
   config["data"]["mean"] = train_loader.mean();
   config["data"]["std"] = train_loader.std();
+  if (!data.info.class_names.empty()) config["data"]["class_names"] = data.info.class_names;  // an image folder's
   config["device"] = f.device;
   config["threads"] = threads;
   config["world_size"] = f.group ? f.group->world_size() : 1;
@@ -267,7 +268,7 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   if (val_loader) val_top1 = trainer.evaluate(*val_loader, /*reestimate=*/false);  // BN re-estimated at the end
   const double hybrid_test_top1 = trainer.evaluate(test_loader, /*reestimate=*/false);
 
-  nas::TinyPreprocessing pre{dataset, train_loader.height(), train_loader.mean(), train_loader.std()};
+  nas::TinyPreprocessing pre{dataset, train_loader.height(), train_loader.mean(), train_loader.std(), data.info.class_names};
   nas::json meta = {{"arch_name", arch_name},           {"op", op_label},
                     {"aug", f.aug},                  {"remap", nas::remap_kind_name(net_options.remap)},
                     {"limit_test", d.limit_test},    {"eval_batch_size", d.eval_batch_size},

@@ -49,7 +49,8 @@ DataLoaderOptions DataLoaderOptions::training(const std::string& dataset_name, i
   o.shuffle = true;
   o.drop_last = true;
   o.seed = seed;
-  const bool augment = is_known_dataset(dataset_name) && dataset_info(dataset_name).augment_by_default;
+  const DatasetInfo* info = builtin_dataset_info(dataset_name);
+  const bool augment = info != nullptr && info->augment_by_default;
   o.augment.random_crop = augment;
   o.augment.horizontal_flip = augment;
   return o;
@@ -92,9 +93,10 @@ void DataLoader::init() {
   NAS_CHECK(mean.empty() == std.empty(),
             d.name() << ": give both normalisation mean and std, or neither");
   if (mean.empty()) {
-    if (is_known_dataset(d.name()) && dataset_info(d.name()).channels == d.channels()) {
-      mean = dataset_info(d.name()).mean;
-      std = dataset_info(d.name()).std;
+    const DatasetInfo* info = builtin_dataset_info(d.name());
+    if (info != nullptr && info->channels == d.channels()) {
+      mean = info->mean;
+      std = info->std;
     } else {
       const ChannelStats stats = compute_channel_stats(d);
       mean = stats.mean;

@@ -37,8 +37,8 @@ struct DataLoaderOptions {
   uint64_t seed = 0;
   AugmentOptions augment;  // off unless set (training() sets the data set's default)
   // Per-channel normalisation, (x / 255 - mean) / std. Empty: the data set's published constants
-  // (dataset_info) for a known name, else the statistics of the data itself. One value applies
-  // to every channel.
+  // (builtin_dataset_info) for a built-in name, else (an image folder) the statistics of the data
+  // itself. One value applies to every channel.
   std::vector<double> mean;
   std::vector<double> std;
   // Output size H = W = resolution; 0 keeps the native size. A larger size zero-pads the image

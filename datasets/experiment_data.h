@@ -21,7 +21,7 @@ namespace nas::datasets {
 
 struct ExperimentDataOptions {
   std::string dataset = "fashion-mnist";  // any name dataset_info() knows (aliases accepted)
-  std::string data_dir;                   // "" = the data set's system location
+  std::string data_dir;                   // "" = the data set's system location; "folder": its root
   int64_t limit_train = 0;   // class-balanced subset of the training split (0: all)
   int64_t limit_test = 0;    // likewise of the test split
   int64_t val_size = -1;     // validation images carved from the training split; -1: 10 % up to 5000
@@ -31,8 +31,12 @@ struct ExperimentDataOptions {
   int64_t split_seed = -1;
   int64_t batch_size = 128;
   int64_t eval_batch_size = 256;
-  int64_t resolution = 0;    // loader output size (0: native; larger pads, smaller crops)
+  int64_t resolution = 0;    // loader output size (0: native; larger pads, smaller crops). An image
+                             // folder is decoded at this size (0: kImageFolderResolution)
   bool load_test = true;
+  // "folder": the classes a run recorded (to_json writes the folder's); non-empty, the folder
+  // must have exactly these, so that a later stage reads the labels the run was trained on.
+  std::vector<std::string> class_names;
 
   uint64_t effective_split_seed() const { return split_seed >= 0 ? static_cast<uint64_t>(split_seed) : seed; }
   // The validation images carved from a training split of `train_images` (after limit_train).
@@ -40,8 +44,11 @@ struct ExperimentDataOptions {
     return val_size >= 0 ? val_size : std::min<int64_t>(5000, train_images / 10);
   }
 
-  // Errors name the field ("data.batch_size must be >= 1, got 0").
+  // Errors name the field ("data.batch_size must be >= 1, got 0"). "folder": opens the image
+  // folder (open_image_folder), so that dataset_info("folder") describes it from here on.
   void validate() const;
+  // The data set's info: dataset_info(dataset, data_dir).
+  const DatasetInfo& info() const;
   // Every field (a run records what rebuilds its split; nas_extract reads it back). split_seed is
   // recorded only when set, and read as -1 when absent (files written before it existed).
   json to_json() const;
@@ -56,7 +63,7 @@ struct ExperimentData {
   std::unique_ptr<DataLoader> val_loader, test_loader;  // file order, the training normalisation
 
   // {"dataset", "limit_train", "limit_test", "val_size", "resolution", "batch_size",
-  //  "train_images", "val_images", "test_images", "mean", "std"}
+  //  "train_images", "val_images", "test_images", "mean", "std"} (+ "class_names" when named)
   json to_json(const ExperimentDataOptions& options) const;
 };
 

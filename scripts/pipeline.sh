@@ -2,8 +2,10 @@
 # The whole job in one command (issue 11): supernet training -> accuracy data set -> predictor ->
 # search under a budget -> ShiftAddAug retraining of the top points -> Pareto report.
 #
-#   scripts/pipeline.sh --preset quick|full --dataset fashion-mnist|cifar10 [--data-dir D]
-#                       --budget 35uJ --out DIR [--threads N] [--bin build/apps]
+#   scripts/pipeline.sh --preset quick|full|smoke --budget 35uJ --out DIR
+#                       [--dataset fashion-mnist|mnist|cifar10|cifar100|folder] [--data-dir D]
+#                       (folder: a user's images, D/train/<class>/*.png|jpg and D/test/...)
+#                       [--threads N] [--bin build/apps]
 #                       [--init scratch|supernet]   (retraining: from scratch, or from the
 #                                                    supernet's inherited weights)
 #                       [--retrain-jobs N]          (retrain N points at once, one process each;
@@ -27,7 +29,10 @@
 #   smoke   a few steps per stage (the CLI smoke test; numbers meaningless).
 # The space (--space FILE to use another): quick and smoke search the shift-only micro space
 # (results/supernet/space-<dataset>-micro-shift.json: a mixed supernet needs more steps than the
-# quick budget). full searches shift or add per block on Fashion-MNIST (space-fmnist-micro.json,
+# quick budget; MNIST uses Fashion-MNIST's, CIFAR-100 and an image folder CIFAR-10's adapted to
+# their channels and classes by nas_dataset_info, written to DIR/space.json; an image folder is
+# decoded at the space's largest resolution, 32). full searches shift or add per block on
+# Fashion-MNIST (space-fmnist-micro.json,
 # the space of issue 9's ranking measurement) and the shift-only space on CIFAR-10, where the two
 # ops' learning rates chosen on the validation split are 8x apart (AddAug 0.025, ShiftAug 0.2) and
 # one retraining recipe cannot serve both.
@@ -35,7 +40,7 @@ set -euo pipefail
 
 preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines="" init=scratch retrain_jobs=1 dry_run=0
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --preset) preset=$2; shift 2 ;;
@@ -57,11 +62,18 @@ done
 [[ -n $out ]] || { echo "pipeline.sh: error: --out DIR is required" >&2; exit 2; }
 [[ $retrain_jobs =~ ^[1-9][0-9]?$ ]] || { echo "pipeline.sh: error: --retrain-jobs must be 1..99, got '$retrain_jobs'" >&2; exit 2; }
 [[ -n $budget ]] || { echo "pipeline.sh: error: --budget is required (e.g. 35uJ)" >&2; exit 2; }
+# Every data set the programs read. space_name: the committed space file it searches
+# (results/supernet/space-NAME-micro-shift.json), or the one adapted to it (adapt=1).
+adapt=0
 case $dataset in
-  fashion-mnist) space_name=fmnist ;;
-  cifar10) space_name=cifar10
-           [[ -n $data_dir ]] || { echo "pipeline.sh: error: --dataset cifar10 needs --data-dir" >&2; exit 2; } ;;
-  *) echo "pipeline.sh: error: unknown --dataset '$dataset' (accepted: fashion-mnist, cifar10)" >&2; exit 2 ;;
+  fashion-mnist|mnist) space_name=fmnist ;;
+  cifar10) space_name=cifar10 ;;
+  cifar100|folder) space_name=cifar10 adapt=1 ;;
+  *) echo "pipeline.sh: error: unknown --dataset '$dataset' (accepted: fashion-mnist, mnist, cifar10, cifar100, folder)" >&2; exit 2 ;;
+esac
+case $dataset in
+  cifar10|cifar100) [[ -n $data_dir ]] || { echo "pipeline.sh: error: --dataset $dataset needs --data-dir (the folder of its binary files)" >&2; exit 2; } ;;
+  folder) [[ -n $data_dir ]] || { echo "pipeline.sh: error: --dataset folder needs --data-dir ROOT (ROOT/train/<class>/*.png|jpg and ROOT/test/...)" >&2; exit 2; } ;;
 esac
 case $preset in
   quick) sn_flags=(--epochs 6 --limit-train 12100 --val-size 1100 --sandwich 3 --bn-batches 4)
@@ -74,7 +86,8 @@ case $preset in
          sn_flags=(--epochs 20 --limit-train 15000 --val-size 5000 --sandwich 4 --bn-batches 8 --lr 0.05)
          [[ $dataset == fashion-mnist ]] && space=${space:-$root/results/supernet/space-fmnist-micro.json}
          samples=1000 acc_bn=8 search_flags=(--population 100 --generations 500) top=5
-         if [[ $dataset == cifar10 ]]; then rt_epochs=30 rt_lr=0.2; else rt_epochs=15 rt_lr=0.1; fi
+         # CIFAR-10's recipe for CIFAR-100; Fashion-MNIST's for MNIST and an image folder (none tuned).
+         if [[ $dataset == cifar10 || $dataset == cifar100 ]]; then rt_epochs=30 rt_lr=0.2; else rt_epochs=15 rt_lr=0.1; fi
          rt_flags=(--epochs "$rt_epochs" --lr "$rt_lr")
          pred_epochs=200
          # The hand-made baselines, when results/shiftaddaug/DATASET.json was trained for as many
@@ -90,10 +103,17 @@ case $preset in
          rt_flags=(--epochs 1 --limit-train 320 --val-size 64 --limit-test 128) pred_epochs=10 ;;
   *) echo "pipeline.sh: error: unknown --preset '$preset' (accepted: quick, full, smoke)" >&2; exit 2 ;;
 esac
-space=${space:-$root/results/supernet/space-$space_name-micro-shift.json}
 data_flags=(--dataset "$dataset")
 [[ -n $data_dir ]] && data_flags+=(--data-dir "$data_dir")
 ((dry_run)) || mkdir -p "$out"
+adapt_space=()
+if [[ -z $space ]]; then
+  space=$root/results/supernet/space-$space_name-micro-shift.json
+  if ((adapt)); then
+    adapt_space=("$bin/nas_dataset_info" "${data_flags[@]}" --space-template "$space" --space-out "$out/space.json")
+    space=$out/space.json
+  fi
+fi
 log=$out/pipeline.log
 start=$(date +%s)
 stage() {  # N NAME: a progress line per stage (stderr and the log)
@@ -108,6 +128,8 @@ run() {
 
 # 1. supernet
 stage 1 "supernet ($preset, $dataset)"
+# The adapted space (CIFAR-100, an image folder): written once, so that a rerun resumes on it.
+if ((${#adapt_space[@]})) && [[ ! -f $space ]]; then run "${adapt_space[@]}"; fi
 if [[ ! -f $out/supernet/result.json ]]; then
   resume=(); [[ -f $out/supernet/supernet.ckpt ]] && resume=(--resume)
   run "$bin/nas_train_supernet" "${data_flags[@]}" --space "$space" "${sn_flags[@]}" --threads "$threads" \

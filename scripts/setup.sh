@@ -10,6 +10,7 @@ packages=(
   build-essential cmake g++ git ccache pkg-config
   libtorch-dev libopenblas0-pthread            # LibTorch 1.13 (CPU) + a fast BLAS for it
   libboost-program-options-dev nlohmann-json3-dev libtbb-dev doctest-dev zlib1g-dev
+  libpng-dev libjpeg62-turbo-dev               # PNG / JPEG decoding of image-folder data sets
   libgoogle-perftools-dev                      # tcmalloc for the training programs
   libgloo-dev                                  # Gloo, for data-parallel training over c10d
   dataset-fashion-mnist                        # the default data set

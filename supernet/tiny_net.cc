@@ -57,7 +57,9 @@ std::vector<ExpectedTensor> expected_tensors(const TinyLayerPlan& l) {
 }  // namespace
 
 json TinyPreprocessing::to_json() const {
-  return {{"dataset", dataset}, {"resolution", resolution}, {"mean", mean}, {"std", std}};
+  json j = {{"dataset", dataset}, {"resolution", resolution}, {"mean", mean}, {"std", std}};
+  if (!class_names.empty()) j["class_names"] = class_names;
+  return j;
 }
 
 TinyPreprocessing TinyPreprocessing::from_json(const json& j, const std::string& where) {
@@ -75,6 +77,16 @@ TinyPreprocessing TinyPreprocessing::from_json(const json& j, const std::string&
     }
   }
   NAS_CHECK(p.resolution >= 1, where << ": preprocessing.resolution must be >= 1");
+  if (j.contains("class_names")) {
+    const json& names = j["class_names"];
+    NAS_CHECK(names.is_array() && !names.empty() && names.size() <= 10000,
+              where << ": preprocessing.class_names must be an array of 1 to 10000 names");
+    for (const json& name : names) {
+      NAS_CHECK(name.is_string() && name.get_ref<const std::string&>().size() <= 255,
+                where << ": preprocessing.class_names must hold strings of at most 255 bytes");
+      p.class_names.push_back(name.get<std::string>());
+    }
+  }
   return p;
 }
 
@@ -272,6 +284,9 @@ TinyNet TinyNet::parse(const std::string& bytes, const std::string& where) {
   t.arch_ = ArchConfig::from_json(header["arch"], where + ": arch");
   NAS_CHECK(header.contains("preprocessing"), where << ": field 'preprocessing' is missing");
   t.preprocessing_ = TinyPreprocessing::from_json(header["preprocessing"], where);
+  const size_t named = t.preprocessing_.class_names.size();
+  NAS_CHECK(named == 0 || named == static_cast<size_t>(t.arch_.num_classes),
+            where << ": preprocessing.class_names has " << named << " names for " << t.arch_.num_classes << " classes");
   t.shift_bits_ = json_int(header, "shift_bits", where);
   NAS_CHECK(t.shift_bits_ >= 2 && t.shift_bits_ <= 8, where << ": shift_bits must be in [2, 8]");
   t.bn_eps_ = json_number(header, "bn_eps", where);

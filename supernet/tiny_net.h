@@ -43,6 +43,9 @@ struct TinyPreprocessing {
   std::string dataset;      // canonical data set name
   int64_t resolution = 0;   // H = W the network sees (padded / cropped from the native size)
   std::vector<double> mean, std;  // per channel, pixels in [0, 1]
+  // Output i is class class_names[i] (an image folder's classes); empty: not named. Written only
+  // when named, so models of the built-in data sets keep their bytes.
+  std::vector<std::string> class_names;
 
   json to_json() const;
   static TinyPreprocessing from_json(const json& j, const std::string& where);

@@ -28,28 +28,15 @@
 #include "datasets/dataset_split.h"
 #include "datasets/idx_reader.h"
 #include "datasets/load_dataset.h"
+#include "tests/datasets_test_util.h"
 
 namespace fs = std::filesystem;
 using namespace nas::datasets;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("nas_test_datasets_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using nas::test::check_error;
+using nas::test::TempDir;
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -117,21 +104,6 @@ std::vector<uint8_t> cifar_bytes(const std::vector<std::vector<uint8_t>>& labels
     }
   }
   return out;
-}
-
-// Runs fn, which must throw nas::Error whose message contains every fragment.
-void check_error(const std::function<void()>& fn, std::initializer_list<std::string> fragments) {
-  try {
-    fn();
-    FAIL("no error thrown; expected one mentioning '" << *fragments.begin() << "'");
-  } catch (const nas::Error& e) {
-    const std::string msg = e.message();
-    for (const std::string& f : fragments) {
-      INFO("message: " << msg);
-      CHECK_MESSAGE(msg.find(f) != std::string::npos, "missing '" << f << "'");
-    }
-    CHECK(msg.find('\n') == std::string::npos);
-  }
 }
 
 // A tiny data set with known pixels: n images, c x h x w, pixel = (i + 3c + 5y + 7x) % 256.
@@ -418,7 +390,10 @@ TEST_CASE("dataset info") {
   CHECK(dataset_info("cifar10").augment_by_default);
   CHECK_FALSE(dataset_info("mnist").augment_by_default);
   CHECK(dataset_info("cifar100").num_classes == 100);
-  CHECK(dataset_names().size() == 4);
+  CHECK(dataset_names() == std::vector<std::string>{"fashion-mnist", "mnist", "cifar10", "cifar100", "folder"});
+  CHECK(canonical_dataset_name("Image_Folder") == "folder");
+  CHECK(builtin_dataset_info("folder") == nullptr);
+  CHECK(builtin_dataset_info("cifar-100")->num_classes == 100);
   CHECK_FALSE(is_known_dataset("svhn"));
 }
 
