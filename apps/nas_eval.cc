@@ -17,6 +17,7 @@
 #include "datasets/data_loader.h"
 #include "datasets/dataset_info.h"
 #include "datasets/load_dataset.h"
+#include "deploy/deploy_run.h"
 #include "search_space/arch_layers.h"
 #include "supernet/tiny_net.h"
 
@@ -26,9 +27,39 @@ namespace po = nas::cli::po;
 
 constexpr const char* kProgram = "nas_eval";
 
+// --engine int: the integer model of nas_deploy (deploy/int_engine.h), same output lines.
+int run_int(int argc, char** argv, const nas::cli::CommonFlags& common, const nas::deploy::IntEvalOptions& options) {
+  const nas::deploy::IntEvalResult r = nas::deploy::run_int_eval(options);
+  std::cout << nas::string_printf("%s: %s test top-1 %.2f%% (%lld/%lld images, %.0f img/s, integer engine)", kProgram,
+                                  r.dataset.c_str(), r.top1, static_cast<long long>(r.correct),
+                                  static_cast<long long>(r.total), r.seconds > 0 ? static_cast<double>(r.total) / r.seconds : 0.0)
+            << "\n";
+  if (r.has_float)
+    std::cout << nas::string_printf("%s: int-vs-float agreement %.2f%% (float top-1 %.2f%%, difference %+.2f)", kProgram,
+                                    r.agreement, r.float_top1, r.top1 - r.float_top1) << "\n";
+  if (!common.json_path.empty()) {
+    nas::json out;
+    out["context"] = nas::make_context(nas::cli::make_run_context(kProgram, argc, argv, common));
+    out["model"] = options.model_path;
+    out["engine"] = "int";
+    out["dataset"] = r.dataset;
+    out["test_top1"] = r.top1;
+    out["correct"] = r.correct;
+    out["test_images"] = r.total;
+    out["seconds"] = r.seconds;
+    if (r.has_float) {
+      out["float_top1"] = r.float_top1;
+      out["int_float_agreement"] = r.agreement;
+    }
+    out["source"] = r.model_source;
+    nas::write_json_file(common.json_path, out);
+  }
+  return 0;
+}
+
 int run(int argc, char** argv) {
   nas::cli::CommonFlags common;
-  std::string model_path, dataset_flag, data_dir, device_name = "cpu";
+  std::string model_path, dataset_flag, data_dir, device_name = "cpu", engine = "float", float_model, logits_path, subset = "balanced";
   int64_t limit_test = -1, batch_size = 0;
   po::options_description desc("Options");
   desc.add_options()
@@ -37,7 +68,11 @@ int run(int argc, char** argv) {
       ("data-dir", po::value(&data_dir), "data set directory (default: the system location of (Fashion-)MNIST)")
       ("limit-test", po::value(&limit_test)->default_value(-1), "use only N test images (-1: as in training, 0: all)")
       ("batch-size", po::value(&batch_size)->default_value(0), "evaluation batch size (0: as in training)")
-      ("device", po::value(&device_name)->default_value(device_name), "cpu | cuda");
+      ("device", po::value(&device_name)->default_value(device_name), "cpu | cuda")
+      ("engine", po::value(&engine)->default_value(engine), "float (a .nasm on LibTorch) | int (a .nasq from nas_deploy, integer engine)")
+      ("float-model", po::value(&float_model), "--engine int: the float .nasm for the agreement (default: the one recorded)")
+      ("logits", po::value(&logits_path), "--engine int: write each image's int32 logits, one line per image")
+      ("subset", po::value(&subset)->default_value(subset), "--engine int: which images --limit-test keeps: balanced | first (file order)");
   nas::cli::add_common_flags(desc, common, nas::cli::kThreads | nas::cli::kJson);
   po::variables_map vm;
   if (!nas::cli::parse_flags(argc, argv, kProgram, "evaluate an exported tiny MF network", desc, vm))
@@ -50,6 +85,8 @@ int run(int argc, char** argv) {
   NAS_CHECK(limit_test >= -1, "--limit-test must be >= -1, got " << limit_test);
   NAS_CHECK(batch_size >= 0, "--batch-size must be >= 0, got " << batch_size);
   torch::set_num_threads(nas::cli::resolve_threads(common));
+  NAS_CHECK(engine == "float" || engine == "int", "unknown --engine '" << engine << "' (accepted: float, int)");
+  if (engine == "int") return run_int(argc, argv, common, {model_path, dataset_flag, data_dir, std::max<int64_t>(limit_test, 0), float_model, logits_path, subset == "first"});
 
   nas::TinyNet model = nas::TinyNet::load(model_path);
   const nas::TinyPreprocessing& pre = model.preprocessing();
