@@ -12,7 +12,7 @@ function(nas_bench_smoke_test bench regex)
     PASS_REGULAR_EXPRESSION "${regex}" FAIL_REGULAR_EXPRESSION "error:"
     TIMEOUT 120 LABELS bench)
 endfunction()
-nas_bench_smoke_test(bench_ops "\"results\": " --repeats 1 --warmup 0 --shapes dw --threads 1)
+nas_bench_smoke_test(bench_ops "\"results\": " --repeats 1 --warmup 0 --shapes dw --ops shift,adder --threads 1)
 nas_bench_smoke_test(bench_energy "\"archs_per_s\": [0-9]" --repeats 1 --archs 20)
 nas_bench_smoke_test(bench_train_step "\"steps\": 1" --batch 4 --steps 1 --ops shift --augs none --threads 1)
 nas_bench_smoke_test(bench_search "\"peak_rss_mib\": [1-9]" --population 8 --generations 2 --repeats 1 --threads 1)
