@@ -58,3 +58,11 @@ if(TARGET nas_deploy AND TARGET nas_retrain AND TARGET nas_eval AND NAS_DEPLOY_C
     PASS_REGULAR_EXPRESSION "nas_deploy: error: layer '[^']+': its worst-case accumulator [^\n]*could overflow int32[^\n]*refused[^\n]*\novf_exit 1 files 0\nnas_eval: error: quantized model '[^']*dmg.nasq': [^\n]*checksum[^\n]*\ndmg_exit 1")
   set_tests_properties(deploy_cli.calib_zero deploy_cli.calib_zero.exit_code PROPERTIES FIXTURES_REQUIRED deploy_fm)
 endif()
+
+# bench_deploy's smoke run on the network of deploy_cli.fashion_mnist (seconds).
+if(TARGET bench_deploy AND TARGET nas_deploy)
+  add_test(NAME bench_deploy.smoke COMMAND $<TARGET_FILE:bench_deploy> --model ${CMAKE_CURRENT_BINARY_DIR}/deploy_cli/fm_net/tiny_model.nasm
+           --images 16 --calib-images 32 --repeats 2)
+  set_tests_properties(bench_deploy.smoke PROPERTIES FIXTURES_REQUIRED deploy_fm LABELS bench TIMEOUT 120
+    PASS_REGULAR_EXPRESSION "\"c_batch1_images_per_s\": [0-9.e+]+.*\"c_batch1_vs_libtorch_batch1_ratio\": [0-9.e+]+.*\"libtorch_batch128_images_per_s\"")
+endif()
