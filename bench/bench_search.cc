@@ -4,7 +4,8 @@
 // start of every run). The predictor is trained for one epoch on synthetic accuracies of the
 // space (its cost per prediction does not depend on its weights), or loaded with --predictor.
 // Prints JSON {context, space, population, generations, seconds (median), seconds_runs,
-// archs_scored, archs_per_s, predict_calls, ...}.
+// archs_scored, archs_per_s, predict_calls, ..., peak_rss_mib (the peak resident memory of the
+// search runs), rss_before_search_mib}.
 //
 //   build/bench/bench_search --threads 2 --json results/search/bench/search.json
 #include <torch/utils.h>
@@ -19,6 +20,7 @@
 #include "core/energy_units.h"
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/memory_usage.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "evolution/evolution_search.h"
@@ -93,6 +95,9 @@ int run(int argc, char** argv) {
   options.validate();
 
   const nas::EnergyTable table = nas::resolve_energy_table("");
+  // The search's own peak: the predictor and the table are already resident.
+  const bool peak_reset = nas::reset_peak_rss();
+  const int64_t rss_before_search = nas::peak_rss_bytes();
   std::vector<double> seconds;
   int64_t archs_scored = 0, predict_calls = 0, energy_evaluations = 0;
   double hypervolume = 0;
@@ -132,6 +137,9 @@ int run(int argc, char** argv) {
   out["energy_evaluations"] = energy_evaluations;
   out["final_hypervolume"] = hypervolume;
   out["front_size"] = front;
+  out["peak_rss_mib"] = nas::bytes_to_mib(nas::peak_rss_bytes());
+  out["rss_before_search_mib"] = nas::bytes_to_mib(rss_before_search);
+  out["peak_rss_is_search_only"] = peak_reset;  // false: the peak counts from the process start
   out["targets"] = {{"seconds_max", 10}};
   nas::cli::emit_json(out, common);
   return 0;
