@@ -18,8 +18,8 @@
 #include <string>
 #include <unordered_set>
 
-#include "apps/cli_common.h"
-#include "apps/trained_supernet.h"
+#include "cli/cli_common.h"
+#include "workflow/trained_supernet.h"
 #include "core/append_file.h"
 #include "core/error.h"
 #include "core/json_util.h"

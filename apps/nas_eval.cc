@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/progress.h"

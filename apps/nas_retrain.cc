@@ -29,10 +29,10 @@
 #include <optional>
 #include <string>
 
-#include "apps/cli_common.h"
-#include "apps/launcher.h"
-#include "apps/retrain_run.h"
-#include "apps/training_flags.h"
+#include "cli/cli_common.h"
+#include "cli/launcher.h"
+#include "workflow/retrain_run.h"
+#include "cli/training_flags.h"
 #include "core/error.h"
 #include "datasets/dataset_info.h"
 #include "search_space/op_kind.h"

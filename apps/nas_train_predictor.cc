@@ -12,7 +12,7 @@
 #include <iostream>
 #include <string>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/rng.h"

@@ -17,8 +17,8 @@
 #include <optional>
 #include <string>
 
-#include "apps/cli_common.h"
-#include "apps/training_flags.h"
+#include "cli/cli_common.h"
+#include "cli/training_flags.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/memory_usage.h"

@@ -11,8 +11,8 @@
 #include <functional>
 #include <string>
 
-#include "apps/cli_common.h"
-#include "apps/training_flags.h"
+#include "cli/cli_common.h"
+#include "cli/training_flags.h"
 #include "core/json_util.h"
 #include "datasets/experiment_data.h"
 #include "search_space/arch_config.h"

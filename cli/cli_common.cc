@@ -1,4 +1,4 @@
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
 
 #include <algorithm>
 #include <cctype>
