@@ -88,19 +88,129 @@ json make_context(const RunContext& run) {
   return ctx;
 }
 
-json parse_json_text(const std::string& text, const std::string& where) {
-  // nlohmann's parser itself is iterative; the callback sees each container as it opens, with
-  // `depth` = the number of containers around it, and stops the parse at the first too deep.
-  const json::parser_callback_t limit_depth = [&](int depth, json::parse_event_t event, json&) {
-    const bool opens =
-        event == json::parse_event_t::array_start || event == json::parse_event_t::object_start;
-    NAS_CHECK(!opens || depth < kMaxJsonDepth,
-              where << ": JSON nested deeper than " << kMaxJsonDepth
-                    << " levels (arrays/objects); the accepted maximum is " << kMaxJsonDepth);
+namespace {
+
+// A key as a path component: plain when it is a short printable name, else quoted and cut (a
+// key from a file may hold a newline or megabytes).
+std::string path_component(const std::string& key) {
+  constexpr size_t kMaxPlainKeyChars = 64;
+  return key.size() > kMaxPlainKeyChars || has_control_character(key) ? quoted_excerpt(key) : key;
+}
+
+// Builds the document from nlohmann's SAX events in one pass, refusing what our readers must
+// not see (too deep, a duplicate key, too many elements) at the event that shows it. nlohmann's
+// own callback parser (json::parse(text, callback)) is quadratic: after every object it scans the
+// enclosing container for a discarded value, so an array of n objects costs n^2 / 2 steps.
+class CheckedDomBuilder {
+ public:
+  CheckedDomBuilder(const std::string& where, const JsonLimits& limits) : where_(where), limits_(limits) {}
+  json take() { return std::move(root_); }
+
+  bool null() { return add(json(nullptr)) != nullptr; }
+  bool boolean(bool value) { return add(json(value)) != nullptr; }
+  bool number_integer(json::number_integer_t value) { return add(json(value)) != nullptr; }
+  bool number_unsigned(json::number_unsigned_t value) { return add(json(value)) != nullptr; }
+  bool number_float(json::number_float_t value, const json::string_t&) { return add(json(value)) != nullptr; }
+  bool string(json::string_t& value) { return add(json(std::move(value))) != nullptr; }
+  bool binary(json::binary_t& value) { return add(json(std::move(value))) != nullptr; }  // not in JSON text
+  bool start_object(std::size_t) { return open(json::value_t::object); }
+  bool start_array(std::size_t) { return open(json::value_t::array); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(json::string_t& name) {
+    Level& level = levels_.back();
+    auto& object = level.container->get_ref<json::object_t&>();
+    check_count(object.size());
+    auto [it, inserted] = object.try_emplace(std::move(name));  // `name` stays intact when present
+    NAS_CHECK(inserted, where_ << ": duplicate key " << quoted_excerpt(name) << " in "
+                               << (levels_.size() == 1 ? std::string("the top-level object")
+                                                       : "the object at " + current_path(levels_.size()))
+                               << "; every key may appear once");
+    level.key = &it->first;
+    slot_ = &it->second;
     return true;
+  }
+
+  // Syntax errors keep nlohmann's own exception (line and column), turned into our line outside.
+  template <class Exception>
+  bool parse_error(std::size_t, const std::string&, const Exception& error) {
+    throw error;
+  }
+
+ private:
+  struct Level {
+    json* container;
+    const std::string* key = nullptr;  // of an object: the member being read
   };
+
+  // Places `value` where the text has it; returns where it now lives.
+  json* add(json&& value) {
+    if (levels_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    json& container = *levels_.back().container;
+    if (container.is_array()) {
+      auto& array = container.get_ref<json::array_t&>();
+      check_count(array.size());
+      array.push_back(std::move(value));
+      return &array.back();  // stays valid: later elements go into it until it closes
+    }
+    *slot_ = std::move(value);
+    return slot_;
+  }
+
+  bool open(json::value_t type) {
+    NAS_CHECK(levels_.size() < static_cast<size_t>(kMaxJsonDepth),
+              where_ << ": JSON nested deeper than " << kMaxJsonDepth
+                     << " levels (arrays/objects); the accepted maximum is " << kMaxJsonDepth);
+    levels_.push_back({add(json(type))});
+    return true;
+  }
+
+  bool close() {
+    levels_.pop_back();
+    return true;
+  }
+
+  void check_count(size_t count_before) const {
+    NAS_CHECK(count_before < limits_.max_elements,
+              where_ << ": " << (levels_.size() == 1 ? std::string("the top-level value")
+                                                     : current_path(levels_.size()))
+                     << " holds more than " << limits_.max_elements << " elements; the accepted maximum is "
+                     << limits_.max_elements);
+  }
+
+  // The path of the container at levels_[depth - 1] ("points[3].arch"), from the elements
+  // being read at each level above it.
+  std::string current_path(size_t depth) const {
+    std::string path;
+    for (size_t i = 0; i + 1 < depth; ++i) {
+      const json& container = *levels_[i].container;
+      if (container.is_array()) {
+        path += "[" + std::to_string(container.size() - 1) + "]";
+      } else {
+        path += (path.empty() ? "" : ".") + path_component(*levels_[i].key);
+      }
+    }
+    return path;
+  }
+
+  const std::string& where_;
+  const JsonLimits& limits_;
+  json root_;
+  std::vector<Level> levels_;
+  json* slot_ = nullptr;  // the value of the object member whose key came last
+};
+
+}  // namespace
+
+json parse_json_text(const std::string& text, const std::string& where, const JsonLimits& limits) {
+  CheckedDomBuilder builder(where, limits);
   try {
-    return json::parse(text, limit_depth);
+    json::sax_parse(text, &builder);
+    return builder.take();
   } catch (const json::parse_error& e) {
     // nlohmann's message carries "line L, column C"; keep just that part after the prefix, and
     // cut the text it quotes ("last read: '...'" can be megabytes of the input).
@@ -115,6 +225,10 @@ json parse_json_text(const std::string& text, const std::string& where) {
     NAS_THROW(where << ": invalid JSON: "
                     << first_line_excerpt(pos == std::string::npos ? what : what.substr(pos + 2), 160));
   }
+}
+
+json parse_json_text(const std::string& text, const std::string& where) {
+  return parse_json_text(text, where, JsonLimits{});
 }
 
 json read_json_file(const std::string& path, uint64_t max_bytes) {
@@ -185,17 +299,6 @@ std::string quoted_excerpt(const std::string& text) {
   }
   return out + "'";
 }
-
-namespace {
-
-// A key as a path component: plain when it is a short printable name, else quoted and cut (a
-// key from a file may hold a newline or megabytes).
-std::string path_component(const std::string& key) {
-  constexpr size_t kMaxPlainKeyChars = 64;
-  return key.size() > kMaxPlainKeyChars || has_control_character(key) ? quoted_excerpt(key) : key;
-}
-
-}  // namespace
 
 std::string first_json_difference(const json& a, const json& b, const std::string& path) {
   // The path stays one bounded line: deeper than this it is reported where it got too long.

@@ -1,6 +1,7 @@
 #pragma once
 // JSON helpers: the `context` block that heads every JSON output, file I/O with clear errors,
 // and typed field access that names the missing/mistyped field.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,8 +39,18 @@ std::string join_command_line(const std::vector<std::string>& argv);
 // readers' validation): 100,000 nested brackets would overflow the stack.
 constexpr int kMaxJsonDepth = 64;
 
-// Parses JSON text named `where` (e.g. the file) in messages; errors give line/column for syntax
-// errors and refuse nesting deeper than kMaxJsonDepth.
+// What a reader accepts beyond the file's size, checked while parsing, before a too large
+// document is built: at most max_elements in any one array or object (a pareto.json of 10^6
+// points is refused at its 1001st point, not after building all of them).
+struct JsonLimits {
+  size_t max_elements = SIZE_MAX;
+};
+
+// Parses JSON text named `where` (e.g. the file) in messages, in time linear in its length.
+// Errors give line/column for syntax errors; refused while parsing: nesting deeper than
+// kMaxJsonDepth, a key that appears twice in one object ("where: duplicate key 'points' in the
+// top-level object", "... in the object at points[3].arch"), more elements than `limits` allow.
+json parse_json_text(const std::string& text, const std::string& where, const JsonLimits& limits);
 json parse_json_text(const std::string& text, const std::string& where);
 
 // Parses a JSON file (at most max_bytes; the formats set tighter caps) with parse_json_text;

@@ -18,6 +18,13 @@ class RunLock {
   static std::optional<RunLock> try_claim(const std::string& run_dir);
   // Claims `run_dir`, waiting for whoever holds it to finish.
   static RunLock claim(const std::string& run_dir);
+  // Claims the lock file `lock_file` itself (created if missing, its directory must exist) without
+  // waiting: the claim of an output file (core/output_guard.h), or of a run directory by path.
+  static std::optional<RunLock> try_claim_file(const std::string& lock_file);
+
+  // Replaces the lock file's text with `holder` (who holds it, for the message of a refused
+  // claim). Throws nas::Error when it cannot be written.
+  void record_holder(const std::string& holder) const;
 
   RunLock(RunLock&& other) noexcept;
   RunLock& operator=(RunLock&& other) noexcept;

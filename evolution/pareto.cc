@@ -28,32 +28,32 @@ bool dominates(const ParetoPoint& a, const ParetoPoint& b) {
 
 std::vector<std::vector<size_t>> non_dominated_sort(const std::vector<ParetoPoint>& points) {
   check_finite(points, "non_dominated_sort");
+  // Every dominator of a point comes before it in (energy ascending, top-1 descending) order, so
+  // in that order each point's front is known once it is reached: the first front none of whose
+  // members dominates it. A point dominated by a member of front k is dominated by one of every
+  // front below k (transitivity), so that front is found by binary search. Within a front, in
+  // this order, top-1 only rises (equal top-1 means an equal point), so its last member is the
+  // one that decides whether the front dominates a later point.
   const size_t n = points.size();
-  std::vector<std::vector<size_t>> dominated(n);  // dominated[i]: the points i dominates
-  std::vector<size_t> dominators(n, 0);           // how many points dominate i
-  for (size_t i = 0; i < n; ++i)
-    for (size_t j = i + 1; j < n; ++j) {
-      if (dominates(points[i], points[j])) {
-        dominated[i].push_back(j);
-        ++dominators[j];
-      } else if (dominates(points[j], points[i])) {
-        dominated[j].push_back(i);
-        ++dominators[i];
-      }
-    }
-  std::vector<std::vector<size_t>> fronts;
-  std::vector<size_t> current;
-  for (size_t i = 0; i < n; ++i)
-    if (dominators[i] == 0) current.push_back(i);
-  while (!current.empty()) {
-    std::vector<size_t> next;
-    for (size_t i : current)
-      for (size_t j : dominated[i])
-        if (--dominators[j] == 0) next.push_back(j);
-    std::sort(next.begin(), next.end());
-    fronts.push_back(std::move(current));
-    current = std::move(next);
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return points[a].energy_mj != points[b].energy_mj ? points[a].energy_mj < points[b].energy_mj
+                                                      : points[a].top1 > points[b].top1;
+  });
+  std::vector<size_t> last_of_front;  // the member of each front reached last
+  std::vector<size_t> front_of(n);
+  for (const size_t i : order) {
+    const auto first_free = std::partition_point(last_of_front.begin(), last_of_front.end(),
+                                                 [&](size_t last) { return dominates(points[last], points[i]); });
+    front_of[i] = static_cast<size_t>(first_free - last_of_front.begin());
+    if (first_free == last_of_front.end())
+      last_of_front.push_back(i);
+    else
+      *first_free = i;
   }
+  std::vector<std::vector<size_t>> fronts(last_of_front.size());
+  for (size_t i = 0; i < n; ++i) fronts[front_of[i]].push_back(i);  // ascending within each front
   return fronts;
 }
 

@@ -21,7 +21,9 @@ bool dominates(const ParetoPoint& a, const ParetoPoint& b);
 
 // NSGA-II fast non-dominated sort (Deb et al. 2002). Front 0 holds the points no other point
 // dominates, front k those dominated only by points of fronts < k. Every index 0..n-1 appears in
-// exactly one front; indices within a front are ascending. O(n^2) comparisons.
+// exactly one front; indices within a front are ascending. Two objectives allow a sort-based
+// assignment (Jensen 2003): O(n log n) time, O(n) memory (10^5 points need a few MB, where the
+// O(n^2) dominated lists of the textbook version took gigabytes).
 std::vector<std::vector<size_t>> non_dominated_sort(const std::vector<ParetoPoint>& points);
 
 // NSGA-II crowding distance of the members of one front: result[i] belongs to front[i]. Per

@@ -292,6 +292,76 @@ TEST_CASE("pareto: the O(n log n) front equals front 0 of the fast non-dominated
   }
 }
 
+// The textbook fast non-dominated sort (Deb et al. 2002; O(n^2) memory), which the search used
+// before the sort-based one: the reference the new sort must match exactly.
+std::vector<std::vector<size_t>> reference_non_dominated_sort(const std::vector<ParetoPoint>& points) {
+  const size_t n = points.size();
+  std::vector<std::vector<size_t>> dominated(n);
+  std::vector<size_t> dominators(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = i + 1; j < n; ++j) {
+      if (nas::dominates(points[i], points[j])) {
+        dominated[i].push_back(j);
+        ++dominators[j];
+      } else if (nas::dominates(points[j], points[i])) {
+        dominated[j].push_back(i);
+        ++dominators[i];
+      }
+    }
+  std::vector<std::vector<size_t>> fronts;
+  std::vector<size_t> current;
+  for (size_t i = 0; i < n; ++i)
+    if (dominators[i] == 0) current.push_back(i);
+  while (!current.empty()) {
+    std::vector<size_t> next;
+    for (size_t i : current)
+      for (size_t j : dominated[i])
+        if (--dominators[j] == 0) next.push_back(j);
+    std::sort(next.begin(), next.end());
+    fronts.push_back(std::move(current));
+    current = std::move(next);
+  }
+  return fronts;
+}
+
+TEST_CASE("pareto: the sort-based non-dominated sort gives the textbook sort's fronts, crowding and order") {
+  nas::Rng rng(11);
+  size_t fronts_seen = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    // Coarse grids (many ties and equal points), fine values, a chain (one point per front),
+    // anti-correlated (one front), negative and zero values: each trial its own mix.
+    const int n = static_cast<int>(rng.uniform_int(0, 300));
+    const int grid = trial % 3 == 0 ? 4 : trial % 3 == 1 ? 16 : 100000;
+    std::vector<ParetoPoint> p;
+    for (int i = 0; i < n; ++i) {
+      if (trial % 10 == 7) {
+        p.push_back({static_cast<double>(i % 50), static_cast<double>(-(i % 50))});  // 50 fronts of duplicates
+      } else if (trial % 10 == 8) {
+        p.push_back({static_cast<double>(i), static_cast<double>(i)});  // a trade-off: all in front 0
+      } else {
+        p.push_back({static_cast<double>(rng.uniform_int(-grid, grid)) / grid,
+                     static_cast<double>(rng.uniform_int(0, grid)) / grid});
+      }
+      if (i > 0 && rng.uniform_int(0, 9) == 0) p.push_back(p[static_cast<size_t>(rng.uniform_int(0, i - 1))]);
+    }
+    const auto expected = reference_non_dominated_sort(p);
+    const auto fronts = nas::non_dominated_sort(p);
+    REQUIRE(fronts == expected);
+    fronts_seen += fronts.size();
+    // nsga2_order (crowding within each front) from the reference fronts, as before.
+    std::vector<size_t> order;
+    for (const auto& front : expected) {
+      const std::vector<double> distance = nas::crowding_distance(p, front);
+      std::vector<size_t> positions(front.size());
+      for (size_t k = 0; k < positions.size(); ++k) positions[k] = k;
+      std::stable_sort(positions.begin(), positions.end(), [&](size_t a, size_t b) { return distance[a] > distance[b]; });
+      for (size_t k : positions) order.push_back(front[k]);
+    }
+    CHECK(nas::nsga2_order(p) == order);
+  }
+  CHECK(fronts_seen > 300);  // the trials had many fronts, not only front 0
+}
+
 TEST_CASE("pareto: 2-D hypervolume") {
   // A staircase: (energy 1, top-1 0.5), (2, 0.6), (3, 0.8); reference energy 4.
   std::vector<ParetoPoint> p = {{0.5, 1}, {0.8, 3}, {0.6, 2}};
