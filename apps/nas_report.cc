@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cli/cli_common.h"
+#include "cli/output_guards.h"
 #include "report/pareto_report.h"
 #include "report/plot_png.h"
 #include "report/report_json.h"
@@ -50,6 +51,10 @@ int run(int argc, char** argv) {
     return 0;
   const std::string md = fs::path(out).replace_extension(".md").string();
   NAS_CHECK(md != out, "--out " << out << ": the Markdown summary would overwrite it; name the report .json");
+  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
+      kProgram, {{"--out", out}, {"--out (its .md)", md}, {"--svg", svg}, {"--plot", png}},
+      {{"--search", inputs.search_dir, true}, {"--retrain", inputs.retrain_dir, true},
+       {"--baselines", inputs.baselines_file}});
 
   nas::report::ParetoReport report = nas::report::build_pareto_report(inputs);
   const std::string pareto_file = report.pareto_file;

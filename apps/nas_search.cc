@@ -26,6 +26,7 @@
 #include <string>
 
 #include "cli/cli_common.h"
+#include "cli/output_guards.h"
 #include "artifacts/pareto_file.h"
 #include "core/energy_units.h"
 #include "core/error.h"
@@ -88,6 +89,9 @@ int run(int argc, char** argv) {
   NAS_CHECK(f.energy_batch >= 1 && f.energy_batch <= nas::kMaxEnergyBatch,
             "--energy-batch must be in [1, " << nas::kMaxEnergyBatch << "], got " << f.energy_batch);
   f.search.objective = nas::parse_objective(f.objective);
+  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
+      kProgram, {{"--out", common.out_dir, true, {"pareto.json", "history.json", kStateFile}}},
+      {{"--supernet", f.supernet, true}, {"--predictor", f.predictor}, {"--energy-table", f.energy_table}});
   f.search.seed = common.seed;
   f.search.threads = nas::cli::resolve_threads(common);
   if (!f.budget.empty()) {

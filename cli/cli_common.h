@@ -1,5 +1,6 @@
 #pragma once
-// Shared command-line plumbing for every app (google/benchmark style: each flag defined once).
+// Shared command-line plumbing for every app and bench (google/benchmark style: each flag defined
+// once; docs/DESIGN.md, "cli/").
 // Every command has --help, --seed, --threads, --out and/or --json; errors print one line
 // ("nas_energy: error: ...") and exit non-zero.
 #include <cstdint>
