@@ -18,8 +18,9 @@
 #include <string>
 #include <unordered_set>
 
-#include "apps/cli_common.h"
-#include "apps/trained_supernet.h"
+#include "cli/cli_common.h"
+#include "cli/output_guards.h"
+#include "workflow/trained_supernet.h"
 #include "core/append_file.h"
 #include "core/error.h"
 #include "core/json_util.h"
@@ -71,6 +72,9 @@ int run(int argc, char** argv) {
   NAS_CHECK(f.device == "cpu" || f.device == "cuda", "unknown --device '" << f.device << "' (accepted: cpu, cuda)");
   NAS_CHECK(f.device != "cuda" || torch::cuda::is_available(),
             "--device cuda: no CUDA device is available (this LibTorch build or machine has none)");
+  // Claimed before --resume reads it: two processes on one file would append the same lines twice.
+  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
+      kProgram, {{"--out", f.out}}, {{"--supernet", f.supernet, true}, {"--data-dir", f.data_dir, true, true}});
   std::error_code ec;
   const bool exists = fs::exists(f.out, ec);
   NAS_CHECK(f.resume || !exists, "--out " << f.out << " exists: pass --resume to go on with it, or choose another file");

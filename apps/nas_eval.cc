@@ -9,7 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
+#include "cli/output_guards.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/progress.h"
@@ -78,6 +79,8 @@ int run(int argc, char** argv) {
   if (!nas::cli::parse_flags(argc, argv, kProgram, "evaluate an exported tiny MF network", desc, vm))
     return 0;
   NAS_CHECK(!model_path.empty(), "--model FILE is required");
+  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
+      kProgram, {{"--json", common.json_path}}, {{"--model", model_path}, {"--data-dir", data_dir, true, true}});
   NAS_CHECK(device_name == "cpu" || device_name == "cuda",
             "unknown --device '" << device_name << "' (accepted: cpu, cuda)");
   NAS_CHECK(device_name != "cuda" || torch::cuda::is_available(),

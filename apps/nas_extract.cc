@@ -12,8 +12,8 @@
 #include <iostream>
 #include <string>
 
-#include "apps/cli_common.h"
-#include "apps/trained_supernet.h"
+#include "cli/cli_common.h"
+#include "workflow/trained_supernet.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/string_format.h"

@@ -1,21 +1,25 @@
 // nas_report: the Pareto report of a search and its retraining (issue 11): predicted vs measured
 // top-1, the measured front, the best network under the budget and the hand-made baselines it
-// beats (logic and formats: apps/pareto_report.h).
+// beats (logic and formats: report/pareto_report.h).
 //
 //   nas_report --search SEARCH_DIR --retrain RETRAIN_DIR [--baselines TABLE.json] --out report.json
 //              [--svg report.svg] [--plot report.png]
 //
 // Writes --out (JSON with a context block) and the Markdown summary beside it (same stem, .md),
-// then --svg (drawn here) and --plot (a PNG drawn by scripts/plot_report.py with matplotlib; the
-// script is found in $NAS_SCRIPTS_DIR, else <this executable>/../../scripts, and runs under
-// $NAS_PYTHON, else /usr/bin/python3). A PNG that cannot be drawn is an error after the other
-// files are written.
+// then --svg and --plot (a PNG drawn by plot_report.py with matplotlib, found in the installed data
+// directory: report/plot_png.h). A PNG that cannot be drawn is an error after the other files are
+// written.
 #include <filesystem>
 #include <iostream>
 #include <string>
 
-#include "apps/cli_common.h"
-#include "apps/pareto_report.h"
+#include "cli/cli_common.h"
+#include "cli/output_guards.h"
+#include "report/pareto_report.h"
+#include "report/plot_png.h"
+#include "report/report_json.h"
+#include "report/report_markdown.h"
+#include "report/report_svg.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_util.h"
@@ -47,8 +51,14 @@ int run(int argc, char** argv) {
     return 0;
   const std::string md = fs::path(out).replace_extension(".md").string();
   NAS_CHECK(md != out, "--out " << out << ": the Markdown summary would overwrite it; name the report .json");
+  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
+      kProgram, {{"--out", out}, {"--out (its .md)", md}, {"--svg", svg}, {"--plot", png}},
+      {{"--search", inputs.search_dir, true}, {"--retrain", inputs.retrain_dir, true},
+       {"--baselines", inputs.baselines_file}});
 
-  const nas::report::ParetoReport report = nas::report::build_pareto_report(inputs);
+  nas::report::ParetoReport report = nas::report::build_pareto_report(inputs);
+  const std::string pareto_file = report.pareto_file;
+  nas::report::make_paths_relative(report, out);
   const nas::json context = nas::make_context(nas::cli::make_run_context(kProgram, argc, argv, common));
   nas::write_json_file(out, nas::report::report_to_json(report, context));
   nas::write_file_atomic(md, nas::report::report_to_markdown(report));
@@ -59,7 +69,7 @@ int run(int argc, char** argv) {
     std::cout << kProgram << ": wrote " << svg << "\n";
   }
   if (!png.empty()) {
-    nas::report::render_png(out, report.pareto_file, png);
+    nas::report::render_png(out, pareto_file, png);
     std::cout << kProgram << ": wrote " << png << "\n";
   }
   return 0;

@@ -27,12 +27,14 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <cstdlib>
 #include <string>
 
-#include "apps/cli_common.h"
-#include "apps/launcher.h"
-#include "apps/retrain_run.h"
-#include "apps/training_flags.h"
+#include "cli/cli_common.h"
+#include "cli/output_guards.h"
+#include "cli/launcher.h"
+#include "workflow/retrain_run.h"
+#include "cli/training_flags.h"
 #include "core/error.h"
 #include "datasets/dataset_info.h"
 #include "search_space/op_kind.h"
@@ -110,6 +112,14 @@ int run(int argc, char** argv) {
   const int threads = nas::cli::resolve_threads(common);
   torch::set_num_threads(threads);
   nas::cli::warn_if_oversubscribed(kProgram, threads);
+  const std::vector<nas::InputPath> inputs = {
+      {"--pareto", f.pareto}, {"--supernet", f.supernet, true}, {"--data-dir", f.data.data_dir, true, true}};
+  // --pareto claims its points one by one (processes share them); one architecture's run
+  // directory is claimed by rank 0, the one rank that writes there.
+  const char* rank = std::getenv("RANK");
+  const bool writer_rank = nas::cli::is_distributed_worker() ? rank != nullptr && std::string(rank) == "0" : f.nproc == 1;
+  const nas::cli::OutputGuard guard =
+      nas::cli::guard_outputs(kProgram, {{"--out", common.out_dir, true, {}}}, inputs, f.pareto.empty() && writer_rank);
   if (f.pareto.empty()) {
     NAS_CHECK(f.top == 0 && f.spread == 0 && f.keys.empty() && !f.all && vm["init"].defaulted(),
               "--top, --spread, --keys, --all and --init select points of a --pareto set");

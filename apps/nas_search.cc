@@ -25,7 +25,9 @@
 #include <limits>
 #include <string>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
+#include "cli/output_guards.h"
+#include "artifacts/pareto_file.h"
 #include "core/energy_units.h"
 #include "core/error.h"
 #include "core/json_util.h"
@@ -87,6 +89,9 @@ int run(int argc, char** argv) {
   NAS_CHECK(f.energy_batch >= 1 && f.energy_batch <= nas::kMaxEnergyBatch,
             "--energy-batch must be in [1, " << nas::kMaxEnergyBatch << "], got " << f.energy_batch);
   f.search.objective = nas::parse_objective(f.objective);
+  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
+      kProgram, {{"--out", common.out_dir, true, {"pareto.json", "history.json", kStateFile}}},
+      {{"--supernet", f.supernet, true}, {"--predictor", f.predictor}, {"--energy-table", f.energy_table}});
   f.search.seed = common.seed;
   f.search.threads = nas::cli::resolve_threads(common);
   if (!f.budget.empty()) {
@@ -149,7 +154,7 @@ int run(int argc, char** argv) {
   search.run(state_path, f.resume, [&](const nas::GenerationRecord& r) {
     const double elapsed = nas::seconds_since(t0);
     std::cerr << kProgram << ": generation " << r.generation << "/" << generations << " feasible " << r.feasible_count
-              << " best top-1 " << nas::format_double(100.0 * r.best_top1_within_budget, 2) << "% hypervolume "
+              << " best top-1 " << nas::format_double(nas::artifacts::top1_percent(r.best_top1_within_budget), 2) << "% hypervolume "
               << nas::format_double(r.hypervolume, 6) << " scored " << r.children_scored << " ("
               << nas::format_double(r.seconds, 3) << " s)";
     if (r.generation > 0 && r.generation < generations)
@@ -161,7 +166,7 @@ int run(int argc, char** argv) {
 
   // ---- outputs --------------------------------------------------------------------------------
   const nas::RunContext run_context = nas::cli::make_run_context(kProgram, argc, argv, common, "cpu");
-  nas::json points = nas::json::array();
+  nas::artifacts::ParetoFile pareto;
   const std::vector<nas::ScoredArch> front = search.pareto_front();
   for (const nas::ScoredArch& p : front) {
     const std::vector<nas::LayerSpec> layers = nas::to_layer_specs(p.arch, f.bits);
@@ -170,52 +175,42 @@ int run(int argc, char** argv) {
     nas::json per_op = nas::json::object();
     for (const auto& [op, totals] : report.per_op)
       if (totals.energy_mj > 0) per_op[op] = totals.energy_mj / static_cast<double>(report.batch);
-    points.push_back({{"key", p.key},
-                      {"arch", p.arch.to_json()},
-                      {"predicted_top1", 100.0 * p.predicted_top1},
-                      {"energy_mj", p.energy_mj},
-                      {"macs", counts.macs},
-                      {"params", counts.params},
-                      {"per_op_energy_mj", per_op}});
+    pareto.points.push_back(
+        {p.key, p.arch, nas::artifacts::top1_percent(p.predicted_top1), p.energy_mj, counts.macs, counts.params, per_op});
   }
-  nas::json result;
-  result["context"] = nas::make_context(run_context);
-  result["objective"] = nas::objective_name(f.search.objective);
-  result["budget_mj"] = std::isinf(f.search.budget_mj) ? nas::json() : nas::json(f.search.budget_mj);
-  result["budget_binds"] = range.budget_binds;
-  result["budget_note"] = budget_note;
-  result["energy_model"] = energy.describe();
-  result["energy_range"] = range.to_json();
-  result["space"] = space.to_json();
-  result["predictor"] = predictor.describe();
-  result["search"] = {{"options", f.search.to_json()},
-                      {"generations_run", search.generation()},
-                      {"archs_scored", search.archs_scored()},
-                      {"hypervolume_reference_mj", search.hypervolume_reference_mj()},
-                      {"final_hypervolume", search.history().empty() ? 0.0 : search.history().back().hypervolume}};
-  result["search"]["options"].erase("threads");  // the result does not depend on it
+  pareto.objective = nas::objective_name(f.search.objective);
+  if (!std::isinf(f.search.budget_mj)) pareto.budget_mj = f.search.budget_mj;
+  pareto.energy_model = energy.describe();
+  nas::json& details = pareto.search_details;
+  details["budget_binds"] = range.budget_binds;
+  details["budget_note"] = budget_note;
+  details["energy_range"] = range.to_json();
+  details["space"] = space.to_json();
+  details["predictor"] = predictor.describe();
+  details["search"] = {{"options", f.search.to_json()},
+                       {"generations_run", search.generation()},
+                       {"archs_scored", search.archs_scored()},
+                       {"hypervolume_reference_mj", search.hypervolume_reference_mj()},
+                       {"final_hypervolume", search.history().empty() ? 0.0 : search.history().back().hypervolume}};
+  details["search"]["options"].erase("threads");  // the result does not depend on it
   // Where the predictor's accuracies came from: nas_retrain --pareto --init supernet starts there.
-  std::string supernet_dir;
   if (!f.supernet.empty()) {
-    supernet_dir = fs::absolute(f.supernet).string();
+    pareto.supernet = fs::absolute(f.supernet).string();
   } else {
     const nas::json& meta = predictor.meta();
     if (meta.contains("data") && meta["data"].contains("source") && meta["data"]["source"].contains("supernet") &&
         meta["data"]["source"]["supernet"].is_string())
-      supernet_dir = meta["data"]["source"]["supernet"].get<std::string>();
+      pareto.supernet = meta["data"]["source"]["supernet"].get<std::string>();
   }
-  result["supernet"] = supernet_dir.empty() ? nas::json() : nas::json(supernet_dir);
   // The final population (the explored region the front came from), for plots.
-  result["population"] = nas::json::array();
+  pareto.population.emplace();
   for (const nas::ScoredArch& p : search.population())
-    result["population"].push_back(
-        {{"key", p.key}, {"predicted_top1", 100.0 * p.predicted_top1}, {"energy_mj", p.energy_mj}});
-  result["points_note"] = "predicted_top1 is the predictor's top-1 in %; energy_mj per image";
-  result["points"] = points;
-  nas::write_json_file((out / "pareto.json").string(), result);
+    pareto.population->push_back({p.key, nas::artifacts::top1_percent(p.predicted_top1), p.energy_mj});
+  const nas::json context = nas::make_context(run_context);
+  nas::artifacts::write_pareto_file((out / "pareto.json").string(), pareto, context);
 
   nas::json history;
-  history["context"] = result["context"];
+  history["context"] = context;
   history["seconds"] = seconds;
   history["generations"] = nas::json::array();
   for (const nas::GenerationRecord& r : search.history()) history["generations"].push_back(r.to_json());
@@ -224,7 +219,7 @@ int run(int argc, char** argv) {
   std::cout << kProgram << ": " << front.size() << " architectures on the front (" << budget_note << "); "
             << search.archs_scored() << " scored in " << nas::format_double(seconds, 2) << " s\n";
   for (const nas::ScoredArch& p : front)
-    std::cout << "  " << mj_text(p.energy_mj) << "  predicted top-1 " << nas::format_double(100.0 * p.predicted_top1, 2)
+    std::cout << "  " << mj_text(p.energy_mj) << "  predicted top-1 " << nas::format_double(nas::artifacts::top1_percent(p.predicted_top1), 2)
               << "%  " << p.key << "\n";
   std::cout << kProgram << ": wrote " << (out / "pareto.json").string() << " and " << (out / "history.json").string() << "\n";
   return 0;

@@ -12,7 +12,8 @@
 #include <iostream>
 #include <string>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
+#include "cli/output_guards.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/rng.h"
@@ -60,6 +61,9 @@ int run(int argc, char** argv) {
             "--val-fraction must be in [0, 1), got " << f.val_fraction);
   f.train.seed = common.seed;
   f.train.validate();
+  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
+      kProgram, {{"--out", f.out}, {"--json", common.json_path.empty() ? f.out + ".json" : common.json_path}},
+      {{"--data", f.data}});
   const int threads = nas::cli::resolve_threads(common);
   torch::set_num_threads(threads);
   nas::cli::warn_if_oversubscribed(kProgram, threads);

@@ -17,8 +17,9 @@
 #include <optional>
 #include <string>
 
-#include "apps/cli_common.h"
-#include "apps/training_flags.h"
+#include "cli/cli_common.h"
+#include "cli/output_guards.h"
+#include "cli/training_flags.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/memory_usage.h"
@@ -136,6 +137,10 @@ int run(int argc, char** argv) {
   const int threads = nas::cli::resolve_threads(common);
   torch::set_num_threads(threads);
   nas::cli::warn_if_oversubscribed(kProgram, threads);
+  // Rank 0 claims the run directory; the other ranks write nothing there.
+  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
+      kProgram, {{"--out", common.out_dir, true, {}}},
+      {{"--space", f.space == "default" ? std::string() : f.space}, {"--data-dir", d.data_dir, true, true}}, writer);
   const fs::path out(common.out_dir);
   const std::string checkpoint_path = writer ? nas::cli::prepare_run_dir(common.out_dir, "supernet.ckpt", f.resume)
                                              : (out / "supernet.ckpt").string();

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "apps/cli_common.h"
-#include "apps/launcher.h"
+#include "cli/cli_common.h"
+#include "cli/launcher.h"
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/rng.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
 #include "core/progress.h"
 #include "core/error.h"
 #include "core/json_util.h"

@@ -18,7 +18,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
 #include "core/error.h"
 #include "ops/adder_conv2d.h"
 #include "ops/adder_reference.h"

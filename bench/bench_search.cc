@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
 #include "core/energy_units.h"
 #include "core/error.h"
 #include "core/json_util.h"

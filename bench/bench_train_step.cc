@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
 #include "core/json_util.h"
 #include "core/memory_usage.h"
 #include "core/progress.h"

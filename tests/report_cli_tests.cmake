@@ -99,8 +99,8 @@ nas_cli_fail_test(report_cli.png_no_python
   "wrote [^\n]*nopython\\.json and [^\n]*nopython\\.md\nnas_report: error: cannot run /nonexistent/python3: No such file or directory"
   ${CMAKE_COMMAND} -E env NAS_PYTHON=/nonexistent/python3
   ${report} --out ${report_out}/nopython.json ${report_inputs} --plot ${report_out}/nopython.png)
-nas_cli_fail_test(report_cli.png_no_script "nas_report: error: NAS_SCRIPTS_DIR: no plot_report\\.py in \"/nonexistent\""
-  ${CMAKE_COMMAND} -E env NAS_SCRIPTS_DIR=/nonexistent
+nas_cli_fail_test(report_cli.png_no_script "nas_report: error: NAS_DATA_DIR: no plot_report\\.py in \"/nonexistent\""
+  ${CMAKE_COMMAND} -E env NAS_DATA_DIR=/nonexistent
   ${report} --out ${report_out}/noscript.json ${report_inputs} --plot ${report_out}/noscript.png)
 
 # ---- errors: one line naming the file and the field, non-zero exit -------------------------------

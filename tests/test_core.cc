@@ -8,8 +8,8 @@
 #include <atomic>
 #include <chrono>
 
-#include "apps/cli_common.h"
-#include "apps/launcher.h"
+#include "cli/cli_common.h"
+#include "cli/launcher.h"
 #include "core/atomic_file.h"
 #include "core/checked_math.h"
 #include "core/energy_units.h"

@@ -11,7 +11,7 @@
 #include <functional>
 #include <thread>
 
-#include "apps/launcher.h"
+#include "cli/launcher.h"
 #include "core/error.h"
 #include "supernet/gloo_data_parallel.h"
 

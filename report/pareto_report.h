@@ -1,5 +1,5 @@
 #pragma once
-// The Pareto report (nas_report, issue 11): what the search predicted against what retraining
+// The Pareto report (nas_report, issue 11; docs/DESIGN.md, "report/"): what the search predicted against what retraining
 // measured, and which hand-made baselines the searched networks beat. Torch-free.
 //
 // Inputs (each read with a size cap of kMaxReportInputBytes and JSON nesting of kMaxJsonDepth;
@@ -110,28 +110,16 @@ struct ParetoReport {
 // Reads and checks the inputs, computes everything above. Throws nas::Error naming file and field.
 ParetoReport build_pareto_report(const ReportInputs& inputs);
 
-// report.json: {context, inputs {pareto {file, fingerprint}, retrain_summary, baselines}, dataset,
-// init, objective, budget_mj (null: none), energy_model, points (the retrained ones, ascending
-// energy: key, point_index, arch, predicted_top1, measured_test_top1, measured_val_top1, energy_mj,
-// per_op_energy_mj, macs, params, run_dir, train_seconds, on_measured_front, beats_baselines),
-// not_retrained (the same without the measured fields, with selected_for_retraining), baselines [{name, top1_mean, top1_std,
-// energy_mj, macs, params, beaten}], predicted_front, measured_front (keys),
-// kendall_tau_predicted_vs_measured (null below 2 points), kendall_tau_points, best_under_budget
-// (a point + selected_by, or null), dominated_baselines [{baseline, top1_mean, energy_mj, beaten_by
-// (keys), best, margin_top1, energy_ratio}], notes}.
-json report_to_json(const ParetoReport& report, const json& context);
+// The report's input paths (pareto_file, summary_file, baselines_file) made relative to the folder
+// of report_file, so that a results folder keeps its references when it is moved or published
+// (the context block keeps the host). Paths on another file system root stay absolute.
+void make_paths_relative(ParetoReport& report, const std::string& report_file);
 
-// The Markdown summary: a table (points, then baselines) and the claims in sentences.
-std::string report_to_markdown(const ParetoReport& report);
+// The names of the baselines that report.points[point] beats, in baseline order.
+std::vector<std::string> baselines_beaten_by(const ParetoReport& report, size_t point);
 
-// A self-contained SVG: top-1 (%) vs energy (mJ, log axis); population grey, predicted front
-// dashed, measured points and front solid, baselines labelled squares, the budget a vertical line.
-std::string report_to_svg(const ParetoReport& report);
-
-// The PNG, drawn by PYTHON scripts/plot_report.py REPORT_JSON PARETO_JSON OUT_PNG (matplotlib).
-// The script is $NAS_SCRIPTS_DIR/plot_report.py, else <dir of this executable>/../../scripts/
-// (the build tree's apps/ or bench/ folder); PYTHON is $NAS_PYTHON, else /usr/bin/python3.
-// Throws nas::Error with one line (the script's last line of output) when it cannot be drawn.
-void render_png(const std::string& report_json, const std::string& pareto_json, const std::string& png);
+// Indices into report.points in ascending energy (ties: pareto.json order); only the retrained
+// ones when retrained_only.
+std::vector<size_t> points_by_energy(const ParetoReport& report, bool retrained_only);
 
 }  // namespace nas::report

@@ -1,4 +1,4 @@
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
 
 #include <algorithm>
 #include <cctype>
@@ -12,6 +12,7 @@
 
 #include <iostream>
 
+#include "cli/output_guards.h"
 #include "core/error.h"
 
 namespace nas::cli {
@@ -46,6 +47,7 @@ bool parse_flags(int argc, char** argv, const std::string& program, const std::s
   } catch (const po::error& e) {
     NAS_THROW(e.what() << " (see " << program << " --help)");
   }
+  refuse_empty_values(vm);  // issue 32: `--budget ""` is an error, not an unbudgeted search
   return true;
 }
 

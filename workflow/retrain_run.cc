@@ -1,4 +1,4 @@
-#include "apps/retrain_run.h"
+#include "workflow/retrain_run.h"
 
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -17,12 +17,15 @@
 #include <sstream>
 #include <string>
 
-#include "apps/trained_supernet.h"
+#include "workflow/point_selection.h"
+#include "workflow/trained_supernet.h"
+#include "artifacts/pareto_file.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/fnv1a.h"
 #include "core/json_util.h"
 #include "core/memory_usage.h"
+#include "core/output_guard.h"
 #include "core/run_lock.h"
 #include "core/string_format.h"
 #include "datasets/data_loader.h"
@@ -46,10 +49,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kModelFile = "tiny_model.nasm";
-
-// Upper bounds on an untrusted pareto.json.
-constexpr uint64_t kMaxParetoFileBytes = uint64_t{64} << 20;
-constexpr size_t kMaxParetoPoints = 100000;
 
 std::string fmt(double v, int precision = 2) { return nas::format_double(v, precision); }
 
@@ -368,37 +367,25 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
   NAS_CHECK(!explicit_flag("spread") || f.spread >= 1, "--spread must be >= 1, got " << f.spread);
 
   // ---- the Pareto set -------------------------------------------------------------------------
-  const std::string bytes = nas::read_file(f.pareto, kMaxParetoFileBytes);
-  const nas::json pareto = nas::parse_json_text(bytes, f.pareto);
-  NAS_CHECK(pareto.is_object() && pareto.contains("points") && pareto["points"].is_array(),
-            f.pareto << ": no 'points' array (not a pareto.json of nas_search?)");
-  const nas::json& points_json = pareto["points"];
-  NAS_CHECK(!points_json.empty() && points_json.size() <= kMaxParetoPoints,
-            f.pareto << ": 'points' must hold 1.." << kMaxParetoPoints << " points");
+  const nas::artifacts::ParetoFile pareto = nas::artifacts::read_pareto_file(f.pareto);
+  NAS_CHECK(!pareto.points.empty(), f.pareto << ": 'points' must hold 1.." << nas::artifacts::kMaxParetoPoints << " points");
   struct Point {
     std::string key;
     nas::ArchConfig arch;
     double predicted_top1 = 0, energy_mj = 0;
   };
   std::vector<Point> points;
-  for (size_t i = 0; i < points_json.size(); ++i) {
-    const std::string where = f.pareto + ": points[" + std::to_string(i) + "]";
-    const nas::json& p = points_json[i];
-    NAS_CHECK(p.is_object() && p.contains("arch"), where << ": no 'arch'");
-    Point pt{nas::json_string(p, "key", where), nas::ArchConfig::from_json(p["arch"], where + ": arch"),
-             nas::json_number(p, "predicted_top1", where), nas::json_number(p, "energy_mj", where)};
-    NAS_CHECK(pt.key == pt.arch.key(), where << ": key does not match the architecture");
-    points.push_back(std::move(pt));
-  }
+  for (const nas::artifacts::ParetoPoint& p : pareto.points)
+    points.push_back({p.key, p.arch, p.predicted_top1_percent, p.energy_mj});
   // --init supernet: the supernet the search ran on (pareto.json records it), loaded once.
   std::optional<TrainedSupernet> supernet;
   NetInit init;
   if (f.init == "supernet") {
     std::string dir = f.supernet;
     if (dir.empty()) {
-      NAS_CHECK(pareto.contains("supernet") && pareto["supernet"].is_string(),
+      NAS_CHECK(!pareto.supernet.empty(),
                 f.pareto << " records no supernet directory (a search on a predictor without one?); give --supernet DIR");
-      dir = pareto["supernet"].get<std::string>();
+      dir = pareto.supernet;
     }
     supernet = load_trained_supernet(dir, f.data.data_dir, torch::Device(f.device));
     NAS_CHECK(!explicit_flag("remap") || remap == supernet->net_options.remap,
@@ -408,50 +395,11 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
                         {"supernet_step", supernet->checkpoint_state.value("step", int64_t{0})}};
     init.apply = [&](nas::HybridNetImpl& net) { return nas::inherit_subnet_weights(net, *supernet->net); };
   }
-  std::vector<size_t> chosen;
-  if (!f.keys.empty()) {
-    std::stringstream list(f.keys);
-    std::string key;
-    while (std::getline(list, key, ',')) {
-      size_t i = 0;
-      while (i < points.size() && points[i].key != key) ++i;
-      NAS_CHECK(i < points.size(), "--keys: " << nas::json_excerpt(key) << " is not a point of " << f.pareto);
-      if (std::find(chosen.begin(), chosen.end(), i) == chosen.end()) chosen.push_back(i);
-    }
-  } else {
-    for (size_t i = 0; i < points.size(); ++i) chosen.push_back(i);
-    if (f.spread > 0 && static_cast<size_t>(f.spread) < points.size()) {
-      // The point nearest to each of K energies evenly spaced (log scale) from the cheapest to
-      // the dearest point: a view of the whole front rather than its top.
-      std::vector<size_t> by_energy = chosen;
-      std::stable_sort(by_energy.begin(), by_energy.end(),
-                       [&](size_t a, size_t b) { return points[a].energy_mj < points[b].energy_mj; });
-      const double lo = std::log(std::max(points[by_energy.front()].energy_mj, 1e-300));
-      const double hi = std::log(std::max(points[by_energy.back()].energy_mj, 1e-300));
-      std::vector<size_t> picked;
-      for (int k = 0; k < f.spread; ++k) {
-        const double target = f.spread == 1 ? hi : lo + (hi - lo) * k / (f.spread - 1);
-        size_t best = by_energy.front();
-        double best_distance = std::numeric_limits<double>::infinity();
-        for (size_t i : by_energy) {
-          if (std::find(picked.begin(), picked.end(), i) != picked.end()) continue;
-          const double distance = std::abs(std::log(std::max(points[i].energy_mj, 1e-300)) - target);
-          if (distance < best_distance) best_distance = distance, best = i;
-        }
-        picked.push_back(best);
-      }
-      std::sort(picked.begin(), picked.end());
-      chosen = picked;
-    } else if (f.top > 0) {
-      // The best predicted first; ties: the cheaper, then the earlier point.
-      std::stable_sort(chosen.begin(), chosen.end(), [&](size_t a, size_t b) {
-        if (points[a].predicted_top1 != points[b].predicted_top1) return points[a].predicted_top1 > points[b].predicted_top1;
-        return points[a].energy_mj < points[b].energy_mj;
-      });
-      chosen.resize(std::min(chosen.size(), static_cast<size_t>(f.top)));
-      std::sort(chosen.begin(), chosen.end());
-    }
-  }
+  std::vector<nas::workflow::SelectablePoint> selectable;
+  for (const Point& p : points) selectable.push_back({p.key, p.predicted_top1, p.energy_mj});
+  const nas::workflow::PointSelection selection{
+      f.top, f.spread, f.keys.empty() ? std::vector<std::string>() : nas::require_list("keys", f.keys)};
+  const std::vector<size_t> chosen = nas::workflow::select_points(selectable, selection, f.pareto);
 
   // ---- one run per point ----------------------------------------------------------------------
   const fs::path out(common.out_dir);
@@ -460,13 +408,10 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
   NAS_CHECK(!ec, "cannot create --out " << common.out_dir << ": " << ec.message());
   nas::json summary;
   summary["context"] = nas::make_context(make_run_context(program, argc, argv, common, f.device));
-  summary["pareto"] = {{"file", fs::absolute(f.pareto).string()}, {"fingerprint", nas::fnv1a64_text(bytes)}};
+  summary["pareto"] = {{"file", fs::absolute(f.pareto).string()}, {"fingerprint", pareto.fingerprint}};
   summary["init"] = f.init;
   summary["dataset"] = nas::datasets::canonical_dataset_name(f.data.dataset);
-  summary["selection"] = f.top > 0      ? "top " + std::to_string(f.top)
-                         : f.spread > 0 ? "spread " + std::to_string(f.spread)
-                         : !f.keys.empty() ? "keys"
-                                           : "all";
+  summary["selection"] = selection.name();
   // Every point this command retrains, finished or not: the report tells "not retrained yet"
   // from "not selected".
   summary["selected"] = nas::json::array();

@@ -1,4 +1,4 @@
-#include "apps/launcher.h"
+#include "cli/launcher.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "apps/trained_supernet.h"
+#include "workflow/trained_supernet.h"
 
 #include <filesystem>
 

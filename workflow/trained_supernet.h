@@ -1,5 +1,5 @@
 #pragma once
-// A trained supernet as nas_train_supernet left it (DIR/space.json, supernet.json,
+// A trained supernet as nas_train_supernet left it (docs/DESIGN.md, "workflow/"; DIR/space.json, supernet.json,
 // supernet.ckpt), loaded with its data split: what nas_extract and nas_build_acc_dataset start
 // from. One definition of what such a directory holds.
 #include <string>

@@ -1,5 +1,6 @@
 #pragma once
-// The work of nas_retrain, as library calls (the app parses and checks flags, then calls these):
+// The work of nas_retrain, as library calls (docs/DESIGN.md, "workflow/"; the app parses and checks
+// flags, then calls these):
 //   retrain_architecture  trains one architecture's MF network with ShiftAddAug (or alone) in a
 //                         run directory: config.json, log.txt, checkpoint.pt (every epoch, atomic;
 //                         resume continues exactly), tiny_model.nasm (the exported MF network,
@@ -11,8 +12,8 @@
 #include <functional>
 #include <string>
 
-#include "apps/cli_common.h"
-#include "apps/training_flags.h"
+#include "cli/cli_common.h"
+#include "cli/training_flags.h"
 #include "core/json_util.h"
 #include "datasets/experiment_data.h"
 #include "search_space/arch_config.h"

@@ -1,6 +1,6 @@
-#include "apps/training_flags.h"
+#include "cli/training_flags.h"
 
-#include "apps/launcher.h"
+#include "cli/launcher.h"
 
 #include <torch/cuda.h>
 

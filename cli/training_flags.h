@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "apps/cli_common.h"
+#include "cli/cli_common.h"
 #include "supernet/gloo_data_parallel.h"
 #include "supernet/hybrid_net.h"
 #include "supernet/shiftaddaug_trainer.h"

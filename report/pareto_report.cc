@@ -1,0 +1,314 @@
+#include "report/pareto_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "core/atomic_file.h"
+#include "core/energy_units.h"
+#include "core/error.h"
+#include "core/fnv1a.h"
+#include "core/string_format.h"
+#include "predictors/ranking_stats.h"
+#include "artifacts/json_fields.h"
+#include "artifacts/pareto_file.h"
+#include "search_space/arch_config.h"
+
+namespace nas::report {
+
+using artifacts::array_field;
+using artifacts::count;
+using artifacts::element;
+using artifacts::finite_number;
+using artifacts::object_field;
+using artifacts::percent;
+using artifacts::positive_number;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---- reading ------------------------------------------------------------------------------------
+
+
+// pareto.json (artifacts/pareto_file.h): the points, the population, the budget, the energy model.
+std::map<std::string, size_t> read_pareto(const std::string& path, ParetoReport& r) {
+  const artifacts::ParetoFile file = artifacts::read_pareto_file(path);
+  NAS_CHECK(!file.points_only, path << ": a hand-made points list (no context block), not nas_search's pareto.json");
+  r.pareto_file = path;
+  r.pareto_fingerprint = file.fingerprint;
+  r.objective = file.objective;
+  r.budget_mj = file.budget_mj;
+  r.energy_model = file.energy_model;
+  std::map<std::string, size_t> index;
+  for (const artifacts::ParetoPoint& p : file.points) {
+    ReportPoint pt;
+    pt.point_index = r.points.size();
+    pt.key = p.key;
+    pt.arch = p.arch.to_json();
+    pt.predicted_top1 = p.predicted_top1_percent;
+    pt.energy_mj = p.energy_mj;
+    pt.macs = p.macs;
+    pt.params = p.params;
+    pt.per_op_energy_mj = p.per_op_energy_mj;
+    index.emplace(pt.key, pt.point_index);
+    r.points.push_back(std::move(pt));
+  }
+  if (r.points.empty()) r.notes.push_back(path + " holds no points");
+  if (!file.population)
+    r.notes.push_back(path + " has no final population (written by an older nas_search): the plot shows none");
+  else
+    for (const artifacts::PopulationEntry& e : *file.population)
+      r.population.push_back({e.key, e.predicted_top1_percent, e.energy_mj});
+  return index;
+}
+
+// retrain_summary.json: which points were retrained, and what they measured.
+void read_summary(const std::string& path, const std::map<std::string, size_t>& index, ParetoReport& r) {
+  const std::string bytes = artifacts::read_input(path, "nas_retrain --pareto SEARCH_DIR/pareto.json --out DIR writes DIR/retrain_summary.json", kMaxReportInputBytes);
+  r.summary_file = path;
+  const json doc = parse_json_text(bytes, path);
+  NAS_CHECK(doc.is_object(), path << ": expected a JSON object (nas_retrain's retrain_summary.json)");
+  const std::string fingerprint = json_string(object_field(doc, "pareto", path), "fingerprint", path + ": pareto");
+  NAS_CHECK(fingerprint == r.pareto_fingerprint,
+            path << ": the retraining was made from another search: its pareto.fingerprint is "
+                 << json_excerpt(json(fingerprint)) << ", " << r.pareto_file << " has " << r.pareto_fingerprint
+                 << " (or pareto.json changed since)");
+  r.init = json_string(doc, "init", path);
+  NAS_CHECK(r.init == "scratch" || r.init == "supernet",
+            path << ": field 'init' must be \"scratch\" or \"supernet\", got " << json_excerpt(json(r.init)));
+  r.dataset = json_string(doc, "dataset", path);
+  NAS_CHECK(!r.dataset.empty(), path << ": field 'dataset' is empty");
+
+  if (doc.contains("selection")) r.selection = json_string(doc, "selection", path);
+  if (doc.contains("selected")) {
+    // The points chosen for retraining, finished or not (older summaries do not list them).
+    const json& selected = array_field(doc, "selected", path);
+    NAS_CHECK(selected.size() <= r.points.size(),
+              path << ": field 'selected' lists " << selected.size() << " points, " << r.pareto_file << " has "
+                   << r.points.size());
+    for (ReportPoint& p : r.points) p.selected = false;
+    for (size_t i = 0; i < selected.size(); ++i) {
+      const std::string where = element(path, "selected", i);
+      const std::string key = json_string(selected[i], "key", where);
+      const auto found = index.find(key);
+      NAS_CHECK(found != index.end(), where << ": key " << json_excerpt(json(key)) << " is not a point of " << r.pareto_file);
+      ReportPoint& pt = r.points[found->second];
+      NAS_CHECK(!pt.selected, where << ": key " << json_excerpt(json(key)) << " appears twice");
+      pt.selected = true;
+    }
+    r.selection_known = true;
+  }
+
+  const json& runs = array_field(doc, "runs", path);
+  size_t energy_differs = 0, prediction_differs = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const std::string where = element(path, "runs", i);
+    const json& run = runs[i];
+    // Keys run to ~200 characters and errors cut values at 80: the run directory names the run too.
+    const std::string dir = json_string(run, "dir", where);
+    const std::string named = where + " (dir " + json_excerpt(json(dir)) + ")";
+    const std::string key = json_string(run, "key", where);
+    const auto found = index.find(key);
+    NAS_CHECK(found != index.end(),
+              named << ": key " << json_excerpt(json(key)) << " is not a point of " << r.pareto_file);
+    ReportPoint& pt = r.points[found->second];
+    NAS_CHECK(!pt.retrained, named << ": key " << json_excerpt(json(key)) << " appears twice");
+    NAS_CHECK(pt.selected, named << ": key " << json_excerpt(json(key)) << " is not among the 'selected' points");
+    pt.retrained = true;
+    pt.run_dir = dir;
+    pt.test_top1 = percent(run, "test_top1", where);
+    pt.val_top1 = percent(run, "val_top1", where);
+    pt.train_seconds = finite_number(run, "train_seconds", where);
+    count(run, "macs", where);
+    count(run, "params", where);
+    // The retraining costs energy with its own (default) model; the report keeps the search's.
+    if (std::fabs(positive_number(run, "energy_mj", where) - pt.energy_mj) > 1e-9 * pt.energy_mj) ++energy_differs;
+    if (std::fabs(percent(run, "predicted_top1", where) - pt.predicted_top1) > 1e-9) ++prediction_differs;
+  }
+  if (energy_differs > 0)
+    r.notes.push_back(std::to_string(energy_differs) + " retrained point(s) report another energy than the search (" +
+                      "nas_retrain costs with its own energy model settings); the report uses the search's energy_mj");
+  if (prediction_differs > 0)
+    r.notes.push_back(std::to_string(prediction_differs) +
+                      " retrained point(s) carry another predicted_top1 than pareto.json; the report uses pareto.json's");
+}
+
+// The baselines: the rows of a results table with remap "none".
+void read_baselines(const std::string& path, ParetoReport& r) {
+  r.baselines_file = path;
+  const std::string bytes = artifacts::read_input(path, "a results table such as results/shiftaddaug/fashion-mnist.json", kMaxReportInputBytes);
+  const json doc = parse_json_text(bytes, path);
+  NAS_CHECK(doc.is_object(), path << ": expected a JSON object (a results table)");
+  const std::string arch = json_string(doc, "arch", path);
+  const std::string dataset = json_string(doc, "dataset", path);
+  NAS_CHECK(dataset == r.dataset, path << ": field 'dataset' is " << json_excerpt(json(dataset)) << " but the retraining ("
+                                       << r.summary_file << ") is on " << json_excerpt(json(r.dataset)));
+  // The table has both tiers' energies; compare at the tier the search used.
+  const std::string tier = r.energy_model["tier"].get<std::string>();
+  const std::string energy_field = tier == "unit" ? "energy_unit_mj" : "energy_mj";
+  if (tier != "unit" && tier != "eyeriss")
+    r.notes.push_back("the search's energy model tier '" + tier + "' is not in the baselines table; compared with its energy_mj");
+  const auto bits = r.energy_model.find("bits");
+  if (bits != r.energy_model.end() && bits->is_number_integer() && bits->get<int64_t>() != 32)
+    r.notes.push_back("the search costs energy at " + std::to_string(bits->get<int64_t>()) +
+                      " bit; the baselines table at 32 bit: the energies do not compare");
+
+  const json& rows = array_field(doc, "rows", path);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string where = element(path, "rows", i);
+    const json& row = rows[i];
+    const std::string column = json_string(row, "column", where);
+    if (json_string(row, "remap", where) != "none") continue;  // ablation rows, not baselines
+    Baseline b;
+    b.name = arch + " " + column;
+    b.top1_mean = percent(row, "top1_mean", where);
+    if (row.contains("top1_std")) b.top1_std = finite_number(row, "top1_std", where);
+    NAS_CHECK(b.top1_std >= 0, where << ": field 'top1_std' must be >= 0, got " << b.top1_std);
+    b.energy_mj = positive_number(row, energy_field, where);
+    if (row.contains("macs")) b.macs = count(row, "macs", where);
+    if (row.contains("params")) b.params = count(row, "params", where);
+    r.baselines.push_back(b);
+  }
+  if (r.baselines.empty()) r.notes.push_back(path + " has no row with remap \"none\": no baselines");
+}
+
+// ---- computing ----------------------------------------------------------------------------------
+
+// The candidates that no other candidate dominates in (top1_of up, energy down); the order kept.
+template <typename Top1>
+std::vector<size_t> front_of(const ParetoReport& r, const std::vector<size_t>& candidates, Top1 top1_of) {
+  std::vector<size_t> front;
+  for (const size_t i : candidates) {
+    const ReportPoint& p = r.points[i];
+    const bool dominated = std::any_of(candidates.begin(), candidates.end(), [&](size_t j) {
+      const ReportPoint& q = r.points[j];
+      return top1_of(q) >= top1_of(p) && q.energy_mj <= p.energy_mj &&
+             (top1_of(q) > top1_of(p) || q.energy_mj < p.energy_mj);
+    });
+    if (!dominated) front.push_back(i);
+  }
+  return front;
+}
+
+void compute(ParetoReport& r) {
+  const std::vector<size_t> retrained = points_by_energy(r, true);
+  r.predicted_front = front_of(r, points_by_energy(r, false), [](const ReportPoint& p) { return p.predicted_top1; });
+  r.measured_front = front_of(r, retrained, [](const ReportPoint& p) { return p.test_top1; });
+  for (const size_t i : r.measured_front) r.points[i].on_measured_front = true;
+
+  r.tau_points = retrained.size();
+  if (retrained.size() < 2) {
+    r.notes.push_back("fewer than 2 retrained points: no Kendall tau of predicted vs measured top-1");
+  } else {
+    std::vector<double> predicted, measured;
+    for (const size_t i : retrained) {
+      predicted.push_back(r.points[i].predicted_top1);
+      measured.push_back(r.points[i].test_top1);
+    }
+    const double tau = kendall_tau(predicted, measured);
+    if (std::isnan(tau))
+      r.notes.push_back("Kendall tau undefined: the predicted or the measured top-1 is the same for every retrained point");
+    else
+      r.kendall_tau = tau;
+  }
+
+  for (const size_t i : retrained) {
+    const ReportPoint& p = r.points[i];
+    if (r.budget_mj && p.energy_mj > *r.budget_mj) continue;
+    // Ties keep the earlier (cheaper) point: `retrained` is in ascending energy.
+    if (!r.best_under_budget || p.val_top1 > r.points[*r.best_under_budget].val_top1) r.best_under_budget = i;
+  }
+  if (retrained.empty())
+    r.notes.push_back("no point retrained yet: no measured results");
+  else if (!r.best_under_budget)
+    r.notes.push_back("no retrained point lies within the budget");
+  const size_t selected = r.selected_count();
+  if (retrained.size() < selected)
+    r.notes.push_back(std::to_string(selected - retrained.size()) + " of " + std::to_string(selected) +
+                      (r.selection_known ? " selected" : "") + " points not retrained yet (listed in not_retrained)");
+  if (selected < r.points.size())
+    r.notes.push_back(std::to_string(r.points.size() - selected) + " of " + std::to_string(r.points.size()) +
+                      " points not selected for retraining" +
+                      (r.selection.empty() ? std::string() : " (nas_retrain selection: " + r.selection + ")") +
+                      "; listed in not_retrained with selected_for_retraining false");
+
+  for (size_t b = 0; b < r.baselines.size(); ++b) {
+    const Baseline& base = r.baselines[b];
+    BaselineWin win;
+    win.baseline = b;
+    for (const size_t i : retrained) {
+      const ReportPoint& p = r.points[i];
+      if (p.energy_mj > base.energy_mj || p.test_top1 <= base.top1_mean) continue;
+      if (win.beaten_by.empty() || p.test_top1 - base.top1_mean > win.margin_top1) {
+        win.best = i;
+        win.margin_top1 = p.test_top1 - base.top1_mean;
+      }
+      win.beaten_by.push_back(i);
+    }
+    if (!win.beaten_by.empty()) r.wins.push_back(win);
+  }
+}
+
+}  // namespace
+
+std::vector<size_t> points_by_energy(const ParetoReport& r, bool retrained_only) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < r.points.size(); ++i)
+    if (!retrained_only || r.points[i].retrained) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return r.points[a].energy_mj < r.points[b].energy_mj; });
+  return order;
+}
+
+namespace {
+
+std::string relative_to(const std::string& path, const fs::path& dir) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  const fs::path file = fs::weakly_canonical(fs::absolute(path), ec);
+  if (ec) return path;
+  const fs::path relative = file.lexically_proximate(dir);
+  return relative.empty() ? path : relative.string();
+}
+
+}  // namespace
+
+void make_paths_relative(ParetoReport& report, const std::string& report_file) {
+  std::error_code ec;
+  const fs::path dir = fs::weakly_canonical(fs::absolute(report_file).parent_path(), ec);
+  if (ec) return;
+  for (std::string* path : {&report.pareto_file, &report.summary_file, &report.baselines_file})
+    *path = relative_to(*path, dir);
+}
+
+std::vector<std::string> baselines_beaten_by(const ParetoReport& r, size_t point) {
+  std::vector<std::string> names;
+  for (const BaselineWin& w : r.wins)
+    if (std::find(w.beaten_by.begin(), w.beaten_by.end(), point) != w.beaten_by.end())
+      names.push_back(r.baselines[w.baseline].name);
+  return names;
+}
+
+size_t ParetoReport::retrained_count() const {
+  return static_cast<size_t>(std::count_if(points.begin(), points.end(), [](const ReportPoint& p) { return p.retrained; }));
+}
+
+size_t ParetoReport::selected_count() const {
+  return static_cast<size_t>(std::count_if(points.begin(), points.end(), [](const ReportPoint& p) { return p.selected; }));
+}
+
+ParetoReport build_pareto_report(const ReportInputs& inputs) {
+  ParetoReport r;
+  const std::map<std::string, size_t> index = read_pareto((fs::path(inputs.search_dir) / "pareto.json").string(), r);
+  read_summary((fs::path(inputs.retrain_dir) / "retrain_summary.json").string(), index, r);
+  if (inputs.baselines_file.empty())
+    r.notes.push_back("no baselines given (--baselines): no comparison with hand-made networks");
+  else
+    read_baselines(inputs.baselines_file, r);
+  compute(r);
+  return r;
+}
+
+}  // namespace nas::report

@@ -1,0 +1,97 @@
+#include "report/report_json.h"
+
+#include <algorithm>
+
+namespace nas::report {
+
+namespace {
+
+json point_to_json(const ParetoReport& r, size_t i) {
+  const ReportPoint& p = r.points[i];
+  json j = {{"key", p.key},
+            {"point_index", p.point_index},
+            {"arch", p.arch},
+            {"predicted_top1", p.predicted_top1},
+            {"energy_mj", p.energy_mj},
+            {"per_op_energy_mj", p.per_op_energy_mj},
+            {"macs", p.macs},
+            {"params", p.params}};
+  if (p.retrained) {
+    j["measured_test_top1"] = p.test_top1;
+    j["measured_val_top1"] = p.val_top1;
+    j["run_dir"] = p.run_dir;
+    j["train_seconds"] = p.train_seconds;
+    j["on_measured_front"] = p.on_measured_front;
+    j["beats_baselines"] = baselines_beaten_by(r, i);
+  } else {
+    j["selected_for_retraining"] = p.selected;
+  }
+  return j;
+}
+
+json keys_of(const ParetoReport& r, const std::vector<size_t>& indices) {
+  json keys = json::array();
+  for (const size_t i : indices) keys.push_back(r.points[i].key);
+  return keys;
+}
+
+json optional_number(const std::optional<double>& v) { return v ? json(*v) : json(); }
+
+}  // namespace
+
+json report_to_json(const ParetoReport& r, const json& context) {
+  json out;
+  out["context"] = context;
+  out["inputs"] = {{"pareto", {{"file", r.pareto_file}, {"fingerprint", r.pareto_fingerprint}}},
+                   {"retrain_summary", r.summary_file},
+                   {"baselines", r.baselines_file.empty() ? json() : json(r.baselines_file)}};
+  out["dataset"] = r.dataset;
+  out["init"] = r.init;
+  out["selection"] = r.selection.empty() ? json() : json(r.selection);
+  out["objective"] = r.objective;
+  out["budget_mj"] = optional_number(r.budget_mj);
+  out["energy_model"] = r.energy_model;
+  out["points_note"] = "retrained points; top-1 in %, energy_mj per image (the search's energy model)";
+  out["points"] = json::array();
+  out["not_retrained"] = json::array();
+  for (const size_t i : points_by_energy(r, false))
+    out[r.points[i].retrained ? "points" : "not_retrained"].push_back(point_to_json(r, i));
+  out["baselines"] = json::array();
+  for (const Baseline& b : r.baselines) {
+    const bool beaten = std::any_of(r.wins.begin(), r.wins.end(),
+                                    [&](const BaselineWin& w) { return r.baselines[w.baseline].name == b.name; });
+    out["baselines"].push_back({{"name", b.name},
+                                {"top1_mean", b.top1_mean},
+                                {"top1_std", b.top1_std},
+                                {"energy_mj", b.energy_mj},
+                                {"macs", b.macs < 0 ? json() : json(b.macs)},
+                                {"params", b.params < 0 ? json() : json(b.params)},
+                                {"beaten", beaten}});
+  }
+  out["predicted_front"] = keys_of(r, r.predicted_front);
+  out["measured_front"] = keys_of(r, r.measured_front);
+  out["kendall_tau_predicted_vs_measured"] = optional_number(r.kendall_tau);
+  out["kendall_tau_points"] = r.tau_points;
+  if (r.best_under_budget) {
+    out["best_under_budget"] = point_to_json(r, *r.best_under_budget);
+    out["best_under_budget"]["selected_by"] =
+        "the highest measured validation top-1 within the budget (ties: lower energy)";
+  } else {
+    out["best_under_budget"] = nullptr;
+  }
+  out["dominated_baselines"] = json::array();
+  for (const BaselineWin& w : r.wins) {
+    const Baseline& b = r.baselines[w.baseline];
+    out["dominated_baselines"].push_back({{"baseline", b.name},
+                                          {"top1_mean", b.top1_mean},
+                                          {"energy_mj", b.energy_mj},
+                                          {"beaten_by", keys_of(r, w.beaten_by)},
+                                          {"best", r.points[w.best].key},
+                                          {"margin_top1", w.margin_top1},
+                                          {"energy_ratio", b.energy_mj / r.points[w.best].energy_mj}});
+  }
+  out["notes"] = r.notes;
+  return out;
+}
+
+}  // namespace nas::report
