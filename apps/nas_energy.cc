@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/cli_common.h"
+#include "cli/output_guards.h"
 #include "core/energy_units.h"
 #include "core/error.h"
 #include "core/json_util.h"
@@ -64,6 +65,9 @@ int run(int argc, char** argv) {
     return 0;
 
   NAS_CHECK(arch.empty() != layers_path.empty(), "give exactly one of --arch or --layers");
+  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
+      kProgram, {{"--json", common.json_path}},
+      {{"--layers", layers_path}, {"--arch", arch}, {"--energy-table", table_path}});
   NAS_CHECK(batch >= 1, "--batch must be >= 1, got " << batch);
   NAS_CHECK(!vm.count("bits") || bits == 32 || bits == 8, "--bits must be 32 or 8, got " << bits);
   double budget_j = -1;

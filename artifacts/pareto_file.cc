@@ -17,8 +17,8 @@ ParetoPoint read_point(const json& p, const std::string& where, bool points_only
   ParetoPoint pt;
   pt.key = json_string(p, "key", where);
   pt.arch = ArchConfig::from_json(object_field(p, "arch", where), where + ": arch");
-  NAS_CHECK(pt.arch.key() == pt.key, where << ": field 'key' " << json_excerpt(json(pt.key))
-                                           << " is not the key of its arch");
+  NAS_CHECK(pt.arch.key() == pt.key,
+            where << ": field 'key' " << json_excerpt(json(pt.key)) << " is not the key of its arch");
   pt.predicted_top1_percent = percent(p, "predicted_top1", where);
   pt.energy_mj = positive_number(p, "energy_mj", where);
   if (points_only && !p.contains("macs")) return pt;

@@ -54,11 +54,11 @@ struct ParetoFile {
   // A hand-made points list (no context block): objective, budget, energy model and the points'
   // macs / params / per-op energies are absent. nas_retrain --pareto reads it; nas_report does not.
   bool points_only = false;
-  std::string objective;             // "pareto" | "max-accuracy"
-  std::optional<double> budget_mj;   // none: unbudgeted
+  std::string objective;               // "pareto" | "max-accuracy"
+  std::optional<double> budget_mj;     // none: unbudgeted
   json energy_model = json::object();  // {tier, ...} as the search's model describes itself
-  std::string supernet;              // the supernet directory the predictor's data came from; "" none
-  std::vector<ParetoPoint> points;   // the front, ascending energy as the search wrote it
+  std::string supernet;                // the supernet directory the predictor's data came from; "" none
+  std::vector<ParetoPoint> points;     // the front, ascending energy as the search wrote it
   std::optional<std::vector<PopulationEntry>> population;  // none: an older file
   // The search's own description, written and read as it is (budget_binds, budget_note,
   // energy_range, space, predictor, search).

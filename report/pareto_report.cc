@@ -5,14 +5,14 @@
 #include <filesystem>
 #include <map>
 
+#include "artifacts/json_fields.h"
+#include "artifacts/pareto_file.h"
 #include "core/atomic_file.h"
 #include "core/energy_units.h"
 #include "core/error.h"
 #include "core/fnv1a.h"
 #include "core/string_format.h"
 #include "predictors/ranking_stats.h"
-#include "artifacts/json_fields.h"
-#include "artifacts/pareto_file.h"
 #include "search_space/arch_config.h"
 
 namespace nas::report {
@@ -30,7 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // ---- reading ------------------------------------------------------------------------------------
-
 
 // pareto.json (artifacts/pareto_file.h): the points, the population, the budget, the energy model.
 std::map<std::string, size_t> read_pareto(const std::string& path, ParetoReport& r) {
@@ -66,7 +65,9 @@ std::map<std::string, size_t> read_pareto(const std::string& path, ParetoReport&
 
 // retrain_summary.json: which points were retrained, and what they measured.
 void read_summary(const std::string& path, const std::map<std::string, size_t>& index, ParetoReport& r) {
-  const std::string bytes = artifacts::read_input(path, "nas_retrain --pareto SEARCH_DIR/pareto.json --out DIR writes DIR/retrain_summary.json", kMaxReportInputBytes);
+  const std::string bytes = artifacts::read_input(
+      path, "nas_retrain --pareto SEARCH_DIR/pareto.json --out DIR writes DIR/retrain_summary.json",
+      kMaxReportInputBytes);
   r.summary_file = path;
   const json doc = parse_json_text(bytes, path);
   NAS_CHECK(doc.is_object(), path << ": expected a JSON object (nas_retrain's retrain_summary.json)");
@@ -85,15 +86,15 @@ void read_summary(const std::string& path, const std::map<std::string, size_t>& 
   if (doc.contains("selected")) {
     // The points chosen for retraining, finished or not (older summaries do not list them).
     const json& selected = array_field(doc, "selected", path);
-    NAS_CHECK(selected.size() <= r.points.size(),
-              path << ": field 'selected' lists " << selected.size() << " points, " << r.pareto_file << " has "
-                   << r.points.size());
+    NAS_CHECK(selected.size() <= r.points.size(), path << ": field 'selected' lists " << selected.size() << " points, "
+                                                       << r.pareto_file << " has " << r.points.size());
     for (ReportPoint& p : r.points) p.selected = false;
     for (size_t i = 0; i < selected.size(); ++i) {
       const std::string where = element(path, "selected", i);
       const std::string key = json_string(selected[i], "key", where);
       const auto found = index.find(key);
-      NAS_CHECK(found != index.end(), where << ": key " << json_excerpt(json(key)) << " is not a point of " << r.pareto_file);
+      NAS_CHECK(found != index.end(),
+                where << ": key " << json_excerpt(json(key)) << " is not a point of " << r.pareto_file);
       ReportPoint& pt = r.points[found->second];
       NAS_CHECK(!pt.selected, where << ": key " << json_excerpt(json(key)) << " appears twice");
       pt.selected = true;
@@ -131,25 +132,29 @@ void read_summary(const std::string& path, const std::map<std::string, size_t>& 
     r.notes.push_back(std::to_string(energy_differs) + " retrained point(s) report another energy than the search (" +
                       "nas_retrain costs with its own energy model settings); the report uses the search's energy_mj");
   if (prediction_differs > 0)
-    r.notes.push_back(std::to_string(prediction_differs) +
-                      " retrained point(s) carry another predicted_top1 than pareto.json; the report uses pareto.json's");
+    r.notes.push_back(
+        std::to_string(prediction_differs) +
+        " retrained point(s) carry another predicted_top1 than pareto.json; the report uses pareto.json's");
 }
 
 // The baselines: the rows of a results table with remap "none".
 void read_baselines(const std::string& path, ParetoReport& r) {
   r.baselines_file = path;
-  const std::string bytes = artifacts::read_input(path, "a results table such as results/shiftaddaug/fashion-mnist.json", kMaxReportInputBytes);
+  const std::string bytes = artifacts::read_input(
+      path, "a results table such as results/shiftaddaug/fashion-mnist.json", kMaxReportInputBytes);
   const json doc = parse_json_text(bytes, path);
   NAS_CHECK(doc.is_object(), path << ": expected a JSON object (a results table)");
   const std::string arch = json_string(doc, "arch", path);
   const std::string dataset = json_string(doc, "dataset", path);
-  NAS_CHECK(dataset == r.dataset, path << ": field 'dataset' is " << json_excerpt(json(dataset)) << " but the retraining ("
-                                       << r.summary_file << ") is on " << json_excerpt(json(r.dataset)));
+  NAS_CHECK(dataset == r.dataset, path << ": field 'dataset' is " << json_excerpt(json(dataset))
+                                       << " but the retraining (" << r.summary_file << ") is on "
+                                       << json_excerpt(json(r.dataset)));
   // The table has both tiers' energies; compare at the tier the search used.
   const std::string tier = r.energy_model["tier"].get<std::string>();
   const std::string energy_field = tier == "unit" ? "energy_unit_mj" : "energy_mj";
   if (tier != "unit" && tier != "eyeriss")
-    r.notes.push_back("the search's energy model tier '" + tier + "' is not in the baselines table; compared with its energy_mj");
+    r.notes.push_back("the search's energy model tier '" + tier +
+                      "' is not in the baselines table; compared with its energy_mj");
   const auto bits = r.energy_model.find("bits");
   if (bits != r.energy_model.end() && bits->is_number_integer() && bits->get<int64_t>() != 32)
     r.notes.push_back("the search costs energy at " + std::to_string(bits->get<int64_t>()) +
@@ -209,7 +214,8 @@ void compute(ParetoReport& r) {
     }
     const double tau = kendall_tau(predicted, measured);
     if (std::isnan(tau))
-      r.notes.push_back("Kendall tau undefined: the predicted or the measured top-1 is the same for every retrained point");
+      r.notes.push_back(
+          "Kendall tau undefined: the predicted or the measured top-1 is the same for every retrained point");
     else
       r.kendall_tau = tau;
   }
@@ -292,11 +298,13 @@ std::vector<std::string> baselines_beaten_by(const ParetoReport& r, size_t point
 }
 
 size_t ParetoReport::retrained_count() const {
-  return static_cast<size_t>(std::count_if(points.begin(), points.end(), [](const ReportPoint& p) { return p.retrained; }));
+  return static_cast<size_t>(
+      std::count_if(points.begin(), points.end(), [](const ReportPoint& p) { return p.retrained; }));
 }
 
 size_t ParetoReport::selected_count() const {
-  return static_cast<size_t>(std::count_if(points.begin(), points.end(), [](const ReportPoint& p) { return p.selected; }));
+  return static_cast<size_t>(
+      std::count_if(points.begin(), points.end(), [](const ReportPoint& p) { return p.selected; }));
 }
 
 ParetoReport build_pareto_report(const ReportInputs& inputs) {

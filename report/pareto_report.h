@@ -1,6 +1,6 @@
 #pragma once
-// The Pareto report (nas_report, issue 11; docs/DESIGN.md, "report/"): what the search predicted against what retraining
-// measured, and which hand-made baselines the searched networks beat. Torch-free.
+// The Pareto report (nas_report, issue 11; docs/DESIGN.md, "report/"): what the search predicted against what
+// retraining measured, and which hand-made baselines the searched networks beat. Torch-free.
 //
 // Inputs (each read with a size cap of kMaxReportInputBytes and JSON nesting of kMaxJsonDepth;
 // every error names the file and the field):
@@ -50,12 +50,12 @@ struct ReportInputs {
 // One point of the search's front, with its retraining result when there is one.
 struct ReportPoint {
   std::string key;
-  size_t point_index = 0;   // index in pareto.json points (nas_retrain's point-NN)
-  json arch;                // canonical ArchConfig JSON
+  size_t point_index = 0;     // index in pareto.json points (nas_retrain's point-NN)
+  json arch;                  // canonical ArchConfig JSON
   double predicted_top1 = 0;  // %
   double energy_mj = 0;       // per image, the search's energy model
   int64_t macs = 0, params = 0;
-  json per_op_energy_mj;    // {op: mJ}
+  json per_op_energy_mj;  // {op: mJ}
   // Chosen for retraining (retrain_summary.json's selected; true where the summary has none).
   bool selected = true;
   // Retraining (valid when retrained).
@@ -67,7 +67,7 @@ struct ReportPoint {
 };
 
 struct Baseline {
-  std::string name;  // "<arch> <column>"
+  std::string name;                    // "<arch> <column>"
   double top1_mean = 0, top1_std = 0;  // %
   double energy_mj = 0;                // the field matching the search's energy model tier
   int64_t macs = -1, params = -1;      // -1: not in the table
@@ -82,17 +82,17 @@ struct PopulationPoint {
 struct BaselineWin {
   size_t baseline = 0;
   std::vector<size_t> beaten_by;
-  size_t best = 0;          // the point with the largest margin (ties: lower energy)
-  double margin_top1 = 0;   // its test top-1 minus the baseline's mean, in points
+  size_t best = 0;         // the point with the largest margin (ties: lower energy)
+  double margin_top1 = 0;  // its test top-1 minus the baseline's mean, in points
 };
 
 struct ParetoReport {
   std::string pareto_file, pareto_fingerprint, summary_file, baselines_file;
   std::string dataset, init, objective;
-  std::string selection;        // nas_retrain's --top/--spread/--keys/--all, as text ("" unknown)
+  std::string selection;         // nas_retrain's --top/--spread/--keys/--all, as text ("" unknown)
   bool selection_known = false;  // the summary lists its selected points
   std::optional<double> budget_mj;
-  json energy_model;  // pareto.json's, as written
+  json energy_model;                // pareto.json's, as written
   std::vector<ReportPoint> points;  // every pareto.json point, in its order (by energy)
   std::vector<PopulationPoint> population;
   std::vector<Baseline> baselines;

@@ -91,10 +91,10 @@ void render_png(const std::string& report_json, const std::string& pareto_json, 
   const char* python_env = std::getenv("NAS_PYTHON");
   const std::string python = python_env != nullptr && *python_env != '\0' ? python_env : kDefaultPython;
   const ChildResult child = run_captured({python, script, report_json, pareto_json, png});
-  NAS_CHECK(child.exit_code == 0, png << ": " << last_line(child.output) << " (" << script << " "
-                                      << (child.exit_code < 0 ? std::string("was killed")
-                                                              : "exited with " + std::to_string(child.exit_code))
-                                      << ")");
+  NAS_CHECK(child.exit_code == 0,
+            png << ": " << last_line(child.output) << " (" << script << " "
+                << (child.exit_code < 0 ? std::string("was killed") : "exited with " + std::to_string(child.exit_code))
+                << ")");
   std::error_code ec;
   NAS_CHECK(fs::is_regular_file(png, ec) && fs::file_size(png, ec) > 0, script << " exited 0 but wrote no " << png);
 }

@@ -10,8 +10,8 @@ namespace nas::report {
 // init, objective, budget_mj (null: none), energy_model, points (the retrained ones, ascending
 // energy: key, point_index, arch, predicted_top1, measured_test_top1, measured_val_top1, energy_mj,
 // per_op_energy_mj, macs, params, run_dir, train_seconds, on_measured_front, beats_baselines),
-// not_retrained (the same without the measured fields, with selected_for_retraining), baselines [{name, top1_mean, top1_std,
-// energy_mj, macs, params, beaten}], predicted_front, measured_front (keys),
+// not_retrained (the same without the measured fields, with selected_for_retraining), baselines [{name, top1_mean,
+// top1_std, energy_mj, macs, params, beaten}], predicted_front, measured_front (keys),
 // kendall_tau_predicted_vs_measured (null below 2 points), kendall_tau_points, best_under_budget
 // (a point + selected_by, or null), dominated_baselines [{baseline, top1_mean, energy_mj, beaten_by
 // (keys), best, margin_top1, energy_ratio}], notes}.

@@ -80,7 +80,8 @@ std::string report_to_markdown(const ParetoReport& r) {
   if (r.selection_known)
     md << " (" << r.selected_count() << " selected" << (r.selection.empty() ? "" : ": " + r.selection) << ")";
   md << ".\n";
-  md << "- Baselines: " << (r.baselines_file.empty() ? std::string("none given") : "`" + r.baselines_file + "`") << ".\n";
+  md << "- Baselines: " << (r.baselines_file.empty() ? std::string("none given") : "`" + r.baselines_file + "`")
+     << ".\n";
   if (!keys.common.empty()) {
     md << "- Architectures: the arch column shows the key segments in which the points differ; all share";
     for (const std::string& c : keys.common) md << " " << md_code(c);
@@ -128,7 +129,8 @@ std::string report_to_markdown(const ParetoReport& r) {
     md << "- " << r.baselines.size() << " baselines given; no retrained point yet to compare with them.\n";
   } else if (r.wins.empty()) {
     md << "- None of the " << r.baselines.size()
-       << " baselines is beaten: no retrained point at lower or equal energy has a higher test top-1 than any of them.\n";
+       << " baselines is beaten: no retrained point at lower or equal energy has a higher test top-1 than any of "
+          "them.\n";
   } else {
     for (const BaselineWin& w : r.wins) {
       const Baseline& b = r.baselines[w.baseline];
@@ -156,8 +158,8 @@ std::string report_to_markdown(const ParetoReport& r) {
     md << " over " << r.tau_points << " retrained points: " << format_double(*r.kendall_tau, 3) << ".\n";
   else
     md << ": not available (" << r.tau_points << " retrained point(s)).\n";
-  md << "- Measured Pareto front: " << point_labels(r, r.measured_front) << " (predicted front: "
-     << point_labels(r, r.predicted_front) << ").\n";
+  md << "- Measured Pareto front: " << point_labels(r, r.measured_front)
+     << " (predicted front: " << point_labels(r, r.predicted_front) << ").\n";
   std::vector<size_t> pending;
   for (const size_t i : points_by_energy(r, false))
     if (r.points[i].selected && !r.points[i].retrained) pending.push_back(i);

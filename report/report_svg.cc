@@ -14,11 +14,20 @@ std::string xml_escape(const std::string& text) {
   std::string out;
   for (const char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -30,7 +39,9 @@ std::string num(double v) { return format_double(v, 1); }
 struct PlotFrame {
   double left = 80, right = 600, top = 50, bottom = 460;
   double log_e0 = 0, log_e1 = 1, top1_0 = 0, top1_1 = 100;
-  double x(double energy_mj) const { return left + (std::log10(energy_mj) - log_e0) / (log_e1 - log_e0) * (right - left); }
+  double x(double energy_mj) const {
+    return left + (std::log10(energy_mj) - log_e0) / (log_e1 - log_e0) * (right - left);
+  }
   double y(double top1) const { return bottom - (top1 - top1_0) / (top1_1 - top1_0) * (bottom - top); }
 };
 
@@ -199,8 +210,8 @@ std::vector<LabelBox> place_labels(const ParetoReport& r, const PlotFrame& f) {
     box.x1 = box.x0 + width;
     box.y1 = y + 4;
     box.y0 = box.y1 - 10;
-    for (int move = 0; move < kMaxMoves && std::any_of(placed.begin(), placed.end(),
-                                                       [&](const LabelBox& p) { return box.overlaps(p); });
+    for (int move = 0; move < kMaxMoves &&
+                       std::any_of(placed.begin(), placed.end(), [&](const LabelBox& p) { return box.overlaps(p); });
          ++move) {
       box.y0 += kLineHeight;
       box.y1 += kLineHeight;
@@ -248,12 +259,13 @@ std::string report_to_svg(const ParetoReport& r) {
   const double width = 860, height = 520;
   std::ostringstream svg;
   svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height << "\" viewBox=\"0 0 "
-      << width << " " << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  const std::string title = "Pareto report: " + r.dataset + ", budget " + budget_text(r) + " (" +
-                            energy_model_text(r.energy_model) + ")";
+      << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+      << "\" viewBox=\"0 0 " << width << " " << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  const std::string title =
+      "Pareto report: " + r.dataset + ", budget " + budget_text(r) + " (" + energy_model_text(r.energy_model) + ")";
   svg << "<title>" << xml_escape(title) << "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg << "<text class=\"title\" x=\"" << num(f.left) << "\" y=\"28\" font-size=\"15\">" << xml_escape(title) << "</text>\n";
+  svg << "<text class=\"title\" x=\"" << num(f.left) << "\" y=\"28\" font-size=\"15\">" << xml_escape(title)
+      << "</text>\n";
   svg_axes(svg, f);
 
   if (r.budget_mj) {
@@ -261,7 +273,8 @@ std::string report_to_svg(const ParetoReport& r) {
     svg << "<line class=\"budget\" x1=\"" << num(x) << "\" y1=\"" << num(f.top) << "\" x2=\"" << num(x) << "\" y2=\""
         << num(f.bottom) << "\" stroke=\"" << kBudgetColour << "\" stroke-dasharray=\"3 3\"/>\n"
         << "<text class=\"budget-label\" x=\"" << num(x - 4) << "\" y=\"" << num(f.top + 14)
-        << "\" text-anchor=\"end\" fill=\"" << kBudgetColour << "\">budget " << xml_escape(budget_text(r)) << "</text>\n";
+        << "\" text-anchor=\"end\" fill=\"" << kBudgetColour << "\">budget " << xml_escape(budget_text(r))
+        << "</text>\n";
   }
   svg << "<g class=\"population\" fill=\"" << kPopulationColour << "\">\n";
   for (const PopulationPoint& p : r.population)
@@ -280,8 +293,9 @@ std::string report_to_svg(const ParetoReport& r) {
   for (const size_t i : points_by_energy(r, true)) {
     const ReportPoint& p = r.points[i];
     const double x = f.x(p.energy_mj), y = f.y(p.test_top1);
-    svg << "<circle cx=\"" << num(x) << "\" cy=\"" << num(y) << "\" r=\"4\"" << (p.on_measured_front ? "" : " fill-opacity=\"0.45\"")
-        << "/><text x=\"" << num(x + 6) << "\" y=\"" << num(y - 6) << "\" font-size=\"10\">" << point_label(p) << "</text>\n";
+    svg << "<circle cx=\"" << num(x) << "\" cy=\"" << num(y) << "\" r=\"4\""
+        << (p.on_measured_front ? "" : " fill-opacity=\"0.45\"") << "/><text x=\"" << num(x + 6) << "\" y=\""
+        << num(y - 6) << "\" font-size=\"10\">" << point_label(p) << "</text>\n";
   }
   svg << "</g>\n";
 

@@ -11,6 +11,16 @@ set(report_args --search ${REPORT_DATA}/search --retrain ${REPORT_DATA}/retrain
                 --baselines ${REPORT_DATA}/baselines.json)
 set(clean_env ${CMAKE_COMMAND} -E env --unset=NAS_DATA_DIR --unset=NAS_SCRIPTS_DIR)
 
+# run_installed_report(WRITTEN ARGS...): the installed nas_report with ARGS must exit 0 and write WRITTEN.
+function(run_installed_report written)
+  execute_process(COMMAND ${clean_env} ${PREFIX}/bin/nas_report ${report_args} ${ARGN}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT EXISTS ${written})
+    message(FATAL_ERROR "installed nas_report ${ARGN} failed (${rc}): ${out}${err}")
+  endif()
+  message(STATUS "installed nas_report: ${out}")
+endfunction()
+
 if(STAGE STREQUAL "programs")
   file(REMOVE_RECURSE ${PREFIX})
   execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX}
@@ -24,13 +34,7 @@ if(STAGE STREQUAL "programs")
       message(FATAL_ERROR "not installed: ${PREFIX}/${file}")
     endif()
   endforeach()
-  execute_process(COMMAND ${clean_env} ${PREFIX}/bin/nas_report ${report_args}
-                          --out ${PREFIX}/out/report.json --svg ${PREFIX}/out/report.svg
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0 OR NOT EXISTS ${PREFIX}/out/report.svg)
-    message(FATAL_ERROR "installed nas_report failed (${rc}): ${out}${err}")
-  endif()
-  message(STATUS "installed into ${PREFIX}: ${out}")
+  run_installed_report(${PREFIX}/out/report.svg --out ${PREFIX}/out/report.json --svg ${PREFIX}/out/report.svg)
 elseif(STAGE STREQUAL "plot")
   if(NOT PYTHON)
     set(PYTHON /usr/bin/python3)
@@ -41,13 +45,7 @@ elseif(STAGE STREQUAL "plot")
     return()
   endif()
   file(REMOVE ${PREFIX}/out/plot.png)
-  execute_process(COMMAND ${clean_env} ${PREFIX}/bin/nas_report ${report_args}
-                          --out ${PREFIX}/out/plot.json --plot ${PREFIX}/out/plot.png
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0 OR NOT EXISTS ${PREFIX}/out/plot.png)
-    message(FATAL_ERROR "installed nas_report --plot failed (${rc}): ${out}${err}")
-  endif()
-  message(STATUS "installed nas_report --plot: ${out}")
+  run_installed_report(${PREFIX}/out/plot.png --out ${PREFIX}/out/plot.json --plot ${PREFIX}/out/plot.png)
 else()
   message(FATAL_ERROR "install_check.cmake: unknown STAGE ${STAGE}")
 endif()

@@ -18,7 +18,7 @@ struct PointSelection {
   int spread = 0;                 // > 0: the nearest to K energies evenly spaced on a log scale
   std::vector<std::string> keys;  // not empty: these points, in this order, each once
   // None of the above: every point.
-  std::string name() const;       // "top N", "spread K", "keys", "all" (retrain_summary's selection)
+  std::string name() const;  // "top N", "spread K", "keys", "all" (retrain_summary's selection)
 };
 
 // The indices of the chosen points: ascending for top / spread / all, the keys' order for keys.

@@ -114,3 +114,15 @@ if(TARGET nas_retrain)
   guard_held(guards.retrain_held ${guard_dir}/rt_held/.run.lock "nas_retrain: error: --out '[^\n]*rt_held' is in use"
     $<TARGET_FILE:nas_retrain> --arch mbv2-micro --op shift --epochs 1 --out ${guard_dir}/rt_held)
 endif()
+
+if(TARGET nas_energy)
+  file(COPY ${NAS_TEST_DATA}/energy_small_layers.json DESTINATION ${guard_dir})
+  nas_cli_fail_test(guards.energy_json_over_layers "nas_energy: error: --json [^\n]*energy_small_layers\\.json[^\n]*--layers"
+    $<TARGET_FILE:nas_energy> --layers ${guard_dir}/energy_small_layers.json --json ${guard_dir}/energy_small_layers.json)
+  guard_held(guards.energy_held ${guard_dir}/e.json.lock "nas_energy: error: --json '[^\n]*e\\.json' is in use"
+    $<TARGET_FILE:nas_energy> --layers ${guard_dir}/energy_small_layers.json --json ${guard_dir}/e.json)
+endif()
+if(TARGET nas_extract)
+  nas_cli_fail_test(guards.extract_out_is_supernet "nas_extract: error: --out [^\n]*--supernet"
+    $<TARGET_FILE:nas_extract> --supernet ${guard_dir}/sn --arch mbv2-micro --out ${guard_dir}/sn)
+endif()
