@@ -74,7 +74,7 @@ int run(int argc, char** argv) {
             "--device cuda: no CUDA device is available (this LibTorch build or machine has none)");
   // Claimed before --resume reads it: two processes on one file would append the same lines twice.
   const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
-      kProgram, {{"--out", f.out}}, {{"--supernet", f.supernet, true}, {"--data-dir", f.data_dir, true, true}});
+      kProgram, {{"--out", f.out}}, {{"--supernet", f.supernet, true, false, nas::cli::trained_supernet_files()}, {"--data-dir", f.data_dir, true, true}});
   std::error_code ec;
   const bool exists = fs::exists(f.out, ec);
   NAS_CHECK(f.resume || !exists, "--out " << f.out << " exists: pass --resume to go on with it, or choose another file");

@@ -61,7 +61,7 @@ int run(int argc, char** argv) {
   NAS_CHECK(!common.out_dir.empty(), "--out DIR is required");
   const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
       kProgram, {{"--out", common.out_dir, true, {}}},
-      {{"--supernet", f.supernet, true}, {"--arch", f.arch}, {"--data-dir", f.data_dir, true, true}});
+      {{"--supernet", f.supernet, true, false, nas::cli::trained_supernet_files()}, {"--arch", f.arch}, {"--data-dir", f.data_dir, true, true}});
   NAS_CHECK(f.bn_batches >= 0 && f.bn_batches <= 100000, "--bn-batches must be in [0, 100000], got " << f.bn_batches);
   NAS_CHECK(f.device == "cpu" || f.device == "cuda", "unknown --device '" << f.device << "' (accepted: cpu, cuda)");
   NAS_CHECK(f.device != "cuda" || torch::cuda::is_available(),

@@ -34,6 +34,7 @@
 #include "cli/output_guards.h"
 #include "cli/launcher.h"
 #include "workflow/retrain_run.h"
+#include "workflow/trained_supernet.h"
 #include "cli/training_flags.h"
 #include "core/error.h"
 #include "datasets/dataset_info.h"
@@ -113,7 +114,7 @@ int run(int argc, char** argv) {
   torch::set_num_threads(threads);
   nas::cli::warn_if_oversubscribed(kProgram, threads);
   const std::vector<nas::InputPath> inputs = {
-      {"--pareto", f.pareto}, {"--supernet", f.supernet, true}, {"--data-dir", f.data.data_dir, true, true}};
+      {"--pareto", f.pareto}, {"--supernet", f.supernet, true, false, nas::cli::trained_supernet_files()}, {"--data-dir", f.data.data_dir, true, true}};
   // --pareto claims its points one by one (processes share them); one architecture's run
   // directory is claimed by rank 0, the one rank that writes there.
   const char* rank = std::getenv("RANK");

@@ -91,7 +91,7 @@ int run(int argc, char** argv) {
   f.search.objective = nas::parse_objective(f.objective);
   const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
       kProgram, {{"--out", common.out_dir, true, {"pareto.json", "history.json", kStateFile}}},
-      {{"--supernet", f.supernet, true}, {"--predictor", f.predictor}, {"--energy-table", f.energy_table}});
+      {{"--supernet", f.supernet, true, false, {"space.json", "supernet.json", kPredictorInSupernet}}, {"--predictor", f.predictor}, {"--energy-table", f.energy_table}});
   f.search.seed = common.seed;
   f.search.threads = nas::cli::resolve_threads(common);
   if (!f.budget.empty()) {

@@ -120,6 +120,13 @@ std::string overlap(const Resolved& output, const InputPath& input, const Resolv
     if (out == in.kept_name || out == in.full || same_existing_file(out, in.full)) return "is";
     if (!input_is_directory || !is_within(out, in.full)) continue;
     if (input.read_as_whole) return "lies inside";
+    if (!input.files_read.empty()) {
+      for (const std::string& name : input.files_read) {
+        const fs::path read = in.full / name;
+        if (out == read || same_existing_file(out, read)) return "would replace a file in";
+      }
+      continue;
+    }
     if (path_exists(out) && !path_is_directory(out)) return "would replace a file in";
   }
   return "";

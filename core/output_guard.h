@@ -36,12 +36,16 @@ struct InputPath {
   // For a directory: the program reads it as a whole (a data set folder, every file listed), so
   // no output may be written anywhere inside it. Otherwise only its existing files are inputs.
   bool read_as_whole = false;
+  // For a directory not read as a whole: the names inside it the program reads (a supernet's
+  // supernet.json, space.json, supernet.ckpt); only these are inputs, so the program may write
+  // (and resume) other files there. Empty: every file existing inside it is an input.
+  std::vector<std::string> files_read = {};
 };
 
 // Throws nas::Error (one line naming both flags and the path) when the output file
 // `output_path` of `output_flag` would replace an input: it resolves to an input file or to an
-// input directory itself, to an existing file inside an input directory, or to any path inside
-// an input directory read as a whole. A missing input is not an error here (its reader reports
+// input directory itself, to an existing file inside an input directory (to one of its
+// `files_read`, when listed), or to any path inside an input directory read as a whole. A missing input is not an error here (its reader reports
 // it); an output that does not exist yet is compared by its resolved path.
 void refuse_output_over_inputs(const std::string& output_flag, const std::string& output_path,
                                const std::vector<InputPath>& inputs);

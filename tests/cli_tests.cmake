@@ -7,16 +7,33 @@
 # CMake regexes: "." also matches a newline.
 set(NAS_TEST_DATA ${CMAKE_CURRENT_SOURCE_DIR}/data)
 
+# Empty arguments (`--budget ""`) survive: ${ARGN} would drop them, so each argument is quoted
+# one by one (the calling function's ARGV<first>..ARGV<count-1>, into `command`) and the add_test
+# call evaluated.
+macro(nas_quote_function_args first count)
+  set(command "")
+  math(EXPR last_index "${count} - 1")
+  foreach(index RANGE ${first} ${last_index})
+    string(APPEND command " [==[${ARGV${index}}]==]")
+  endforeach()
+endmacro()
+
 function(nas_cli_test name regex)
-  add_test(NAME ${name} COMMAND ${ARGN})
+  nas_quote_function_args(2 ${ARGC})
+  cmake_language(EVAL CODE "add_test(NAME [==[${name}]==] COMMAND ${command})")
   set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "${regex}" TIMEOUT 60
                                           LABELS cli)
 endfunction()
 
 function(nas_cli_fail_test name regex)
-  nas_cli_test(${name} "${regex}" ${ARGN})
-  add_test(NAME ${name}.exit_code COMMAND ${ARGN})
+  nas_quote_function_args(2 ${ARGC})
+  cmake_language(EVAL CODE "add_test(NAME [==[${name}]==] COMMAND ${command})")
+  cmake_language(EVAL CODE "add_test(NAME [==[${name}.exit_code]==] COMMAND ${command})")
+  set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "${regex}" TIMEOUT 60
+                                          LABELS cli)
   set_tests_properties(${name}.exit_code PROPERTIES WILL_FAIL TRUE TIMEOUT 60 LABELS cli)
+  # The twins run one command: side by side, one would find the other's claim on its output.
+  set_tests_properties(${name} ${name}.exit_code PROPERTIES RESOURCE_LOCK ${name})
 endfunction()
 
 # ---- nas_energy ------------------------------------------------------------------------------

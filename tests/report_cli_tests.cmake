@@ -78,10 +78,10 @@ report_cli_read(selected_markdown selected ${report_out}/selected.md
   "1 of 4 points retrained \\(2 selected: keys\\)\\..*\\| P0 \\| [^\n]*\\| not selected for retraining \\|\n\\| P1 \\|[^\n]*\n\\| P2 \\| [^\n]*\\| not selected for retraining \\|\n\\| P3 \\| [^\n]*\\| not retrained yet \\|.*- Not retrained yet: P3\\.\n- Not selected for retraining \\(keys\\): 2 of 4 points\\.")
 nas_cli_fail_test(report_cli.run_not_selected
   "nas_report: error: [^\n]*retrain_unselected_run/retrain_summary\\.json: runs\\[0\\] \\(dir \"point-01\"\\): key \"r20\\.i1[^\n]* is not among the 'selected' points"
-  ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/retrain_unselected_run)
+  ${report} --out ${report_out}/err-run_not_selected.json --search ${report_data}/search --retrain ${report_data}/retrain_unselected_run)
 nas_cli_fail_test(report_cli.selected_twice
   "nas_report: error: [^\n]*retrain_selected_twice/retrain_summary\\.json: selected\\[1\\]: key \"r20\\.i1[^\n]* appears twice"
-  ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/retrain_selected_twice)
+  ${report} --out ${report_out}/err-selected_twice.json --search ${report_data}/search --retrain ${report_data}/retrain_selected_twice)
 
 # The real results table (results/shiftaddaug, mbv2-micro): its baselines cost 0.03-0.11 mJ at 90-92 %.
 report_cli_write(unbeaten ${report_out}/unbeaten.json ${report_inputs}
@@ -106,25 +106,25 @@ nas_cli_fail_test(report_cli.png_no_script "nas_report: error: NAS_DATA_DIR: no 
 # ---- errors: one line naming the file and the field, non-zero exit -------------------------------
 nas_cli_fail_test(report_cli.other_search
   "nas_report: error: [^\n]*retrain_other_search/retrain_summary\\.json: the retraining was made from another search: its pareto\\.fingerprint is \"fnv1a64:0123456789abcdef\", [^\n]*search/pareto\\.json has fnv1a64:2294f1a684da9805"
-  ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/retrain_other_search)
+  ${report} --out ${report_out}/err-other_search.json --search ${report_data}/search --retrain ${report_data}/retrain_other_search)
 nas_cli_fail_test(report_cli.unknown_key
   "nas_report: error: [^\n]*retrain_unknown_key/retrain_summary\\.json: runs\\[2\\] \\(dir \"point-02\"\\): key \"r20\\.i1[^\n]* is not a point of [^\n]*search/pareto\\.json"
-  ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/retrain_unknown_key)
+  ${report} --out ${report_out}/err-unknown_key.json --search ${report_data}/search --retrain ${report_data}/retrain_unknown_key)
 nas_cli_fail_test(report_cli.bad_field
   "nas_report: error: [^\n]*retrain_bad_field/retrain_summary\\.json: runs\\[1\\]: field 'test_top1' must be a number, got \"high\""
-  ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/retrain_bad_field)
+  ${report} --out ${report_out}/err-bad_field.json --search ${report_data}/search --retrain ${report_data}/retrain_bad_field)
 nas_cli_fail_test(report_cli.dataset_mismatch
   "nas_report: error: [^\n]*baselines_cifar10\\.json: field 'dataset' is \"cifar10\" but the retraining \\([^\n]*retrain/retrain_summary\\.json\\) is on \"fashion-mnist\""
-  ${report} --out ${report_out}/err.json ${report_inputs} --baselines ${report_data}/baselines_cifar10.json)
+  ${report} --out ${report_out}/err-dataset_mismatch.json ${report_inputs} --baselines ${report_data}/baselines_cifar10.json)
 nas_cli_fail_test(report_cli.missing_search
   "nas_report: error: [^\n]*nowhere/pareto\\.json does not exist \\(nas_search --out DIR writes DIR/pareto\\.json\\)"
-  ${report} --out ${report_out}/err.json --search ${report_data}/nowhere --retrain ${report_data}/retrain)
+  ${report} --out ${report_out}/err-missing_search.json --search ${report_data}/nowhere --retrain ${report_data}/retrain)
 nas_cli_fail_test(report_cli.missing_retrain
   "nas_report: error: [^\n]*nowhere/retrain_summary\\.json does not exist \\(nas_retrain --pareto"
-  ${report} --out ${report_out}/err.json --search ${report_data}/search --retrain ${report_data}/nowhere)
+  ${report} --out ${report_out}/err-missing_retrain.json --search ${report_data}/search --retrain ${report_data}/nowhere)
 nas_cli_fail_test(report_cli.missing_baselines
   "nas_report: error: [^\n]*nowhere\\.json does not exist \\(a results table"
-  ${report} --out ${report_out}/err.json ${report_inputs} --baselines ${report_data}/nowhere.json)
+  ${report} --out ${report_out}/err-missing_baselines.json ${report_inputs} --baselines ${report_data}/nowhere.json)
 nas_cli_fail_test(report_cli.no_out "nas_report: error: the option '--out' is required" ${report} ${report_inputs})
 nas_cli_fail_test(report_cli.out_md "nas_report: error: --out [^\n]*r\\.md: the Markdown summary would overwrite it"
   ${report} --out ${report_out}/r.md ${report_inputs})
@@ -133,4 +133,4 @@ string(REPEAT "[" 100 deep_open)
 string(REPEAT "]" 100 deep_close)
 file(WRITE ${report_deep} "${deep_open}${deep_close}\n")
 nas_cli_fail_test(report_cli.deep_baselines "nas_report: error: [^\n]*deep\\.json: JSON nested deeper than 64 levels"
-  ${report} --out ${report_out}/err.json ${report_inputs} --baselines ${report_deep})
+  ${report} --out ${report_out}/err-deep_baselines.json ${report_inputs} --baselines ${report_deep})

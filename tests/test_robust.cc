@@ -52,7 +52,7 @@ TEST_CASE("require_value: an empty or blank value is refused with the flag's nam
   CHECK(error_of([] { nas::require_value("--out", "\t\n"); }) == "--out needs a value (got '\\x09\\x0a')");
 }
 
-TEST_CASE("require_list: items in order, without surrounding blanks; an empty item is refused") {
+TEST_CASE("require_list: items in order, without surrounding blanks, an empty item refused") {
   CHECK(nas::require_list("--keys", "P3") == std::vector<std::string>{"P3"});
   CHECK(nas::require_list("--keys", "P3,P7, P1 ") == std::vector<std::string>{"P3", "P7", "P1"});
   CHECK(nas::require_list("--keys", "P3,P3") == std::vector<std::string>{"P3", "P3"});
@@ -134,6 +134,23 @@ TEST_CASE("refuse_output_over_inputs: inside an input directory only an existing
   CHECK(refusal(tmp / "run/pareto.json", {{"--search-dir", tmp / "run"}}) != "");
 }
 
+TEST_CASE("refuse_output_over_inputs: a directory's listed files are its only inputs, so a file beside them may be resumed") {
+  const TempDir tmp("nas_test_output_guard_files_read");
+  fs::create_directories(tmp.path / "sn");
+  write_text(tmp / "sn/supernet.json", "{}");
+  write_text(tmp / "sn/acc.jsonl", "{}\n");  // the program's own earlier output, resumed
+  fs::create_directory_symlink(tmp.path / "sn", tmp.path / "snlink");
+  const std::vector<nas::InputPath> sn = {{"--supernet", tmp / "sn", true, false, {"supernet.json", "space.json"}}};
+  CHECK(refusal(tmp / "sn/acc.jsonl", sn) == "");
+  CHECK(refusal(tmp / "sn/supernet.json", sn).find("would replace a file in the input of --supernet") !=
+        std::string::npos);
+  CHECK(refusal(tmp / "snlink/supernet.json", sn) != "");
+  CHECK(refusal(tmp / "sn/space.json", sn) != "");  // listed, though not there yet
+  CHECK(refusal(tmp / "sn", sn) != "");
+  // Not listed: every existing file counts, so the same resume is refused.
+  CHECK(refusal(tmp / "sn/acc.jsonl", {{"--supernet", tmp / "sn", true}}) != "");
+}
+
 TEST_CASE("refuse_output_directory_over_inputs: an output directory holding an input it would overwrite") {
   const TempDir tmp("nas_test_output_guard_outdir");
   fs::create_directories(tmp.path / "out/checkpoints");
@@ -162,7 +179,7 @@ TEST_CASE("refuse_output_directory_over_inputs: an output directory holding an i
   CHECK(refused(tmp / "out/../out", written, {{"--pareto", tmp / "out/pareto.json"}}) != "");
 }
 
-TEST_CASE("OutputClaim: one holder per directory or file; a second claim names the holder") {
+TEST_CASE("OutputClaim: one holder per directory or file, a second claim names the holder") {
   const TempDir tmp("nas_test_output_claim");
   {
     const nas::OutputClaim first = nas::OutputClaim::directory("--out", tmp / "run", "nas_search");

@@ -7,11 +7,16 @@
 
 namespace nas::cli {
 
+const std::vector<std::string>& trained_supernet_files() {
+  static const std::vector<std::string> files = {"supernet.json", "space.json", "supernet.ckpt"};
+  return files;
+}
+
 TrainedSupernet load_trained_supernet(const std::string& dir, const std::string& data_dir,
                                       const torch::Device& device) {
   namespace fs = std::filesystem;
   const fs::path root(dir);
-  for (const char* file : {"supernet.json", "space.json", "supernet.ckpt"}) {
+  for (const std::string& file : trained_supernet_files()) {
     std::error_code ec;
     NAS_CHECK(fs::exists(root / file, ec),
               "--supernet " << dir << ": no " << file << " (not the output directory of nas_train_supernet?)");

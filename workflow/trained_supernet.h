@@ -3,6 +3,7 @@
 // supernet.ckpt), loaded with its data split: what nas_extract and nas_build_acc_dataset start
 // from. One definition of what such a directory holds.
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -24,6 +25,9 @@ struct TrainedSupernet {
 
   int64_t epoch() const { return checkpoint_state.value("epoch", int64_t{0}); }
 };
+
+// The files of DIR that load_trained_supernet reads (the inputs the output guards protect).
+const std::vector<std::string>& trained_supernet_files();
 
 // Loads DIR (one-line errors: "--supernet DIR: no supernet.ckpt (not the output directory of
 // nas_train_supernet?)"); `data_dir` overrides the data set directory recorded in supernet.json

@@ -62,7 +62,7 @@ endif()
 if(TARGET nas_search)
   nas_cli_fail_test(guards.search_empty_budget "nas_search: error: [^\n]*--budget'? (needs a value|is missing)"
     $<TARGET_FILE:nas_search> --supernet ${guard_dir}/sn --budget "" --out ${guard_dir}/search)
-  nas_cli_fail_test(guards.search_empty_budget_equals "nas_search: error: [^\n]*--budget'? (needs a value|is missing)"
+  nas_cli_fail_test(guards.search_empty_budget_equals "nas_search: error: [^\n]*--budget'? (needs a value|is missing|should follow immediately after the equal sign)"
     $<TARGET_FILE:nas_search> --supernet ${guard_dir}/sn --budget= --out ${guard_dir}/search)
   nas_cli_fail_test(guards.search_blank_budget "nas_search: error: [^\n]*--budget'? (needs a value|is missing)"
     $<TARGET_FILE:nas_search> --supernet ${guard_dir}/sn --budget " " --out ${guard_dir}/search)
