@@ -88,8 +88,10 @@ int run(int argc, char** argv) {
   NAS_CHECK(!common.out_dir.empty(), "--out DIR is required");
   const bool keep_ops = f.op == "keep";
   const nas::OpKind op = keep_ops ? nas::OpKind::Mult : nas::parse_op_kind(f.op);
-  NAS_CHECK(f.aug == "shiftaddaug" || f.aug == "none",
-            "unknown --aug '" << f.aug << "' (accepted: shiftaddaug, none)");
+  const nas::workflow::RecipeChoice recipe = nas::cli::choose_retrain_recipe(f, !vm["aug"].defaulted());
+  f.aug = recipe.aug;
+  f.recipe = recipe.to_json();
+  if (recipe.chosen_by == "rule") std::cerr << kProgram << ": " << recipe.reason << "\n";
   const nas::RemapKind remap = nas::parse_remap_kind(f.remap);
   NAS_CHECK(nas::datasets::is_known_dataset(d.dataset),
             "unknown --dataset '" << d.dataset << "' (accepted: fashion-mnist, mnist, cifar10, cifar100)");

@@ -38,7 +38,7 @@ void add_training_flags(po::options_description& desc, TrainingFlags& f) {
       ("warmup-epochs", po::value(&f.warmup_epochs)->default_value(f.warmup_epochs), "linear warm-up epochs (-1: 5% of the epochs, at most 5)")
       ("weight-decay", po::value(&t.weight_decay)->default_value(t.weight_decay), "weight decay of conv/linear weights (none on BN, biases, remap)")
       ("label-smoothing", po::value(&t.label_smoothing)->default_value(t.label_smoothing), "label smoothing")
-      ("aug", po::value(&f.aug)->default_value(f.aug), "shiftaddaug (the MF network + one sampled augmented hybrid network per step) | none (the MF network alone)")
+      ("aug", po::value(&f.aug)->default_value(f.aug), "shiftaddaug (the MF network + one sampled augmented hybrid network per step) | none (the MF network alone) | auto (nas_retrain: the recipe the committed evidence supports for the op and --epochs, docs/DESIGN.md; the default of --pareto)")
       ("alpha", po::value(&t.alpha)->default_value(t.alpha), "weight of the augmented loss")
       ("stop-width-aug-fraction", po::value(&t.stop_width_aug_fraction)->default_value(t.stop_width_aug_fraction), "width augmentation runs for this fraction of the training steps (NetAug: the first half)")
       ("stop-expand-aug-fraction", po::value(&t.stop_expand_aug_fraction)->default_value(t.stop_expand_aug_fraction), "expand augmentation runs for this fraction of the training steps (NetAug: 1, to the end)")

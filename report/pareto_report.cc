@@ -83,6 +83,17 @@ void read_summary(const std::string& path, const std::map<std::string, size_t>& 
   NAS_CHECK(!r.dataset.empty(), path << ": field 'dataset' is empty");
 
   if (doc.contains("selection")) r.selection = json_string(doc, "selection", path);
+  if (doc.contains("recipe")) {
+    const json& recipe = object_field(doc, "recipe", path);
+    const std::string where = path + ": recipe";
+    r.recipe_aug = json_string(recipe, "aug", where);
+    NAS_CHECK(r.recipe_aug == "shiftaddaug" || r.recipe_aug == "none",
+              where << ": field 'aug' must be \"shiftaddaug\" or \"none\", got " << json_excerpt(json(r.recipe_aug)));
+    r.recipe_chosen_by = json_string(recipe, "chosen_by", where);
+    NAS_CHECK(r.recipe_chosen_by == "rule" || r.recipe_chosen_by == "--aug",
+              where << ": field 'chosen_by' must be \"rule\" or \"--aug\", got " << json_excerpt(json(r.recipe_chosen_by)));
+    r.recipe_reason = json_string(recipe, "reason", where);
+  }
   if (doc.contains("selected")) {
     // The points chosen for retraining, finished or not (older summaries do not list them).
     const json& selected = array_field(doc, "selected", path);

@@ -14,7 +14,8 @@
 //                                     fnv1a64_text(bytes of pareto.json); optional: selection
 //                                     (text), selected [{key}] (the points chosen for
 //                                     retraining; every run must be one; summaries without it:
-//                                     every point counts as chosen)
+//                                     every point counts as chosen), recipe {aug, chosen_by,
+//                                     reason} (how --aug was chosen: workflow/recipe_rule.h)
 //   baselines (optional)              a results table (scripts/shiftaddaug_table.py): {arch,
 //                                     dataset, rows [{column, remap, top1_mean, top1_std,
 //                                     energy_mj, energy_unit_mj, macs, params}]}; the rows with
@@ -91,6 +92,8 @@ struct ParetoReport {
   std::string dataset, init, objective;
   std::string selection;         // nas_retrain's --top/--spread/--keys/--all, as text ("" unknown)
   bool selection_known = false;  // the summary lists its selected points
+  // The retraining recipe the summary records ("" each: an older summary that records none).
+  std::string recipe_aug, recipe_chosen_by, recipe_reason;
   std::optional<double> budget_mj;
   json energy_model;                // pareto.json's, as written
   std::vector<ReportPoint> points;  // every pareto.json point, in its order (by energy)

@@ -48,6 +48,8 @@ json report_to_json(const ParetoReport& r, const json& context) {
   out["dataset"] = r.dataset;
   out["init"] = r.init;
   out["selection"] = r.selection.empty() ? json() : json(r.selection);
+  out["recipe"] = r.recipe_aug.empty() ? json()
+                                       : json{{"aug", r.recipe_aug}, {"chosen_by", r.recipe_chosen_by}, {"reason", r.recipe_reason}};
   out["objective"] = r.objective;
   out["budget_mj"] = optional_number(r.budget_mj);
   out["energy_model"] = r.energy_model;

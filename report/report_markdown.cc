@@ -80,6 +80,9 @@ std::string report_to_markdown(const ParetoReport& r) {
   if (r.selection_known)
     md << " (" << r.selected_count() << " selected" << (r.selection.empty() ? "" : ": " + r.selection) << ")";
   md << ".\n";
+  if (!r.recipe_aug.empty())
+    md << "- Retraining recipe: `--aug " << r.recipe_aug << "` ("
+       << (r.recipe_chosen_by == "rule" ? r.recipe_reason : std::string("given on the command line")) << ").\n";
   md << "- Baselines: " << (r.baselines_file.empty() ? std::string("none given") : "`" + r.baselines_file + "`")
      << ".\n";
   if (!keys.common.empty()) {

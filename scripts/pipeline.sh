@@ -8,6 +8,8 @@
 #                       [--threads N] [--bin build/apps]
 #                       [--init scratch|supernet]   (retraining: from scratch, or from the
 #                                                    supernet's inherited weights)
+#                       [--aug auto|shiftaddaug|none] (retraining recipe; auto: the rule of
+#                                                    docs/DESIGN.md, from the committed evidence)
 #                       [--retrain-jobs N]          (retrain N points at once, one process each;
 #                                                    e.g. 2 on a 2-core machine with --threads 1)
 #                       [--dry-run]                 (print every stage's command, run nothing)
@@ -38,9 +40,9 @@
 # one retraining recipe cannot serve both.
 set -euo pipefail
 
-preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines="" init=scratch retrain_jobs=1 dry_run=0
+preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines="" init=scratch aug=auto retrain_jobs=1 dry_run=0
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --preset) preset=$2; shift 2 ;;
@@ -54,6 +56,7 @@ while (($#)); do
     --baselines) baselines=$2; shift 2 ;;
     --init) init=$2; shift 2 ;;
     --retrain-jobs) retrain_jobs=$2; shift 2 ;;
+    --aug) aug=$2; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "pipeline.sh: error: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -61,6 +64,7 @@ while (($#)); do
 done
 [[ -n $out ]] || { echo "pipeline.sh: error: --out DIR is required" >&2; exit 2; }
 [[ $retrain_jobs =~ ^[1-9][0-9]?$ ]] || { echo "pipeline.sh: error: --retrain-jobs must be 1..99, got '$retrain_jobs'" >&2; exit 2; }
+[[ $aug == auto || $aug == shiftaddaug || $aug == none ]] || { echo "pipeline.sh: error: --aug must be auto, shiftaddaug or none, got '$aug'" >&2; exit 2; }
 [[ -n $budget ]] || { echo "pipeline.sh: error: --budget is required (e.g. 35uJ)" >&2; exit 2; }
 # Every data set the programs read. space_name: the committed space file it searches
 # (results/supernet/space-NAME-micro-shift.json), or the one adapted to it (adapt=1).
@@ -153,14 +157,14 @@ if [[ ! -f $out/search/pareto.json ]]; then
     --threads "$threads" --out "$out/search" "${resume[@]}"
 fi
 # 5. retraining of the top points (finished points are skipped, an interrupted one resumes)
-stage 5 "ShiftAddAug retraining of $top points spread over the front"
+stage 5 "retraining of $top points spread over the front (--aug $aug)"
 # N processes share the cores: --threads 0 (every core) becomes cores / N each.
 retrain_threads=$threads
 if ((retrain_jobs > 1 && threads == 0)); then
   retrain_threads=$(( $(nproc) / retrain_jobs )); ((retrain_threads >= 1)) || retrain_threads=1
 fi
 retrain=("$bin/nas_retrain" --pareto "$out/search/pareto.json" --spread "$top" "${data_flags[@]}" "${rt_flags[@]}"
-         --init "$init" --seed 1 --threads "$retrain_threads" --out "$out/retrain")
+         --init "$init" --aug "$aug" --seed 1 --threads "$retrain_threads" --out "$out/retrain")
 if ((retrain_jobs == 1)); then
   run "${retrain[@]}"
 elif ((dry_run)); then

@@ -130,7 +130,7 @@ if(TARGET nas_retrain AND TARGET nas_eval)
   # Flag errors: one line, non-zero exit, before any data is read.
   nas_cli_fail_test(retrain_cli.bad_op "nas_retrain: error: [^\n]*'mul'[^\n]*mult"
     ${retrain} --op mul --out ${retrain_out}/bad)
-  nas_cli_fail_test(retrain_cli.bad_aug "nas_retrain: error: unknown --aug 'netaug' \\(accepted: shiftaddaug, none\\)"
+  nas_cli_fail_test(retrain_cli.bad_aug "nas_retrain: error: unknown --aug 'netaug' \\(accepted: auto, shiftaddaug, none\\)"
     ${retrain} --aug netaug --out ${retrain_out}/bad)
   nas_cli_fail_test(retrain_cli.bad_memory_format "nas_retrain: error: unknown --memory-format 'nhwc' \\(accepted: channels-last, nchw\\)"
     ${retrain} --memory-format nhwc --out ${retrain_out}/bad)
@@ -529,7 +529,7 @@ add_test(NAME pipeline_cli.full_preset_dry_run COMMAND sh -c "
     --baselines ${PROJECT_SOURCE_DIR}/tests/data/report/baselines_cifar10.json --out ${CMAKE_CURRENT_BINARY_DIR}/dry_c10 --dry-run 2>&1 && \
   test ! -e ${CMAKE_CURRENT_BINARY_DIR}/dry_fm && test ! -e ${CMAKE_CURRENT_BINARY_DIR}/dry_c10 && echo NOTHING_WRITTEN")
 set_tests_properties(pipeline_cli.full_preset_dry_run PROPERTIES
-  PASS_REGULAR_EXPRESSION "nas_train_supernet --dataset fashion-mnist --space [^ ]*/space-fmnist-micro\\.json --epochs 20 --limit-train 15000 --val-size 5000 [^\n]*--lr 0\\.05.*nas_retrain --pareto [^\n]*--spread 5 --dataset fashion-mnist --epochs 15 --lr 0\\.1 --init scratch --seed 1 --threads [0-9]+ [^\n]*\n  \\(x 2 processes at once, sharing the points\\).*nas_report [^\n]*--baselines [^ ]*/results/shiftaddaug/fashion-mnist\\.json( --plot [^ \n]*report\\.png)?\n.*dry run: nothing was run.*nas_train_supernet --dataset cifar10 --data-dir /nonexistent --space [^ ]*/space-cifar10-micro-shift\\.json .*nas_retrain [^\n]*--epochs 30 --lr 0\\.2 .*--baselines [^ ]*/tests/data/report/baselines_cifar10\\.json.*dry run: nothing was run\nNOTHING_WRITTEN"
+  PASS_REGULAR_EXPRESSION "nas_train_supernet --dataset fashion-mnist --space [^ ]*/space-fmnist-micro\\.json --epochs 20 --limit-train 15000 --val-size 5000 [^\n]*--lr 0\\.05.*nas_retrain --pareto [^\n]*--spread 5 --dataset fashion-mnist --epochs 15 --lr 0\\.1 --init scratch --aug auto --seed 1 --threads [0-9]+ [^\n]*\n  \\(x 2 processes at once, sharing the points\\).*nas_report [^\n]*--baselines [^ ]*/results/shiftaddaug/fashion-mnist\\.json( --plot [^ \n]*report\\.png)?\n.*dry run: nothing was run.*nas_train_supernet --dataset cifar10 --data-dir /nonexistent --space [^ ]*/space-cifar10-micro-shift\\.json .*nas_retrain [^\n]*--epochs 30 --lr 0\\.2 .*--baselines [^ ]*/tests/data/report/baselines_cifar10\\.json.*dry run: nothing was run\nNOTHING_WRITTEN"
   LABELS cli)
 
 # The committed CIFAR-10 table (results/shiftaddaug/cifar10.json) is at the full preset's retraining

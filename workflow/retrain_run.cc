@@ -18,6 +18,7 @@
 #include <string>
 
 #include "workflow/point_selection.h"
+#include "workflow/recipe_rule.h"
 #include "workflow/trained_supernet.h"
 #include "artifacts/pareto_file.h"
 #include "core/atomic_file.h"
@@ -32,6 +33,7 @@
 #include "datasets/dataset_info.h"
 #include "datasets/experiment_data.h"
 #include "predictors/energy_summary.h"
+#include "report/data_dir.h"
 #include "search_space/arch_config.h"
 #include "search_space/arch_layers.h"
 #include "search_space/named_archs.h"
@@ -172,10 +174,7 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   // every block and the head conv, else "mixed").
   std::string op_label = keep_ops ? std::string() : nas::op_kind_name(op);
   if (keep_ops) {
-    std::set<std::string> ops = {nas::op_kind_name(arch.head.op)};
-    if (arch.head.channels == 0) ops.clear();
-    for (const nas::StageConfig& st : arch.stages)
-      for (const nas::BlockConfig& b : st.blocks) ops.insert(nas::op_kind_name(b.op));
+    const std::set<std::string> ops = nas::workflow::ops_of_blocks_and_head(arch);
     op_label = ops.size() == 1 ? *ops.begin() : "mixed";
   }
   const nas::datasets::ExperimentData data = [&] {
@@ -308,6 +307,7 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   result["arch_config"] = arch.to_json();
   result["op"] = op_label;
   result["aug"] = f.aug;
+  if (!f.recipe.is_null()) result["recipe"] = f.recipe;
   result["remap"] = nas::remap_kind_name(net_options.remap);
   result["dataset"] = dataset;
   result["epochs"] = topt.epochs;
@@ -352,6 +352,30 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   std::cout << program << ": " << summary << "\n"
             << program << ": wrote " << (out / "result.json").string() << " and " << model_path << "\n";
   return result;
+}
+
+nas::workflow::RecipeChoice choose_retrain_recipe(const RetrainFlags& f, const bool aug_given) {
+  const std::string given = aug_given || f.pareto.empty() ? f.aug : std::string("auto");
+  if (given != "auto") {
+    nas::workflow::RecipeChoice choice = nas::workflow::choose_recipe({}, {}, f.trainer.epochs, "", given);
+    if (!aug_given) {
+      choice.chosen_by = "default";
+      choice.reason = "--aug " + given + ", the default for one architecture (--aug auto applies the recipe rule)";
+    }
+    return choice;
+  }
+  std::set<std::string> ops;
+  if (f.pareto.empty()) {
+    NAS_CHECK(f.op != "keep", "--aug auto needs the network's op: with --op keep give --aug shiftaddaug or none");
+    ops.insert(nas::op_kind_name(nas::parse_op_kind(f.op)));
+  } else {
+    for (const nas::artifacts::ParetoPoint& p : nas::artifacts::read_pareto_file(f.pareto).points)
+      for (const std::string& op : nas::workflow::ops_of_blocks_and_head(p.arch)) ops.insert(op);
+  }
+  const std::vector<nas::workflow::RecipeEvidence> evidence =
+      nas::workflow::read_recipe_evidence(nas::find_data_file(nas::workflow::kRecipeEvidenceFile));
+  return nas::workflow::choose_recipe(evidence, ops, f.trainer.epochs,
+                                      nas::datasets::canonical_dataset_name(f.data.dataset), "auto");
 }
 
 // --pareto: the selected points of a nas_search Pareto set, one run each (see the top).
@@ -410,6 +434,7 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
   summary["context"] = nas::make_context(make_run_context(program, argc, argv, common, f.device));
   summary["pareto"] = {{"file", fs::absolute(f.pareto).string()}, {"fingerprint", pareto.fingerprint}};
   summary["init"] = f.init;
+  if (!f.recipe.is_null()) summary["recipe"] = f.recipe;
   summary["dataset"] = nas::datasets::canonical_dataset_name(f.data.dataset);
   summary["selection"] = selection.name();
   // Every point this command retrains, finished or not: the report tells "not retrained yet"

@@ -17,6 +17,7 @@
 #include "core/json_util.h"
 #include "datasets/experiment_data.h"
 #include "search_space/arch_config.h"
+#include "workflow/recipe_rule.h"
 #include "supernet/data_parallel.h"
 #include "supernet/subnet_extraction.h"
 #include "supernet/weight_remap.h"
@@ -34,7 +35,17 @@ struct RetrainFlags : TrainingFlags {
   int top = 0, spread = 0;
   bool all = false;
   DataParallel* group = nullptr;  // data-parallel ranks (--nproc); not owned
+  // How --aug was chosen (choose_retrain_recipe's to_json): result.json and retrain_summary.json
+  // record it; null: not recorded.
+  json recipe;
 };
+
+// --aug for this command (issue 33, workflow/recipe_rule.h): `aug_given` false with --pareto, or
+// --aug auto, applies the recipe rule to the ops of the network (--op; with --pareto every point
+// of the set, so that processes sharing --out with other --keys train with one recipe) at
+// --epochs on --dataset, from the evidence file in the data directory; else --aug as given.
+// --aug auto with --op keep is refused (give --aug).
+workflow::RecipeChoice choose_retrain_recipe(const RetrainFlags& flags, bool aug_given);
 
 // How a run's network starts when not from scratch (--init supernet): what goes into the run's
 // fingerprint and result, and the step that writes the weights.

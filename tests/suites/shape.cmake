@@ -19,7 +19,7 @@ endif()
 nas_add_test(test_artifacts LIBS nas_artifacts)
 
 # ---- workflow/: point selection ------------------------------------------------------------------
-nas_add_test(test_workflow LIBS nas_point_selection)
+nas_add_test(test_workflow LIBS nas_point_selection nas_recipe_rule)
 
 # ---- issue 32, classes 1-3 on every program that writes: one clear line, non-zero exit ---------
 # Class 1 (two processes, one output): the output is held with flock(1) on the lock file the
