@@ -74,6 +74,7 @@ int run(int argc, char** argv) {
       ("spread", po::value(&f.spread), "with --pareto: K points spread evenly over the front's energy range (cheapest, dearest, between)")
       ("keys", po::value(&f.keys), "with --pareto: these points, by key, comma-separated")
       ("all", po::bool_switch(&f.all), "with --pareto: every point (the default)")
+      ("seeds", po::value(&f.seeds), "with --pareto: train every selected point once per seed, e.g. 1,2 (run directories point-NN-seedS; the summary gives mean / std over seeds; all seeds share the split of the first unless --split-seed is given)")
       ("init", po::value(&f.init)->default_value(f.init), "with --pareto: scratch, or supernet (start every point from the supernet's inherited weights, MF and augmented channels)")
       ("supernet", po::value(&f.supernet), "with --init supernet: the supernet directory (default: the one pareto.json records)");
   nas::cli::add_training_flags(desc, f);
@@ -124,8 +125,8 @@ int run(int argc, char** argv) {
   const nas::cli::OutputGuard guard =
       nas::cli::guard_outputs(kProgram, {{"--out", common.out_dir, true, {}}}, inputs, f.pareto.empty() && writer_rank);
   if (f.pareto.empty()) {
-    NAS_CHECK(f.top == 0 && f.spread == 0 && f.keys.empty() && !f.all && vm["init"].defaulted(),
-              "--top, --spread, --keys, --all and --init select points of a --pareto set");
+    NAS_CHECK(f.top == 0 && f.spread == 0 && f.keys.empty() && !f.all && vm["init"].defaulted() && f.seeds.empty(),
+              "--top, --spread, --keys, --all, --init and --seeds select points of a --pareto set");
     if (const std::optional<int> job = nas::cli::launch_ranks_if_requested(f, kProgram, argc, argv)) return *job;
     const std::unique_ptr<nas::GlooDataParallel> group = nas::cli::join_process_group(f, vm);
     f.group = group.get();

@@ -63,6 +63,19 @@ std::map<std::string, size_t> read_pareto(const std::string& path, ParetoReport&
   return index;
 }
 
+double mean_of(const std::vector<double>& values) {
+  double sum = 0;
+  for (double v : values) sum += v;
+  return sum / static_cast<double>(values.size());
+}
+
+double sample_std_of(const std::vector<double>& values) {
+  const double mean = mean_of(values);
+  double squares = 0;
+  for (double v : values) squares += (v - mean) * (v - mean);
+  return std::sqrt(squares / static_cast<double>(values.size() - 1));
+}
+
 // retrain_summary.json: which points were retrained, and what they measured.
 void read_summary(const std::string& path, const std::map<std::string, size_t>& index, ParetoReport& r) {
   const std::string bytes = artifacts::read_input(
@@ -126,18 +139,30 @@ void read_summary(const std::string& path, const std::map<std::string, size_t>& 
     NAS_CHECK(found != index.end(),
               named << ": key " << json_excerpt(json(key)) << " is not a point of " << r.pareto_file);
     ReportPoint& pt = r.points[found->second];
-    NAS_CHECK(!pt.retrained, named << ": key " << json_excerpt(json(key)) << " appears twice");
+    const int64_t seed = run.contains("seed") ? json_int(run, "seed", where) : -1;
+    NAS_CHECK(seed >= -1, named << ": field 'seed' must be >= 0, got " << seed);
+    NAS_CHECK(!pt.retrained || (seed >= 0 && std::find(pt.seeds.begin(), pt.seeds.end(), seed) == pt.seeds.end() &&
+                                pt.seeds.front() >= 0),
+              named << ": key " << json_excerpt(json(key)) << " appears twice"
+                    << (seed >= 0 ? " with seed " + std::to_string(seed) : std::string()));
     NAS_CHECK(pt.selected, named << ": key " << json_excerpt(json(key)) << " is not among the 'selected' points");
+    if (!pt.retrained) pt.run_dir = dir;
     pt.retrained = true;
-    pt.run_dir = dir;
-    pt.test_top1 = percent(run, "test_top1", where);
-    pt.val_top1 = percent(run, "val_top1", where);
-    pt.train_seconds = finite_number(run, "train_seconds", where);
+    pt.seeds.push_back(seed);
+    pt.test_top1_by_seed.push_back(percent(run, "test_top1", where));
+    pt.val_top1_by_seed.push_back(percent(run, "val_top1", where));
+    pt.train_seconds += finite_number(run, "train_seconds", where);
     count(run, "macs", where);
     count(run, "params", where);
     // The retraining costs energy with its own (default) model; the report keeps the search's.
     if (std::fabs(positive_number(run, "energy_mj", where) - pt.energy_mj) > 1e-9 * pt.energy_mj) ++energy_differs;
     if (std::fabs(percent(run, "predicted_top1", where) - pt.predicted_top1) > 1e-9) ++prediction_differs;
+  }
+  for (ReportPoint& pt : r.points) {
+    if (!pt.retrained) continue;
+    pt.test_top1 = mean_of(pt.test_top1_by_seed);
+    pt.val_top1 = mean_of(pt.val_top1_by_seed);
+    pt.test_top1_std = pt.test_top1_by_seed.size() >= 2 ? sample_std_of(pt.test_top1_by_seed) : -1;
   }
   if (energy_differs > 0)
     r.notes.push_back(std::to_string(energy_differs) + " retrained point(s) report another energy than the search (" +

@@ -9,7 +9,9 @@
 //                                     budget_mj (number | null), energy_model {tier, bits, ...}
 //   RETRAIN_DIR/retrain_summary.json  nas_retrain --pareto: pareto {fingerprint}, init, dataset,
 //                                     runs [{key, dir, predicted_top1, val_top1, test_top1,
-//                                     energy_mj, macs, params, train_seconds}]; a subset of the
+//                                     energy_mj, macs, params, train_seconds, seed}] (one per
+//                                     point and seed: a point's top-1 is the mean over its seeds,
+//                                     a key twice only with distinct seeds); a subset of the
 //                                     points (retraining is resumable); fingerprint must equal
 //                                     fnv1a64_text(bytes of pareto.json); optional: selection
 //                                     (text), selected [{key}] (the points chosen for
@@ -61,9 +63,12 @@ struct ReportPoint {
   bool selected = true;
   // Retraining (valid when retrained).
   bool retrained = false;
-  double test_top1 = 0, val_top1 = 0;  // %
-  std::string run_dir;
-  double train_seconds = 0;
+  double test_top1 = 0, val_top1 = 0;  // %; the mean over the seeds' runs
+  std::vector<double> test_top1_by_seed, val_top1_by_seed;
+  std::vector<int64_t> seeds;   // of those runs (-1: a summary run without a seed)
+  double test_top1_std = -1;    // sample std over the seeds (-1: one run)
+  std::string run_dir;          // the first run's
+  double train_seconds = 0;     // summed over the runs
   bool on_measured_front = false;
 };
 

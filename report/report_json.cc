@@ -19,6 +19,10 @@ json point_to_json(const ParetoReport& r, size_t i) {
   if (p.retrained) {
     j["measured_test_top1"] = p.test_top1;
     j["measured_val_top1"] = p.val_top1;
+    j["measured_test_top1_std"] = p.test_top1_std < 0 ? json() : json(p.test_top1_std);
+    j["measured_test_top1_by_seed"] = p.test_top1_by_seed;
+    j["seeds"] = json::array();
+    for (const int64_t s : p.seeds) j["seeds"].push_back(s < 0 ? json() : json(s));
     j["run_dir"] = p.run_dir;
     j["train_seconds"] = p.train_seconds;
     j["on_measured_front"] = p.on_measured_front;

@@ -19,6 +19,13 @@ std::string count_text(int64_t n) {
 
 std::string top1_text(double v) { return format_double(v, 2); }
 
+// A retrained point's test top-1: "71.20", or over seeds "71.20 ± 0.40 (2 seeds)".
+std::string measured_text(const ReportPoint& p) {
+  if (p.test_top1_by_seed.size() < 2) return top1_text(p.test_top1);
+  return top1_text(p.test_top1) + " ± " + top1_text(p.test_top1_std) + " (" + std::to_string(p.test_top1_by_seed.size()) +
+         " seeds)";
+}
+
 std::vector<std::string> split_key(const std::string& key) {
   std::vector<std::string> parts;
   std::stringstream in(key);
@@ -103,7 +110,7 @@ std::string report_to_markdown(const ParetoReport& r) {
     std::string remark_text;
     for (const std::string& s : remarks) remark_text += (remark_text.empty() ? "" : "; ") + s;
     md << "| " << point_label(p) << " | " << md_code(keys.per_point[i]) << " | " << energy_text(p.energy_mj) << " | "
-       << top1_text(p.predicted_top1) << " | " << (p.retrained ? top1_text(p.test_top1) : "-") << " | "
+       << top1_text(p.predicted_top1) << " | " << (p.retrained ? measured_text(p) : "-") << " | "
        << (p.retrained ? top1_text(p.val_top1) : "-") << " | " << count_text(p.macs) << " | " << count_text(p.params)
        << " | " << remark_text << " |\n";
   }

@@ -10,6 +10,8 @@
 #                                                    supernet's inherited weights)
 #                       [--aug auto|shiftaddaug|none] (retraining recipe; auto: the rule of
 #                                                    docs/DESIGN.md, from the committed evidence)
+#                       [--seeds 1,2]               (retrain every point once per seed: the report
+#                                                    gives mean +- std over them)
 #                       [--retrain-jobs N]          (retrain N points at once, one process each;
 #                                                    e.g. 2 on a 2-core machine with --threads 1)
 #                       [--dry-run]                 (print every stage's command, run nothing)
@@ -40,9 +42,9 @@
 # one retraining recipe cannot serve both.
 set -euo pipefail
 
-preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines="" init=scratch aug=auto retrain_jobs=1 dry_run=0
+preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines="" init=scratch aug=auto seeds="" retrain_jobs=1 dry_run=0
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --preset) preset=$2; shift 2 ;;
@@ -57,6 +59,7 @@ while (($#)); do
     --init) init=$2; shift 2 ;;
     --retrain-jobs) retrain_jobs=$2; shift 2 ;;
     --aug) aug=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "pipeline.sh: error: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -165,6 +168,7 @@ if ((retrain_jobs > 1 && threads == 0)); then
 fi
 retrain=("$bin/nas_retrain" --pareto "$out/search/pareto.json" --spread "$top" "${data_flags[@]}" "${rt_flags[@]}"
          --init "$init" --aug "$aug" --seed 1 --threads "$retrain_threads" --out "$out/retrain")
+[[ -n $seeds ]] && retrain+=(--seeds "$seeds")
 if ((retrain_jobs == 1)); then
   run "${retrain[@]}"
 elif ((dry_run)); then

@@ -43,7 +43,7 @@ report_cli_read(json_context full ${full_json}
 report_cli_read(json_tau full ${full_json}
   "\"kendall_tau_points\": 3,\n *\"kendall_tau_predicted_vs_measured\": 0\\.333333")
 report_cli_read(json_best full ${full_json}
-  "\"best_under_budget\": {.*\"measured_test_top1\": 72\\.0,\n *\"measured_val_top1\": 74\\.5,.*\"point_index\": 2,.*\"run_dir\": \"point-02\",\n *\"selected_by\": \"the highest measured validation top-1[^\"]*\",.*\"context\": {")
+  "\"best_under_budget\": {.*\"measured_test_top1\": 72\\.0,\n.*\"measured_test_top1_std\": null,\n *\"measured_val_top1\": 74\\.5,.*\"point_index\": 2,.*\"run_dir\": \"point-02\",\n *\"seeds\": \\[\n *null\n *\\],\n *\"selected_by\": \"the highest measured validation top-1[^\"]*\",.*\"context\": {")
 report_cli_read(json_dominated full ${full_json}
   "\"dominated_baselines\": \\[\n *{\n *\"baseline\": \"mbv2-micro Add\",\n *\"beaten_by\": \\[\n *\"[^\"]*s1\\.c320:a3e3\\|head:s\\.c1280\\.fc:m\",\n *\"[^\"]*s1\\.c320:s3e3\\|head:a\\.c1280\\.fc:m\"\n *\\],\n *\"best\": \"[^\"]*s1\\.c320:a3e3\\|head:s\\.c1280\\.fc:m\",\n *\"energy_mj\": 0\\.045,\n *\"energy_ratio\": 1\\.11[0-9]*,\n *\"margin_top1\": 2\\.0,\n *\"top1_mean\": 71\\.5\n *}\n *\\],\n *\"energy_model\"")
 report_cli_read(json_baselines full ${full_json}

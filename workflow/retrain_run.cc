@@ -11,6 +11,7 @@
 #include <iostream>
 #include <limits>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -354,6 +355,108 @@ json retrain_architecture(const char* program, RetrainFlags f, const CommonFlags
   return result;
 }
 
+namespace {
+
+constexpr size_t kMaxSeeds = 16;
+
+// --seeds "1,2" (each seed once, at most kMaxSeeds); empty: the one --seed.
+std::vector<uint64_t> pareto_seeds(const std::string& text, uint64_t seed) {
+  if (text.empty()) return {seed};
+  std::vector<uint64_t> seeds;
+  for (const std::string& item : nas::require_list("seeds", text)) {
+    NAS_CHECK(!item.empty() && item.size() <= 19 && item.find_first_not_of("0123456789") == std::string::npos,
+              "--seeds: " << nas::quoted_excerpt(item) << " is not a seed (a non-negative integer)");
+    const uint64_t value = std::stoull(item);
+    NAS_CHECK(std::find(seeds.begin(), seeds.end(), value) == seeds.end(), "--seeds: seed " << value << " appears twice");
+    seeds.push_back(value);
+  }
+  NAS_CHECK(seeds.size() <= kMaxSeeds, "--seeds: at most " << kMaxSeeds << " seeds, got " << seeds.size());
+  return seeds;
+}
+
+// Mean and sample standard deviation (null below two values).
+nas::json mean_and_std(const std::vector<double>& values, const std::string& name) {
+  double sum = 0;
+  for (double v : values) sum += v;
+  const double mean = sum / static_cast<double>(values.size());
+  double squares = 0;
+  for (double v : values) squares += (v - mean) * (v - mean);
+  nas::json out = {{name + "_mean", mean}, {name + "_std", nullptr}};
+  if (values.size() >= 2) out[name + "_std"] = std::sqrt(squares / static_cast<double>(values.size() - 1));
+  return out;
+}
+
+// retrain_summary.json's points: per retrained point (in the runs' order) its finished seeds with
+// the mean / std over them of the validation and test top-1 (what a claim over seeds quotes).
+nas::json summarize_points_over_seeds(const nas::json& runs) {
+  std::vector<std::string> keys;
+  std::map<std::string, std::vector<const nas::json*>> by_key;
+  for (const nas::json& run : runs) {
+    const std::string key = run["key"].get<std::string>();
+    if (by_key[key].empty()) keys.push_back(key);
+    by_key[key].push_back(&run);
+  }
+  nas::json points = nas::json::array();
+  for (const std::string& key : keys) {
+    std::vector<double> val, test;
+    nas::json seeds = nas::json::array(), dirs = nas::json::array();
+    for (const nas::json* run : by_key[key]) {
+      val.push_back((*run)["val_top1"].get<double>());
+      test.push_back((*run)["test_top1"].get<double>());
+      seeds.push_back((*run)["seed"]);
+      dirs.push_back((*run)["dir"]);
+    }
+    nas::json point = {{"key", key}, {"point_index", (*by_key[key].front())["point_index"]},
+                       {"energy_mj", (*by_key[key].front())["energy_mj"]}, {"seeds", seeds}, {"dirs", dirs}};
+    point.update(mean_and_std(val, "val_top1"));
+    point.update(mean_and_std(test, "test_top1"));
+    points.push_back(point);
+  }
+  return points;
+}
+
+// The network to deploy, chosen on the validation split (never on test): the point of highest
+// mean validation top-1 over its seeds, and of its runs the one of highest validation top-1;
+// copied to out/best_tiny_model.nasm and recorded as summary.best_by_val.
+void write_best_by_validation(const char* program, const fs::path& out, const std::string& pareto_file,
+                              size_t point_count, nas::json& summary) {
+  const nas::json* best_point = nullptr;
+  for (const nas::json& p : summary["points"])
+    if (!best_point || p["val_top1_mean"].get<double>() > (*best_point)["val_top1_mean"].get<double>()) best_point = &p;
+  NAS_CHECK(best_point != nullptr, "no point was retrained");
+  const nas::json* best = nullptr;
+  for (const nas::json& r : summary["runs"])
+    if (r["key"] == (*best_point)["key"] && (!best || r["val_top1"].get<double>() > (*best)["val_top1"].get<double>()))
+      best = &r;
+  const fs::path best_model = out / "best_tiny_model.nasm";
+  nas::write_file_atomic(best_model.string(), nas::read_file((out / (*best)["dir"].get<std::string>() / kModelFile).string()));
+  summary["best_by_val"] = {{"key", (*best)["key"]},
+                            {"dir", (*best)["dir"]},
+                            {"val_top1", (*best)["val_top1"]},
+                            {"test_top1", (*best)["test_top1"]},
+                            {"energy_mj", (*best)["energy_mj"]},
+                            {"seeds", (*best_point)["seeds"].size()},
+                            {"val_top1_mean", (*best_point)["val_top1_mean"]},
+                            {"test_top1_mean", (*best_point)["test_top1_mean"]},
+                            {"model_file", best_model.filename().string()}};
+  std::cout << program << ": retrained " << point_count << " point(s) of " << pareto_file << "\n";
+  for (const nas::json& r : summary["runs"])
+    std::cout << "  " << r["dir"].get<std::string>() << "  " << fmt(r["energy_mj"].get<double>() * 1e3) << " uJ  predicted "
+              << fmt(r["predicted_top1"].get<double>()) << "%  val " << fmt(r["val_top1"].get<double>()) << "%  test "
+              << fmt(r["test_top1"].get<double>()) << "%\n";
+  for (const nas::json& p : summary["points"]) {
+    if (p["seeds"].size() < 2) continue;
+    std::cout << "  point-" << nas::string_printf("%02zu", p["point_index"].get<size_t>()) << " over "
+              << p["seeds"].size() << " seeds: val " << fmt(p["val_top1_mean"].get<double>()) << " +- "
+              << fmt(p["val_top1_std"].get<double>()) << "%  test " << fmt(p["test_top1_mean"].get<double>()) << " +- "
+              << fmt(p["test_top1_std"].get<double>()) << "%\n";
+  }
+  std::cout << program << ": best on validation: " << summary["best_by_val"]["dir"].get<std::string>() << " -> "
+            << best_model.string() << "\n";
+}
+
+}  // namespace
+
 nas::workflow::RecipeChoice choose_retrain_recipe(const RetrainFlags& f, const bool aug_given) {
   const std::string given = aug_given || f.pareto.empty() ? f.aug : std::string("auto");
   if (given != "auto") {
@@ -441,35 +544,61 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
   // from "not selected".
   summary["selected"] = nas::json::array();
   for (const size_t i : chosen) summary["selected"].push_back({{"key", points[i].key}, {"point_index", i}});
+  const std::vector<uint64_t> seeds = pareto_seeds(f.seeds, common.seed);
+  if (!f.seeds.empty()) summary["seeds"] = seeds;
   const std::string summary_path = (out / "retrain_summary.json").string();
-  // Several processes may retrain one Pareto set at once (one per core): each point's directory is
-  // claimed with a RunLock; a process skips the points another one is training and, after its
-  // own, waits for them. The summary is rewritten after each point from every point finished so
-  // far, by this process or another one (their result.json files are written atomically).
-  std::vector<std::optional<nas::json>> results(chosen.size());
+  // One run per point and seed (a job): point-NN, or point-NN-seedS with --seeds. Several
+  // processes may retrain one Pareto set at once (one per core): each job's directory is claimed
+  // with a RunLock; a process skips the jobs another one is training and, after its own, waits for
+  // them. The summary is rewritten after each job from every job finished so far, by this process
+  // or another one (their result.json files are written atomically).
+  struct Job {
+    size_t n = 0;  // index into chosen
+    uint64_t seed = 0;
+    std::string dir;  // under out
+  };
   const auto point_name = [&](size_t n) { return nas::string_printf("point-%02zu", chosen[n]); };
-  const auto point_target = [&](size_t n) {
+  std::vector<Job> jobs;
+  for (size_t n = 0; n < chosen.size(); ++n)
+    for (const uint64_t seed : seeds)
+      jobs.push_back({n, seed, f.seeds.empty() ? point_name(n) : point_name(n) + "-seed" + std::to_string(seed)});
+  std::vector<std::optional<nas::json>> results(jobs.size());
+  // A job's flags: the command's with the job's seed; with --seeds every seed carves the split with
+  // the first seed (unless --split-seed is given), so the seeds are scored on one validation set.
+  const auto job_flags = [&](const Job& job) {
+    RetrainFlags g = f;
+    g.trainer.seed = job.seed;
+    g.data.seed = job.seed;
+    if (!f.seeds.empty() && g.data.split_seed < 0) g.data.split_seed = static_cast<int64_t>(seeds.front());
+    return g;
+  };
+  const auto job_common = [&](const Job& job) {
+    CommonFlags c = common;
+    c.seed = job.seed;
+    return c;
+  };
+  const auto job_target = [&](const Job& job) {
     RetrainTarget target;
     target.op = OpKind::Mult;
     target.keep_ops = true;
     target.remap = supernet ? supernet->net_options.remap : remap;
-    target.given_arch = &points[chosen[n]].arch;
-    target.arch_name = "pareto:" + point_name(n);
-    target.out_dir = (out / point_name(n)).string();
+    target.given_arch = &points[chosen[job.n]].arch;
+    target.arch_name = "pareto:" + point_name(job.n);
+    target.out_dir = (out / job.dir).string();
     target.init = supernet ? &init : nullptr;
     target.supernet_options = supernet ? &supernet->net_options : nullptr;
     return target;
   };
-  // The result of a finished point (checked to be this point, trained with this --init and this
-  // command's recipe), if any.
-  const auto finished_result = [&](size_t n) -> std::optional<nas::json> {
-    const fs::path result_path = out / point_name(n) / "result.json";
+  // The result of a finished job (checked to be this point, trained with this --init and this
+  // command's recipe and seed), if any.
+  const auto finished_result = [&](const Job& job) -> std::optional<nas::json> {
+    const fs::path result_path = out / job.dir / "result.json";
     if (!fs::exists(result_path, ec)) return std::nullopt;
     const std::string where = result_path.string();
     nas::json result = nas::read_json_file(where);
     NAS_CHECK(result.is_object(), where << ": must hold a JSON object");
-    NAS_CHECK(nas::json_string(result, "arch_key", where) == points[chosen[n]].key,
-              where << " holds another architecture than point " << chosen[n] << " of " << f.pareto
+    NAS_CHECK(nas::json_string(result, "arch_key", where) == points[chosen[job.n]].key,
+              where << " holds another architecture than point " << chosen[job.n] << " of " << f.pareto
                     << " (another search? choose another --out)");
     const nas::json started = result.value("init", nas::json{{"from", "scratch"}});
     const std::string started_from = started.is_object() && started.contains("from") && started["from"].is_string()
@@ -483,22 +612,24 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
     for (const char* field : {"macs", "params"}) nas::json_int(result, field, where);
     // Several processes may share --out: one started with another recipe must not mix its
     // points into this summary (nor take this one's for its own).
-    const std::string config_path = (out / point_name(n) / "config.json").string();
-    const std::string diff = recipe_difference(nas::read_json_file(config_path), config_path, f, point_target(n));
+    const std::string config_path = (out / job.dir / "config.json").string();
+    const std::string diff = recipe_difference(nas::read_json_file(config_path), config_path, job_flags(job), job_target(job));
     NAS_CHECK(diff.empty(), config_path << " was trained with other settings than this command (" << diff
                                         << " differs): rerun with its flags, or choose another --out");
     return result;
   };
   const auto write_summary = [&] {
     summary["runs"] = nas::json::array();
-    for (size_t n = 0; n < chosen.size(); ++n) {
-      if (!results[n]) results[n] = finished_result(n);  // finished by another process meanwhile
-      if (!results[n]) continue;
-      const nas::json& result = *results[n];
-      summary["runs"].push_back({{"key", points[chosen[n]].key},
-                                 {"dir", point_name(n)},
-                                 {"point_index", chosen[n]},
-                                 {"predicted_top1", points[chosen[n]].predicted_top1},
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      if (!results[j]) results[j] = finished_result(jobs[j]);  // finished by another process meanwhile
+      if (!results[j]) continue;
+      const nas::json& result = *results[j];
+      const size_t index = chosen[jobs[j].n];
+      summary["runs"].push_back({{"key", points[index].key},
+                                 {"dir", jobs[j].dir},
+                                 {"point_index", index},
+                                 {"seed", jobs[j].seed},
+                                 {"predicted_top1", points[index].predicted_top1},
                                  {"val_top1", result.at("val_top1")},
                                  {"test_top1", result.at("test_top1")},
                                  {"energy_mj", result.at("energy_mj")},
@@ -506,71 +637,60 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
                                  {"params", result.at("params")},
                                  {"train_seconds", result.at("train_seconds")}});
     }
+    summary["points"] = summarize_points_over_seeds(summary["runs"]);
     nas::write_json_file(summary_path, summary);
   };
-  const auto train_point = [&](size_t n) {
-    const Point& pt = points[chosen[n]];
-    const fs::path dir = out / point_name(n);
-    std::cerr << program << ": [" << n + 1 << "/" << chosen.size() << "] " << point_name(n) << " predicted top-1 "
-              << fmt(pt.predicted_top1) << "%, " << fmt(pt.energy_mj * 1e3) << " uJ\n";
-    RetrainTarget target = point_target(n);
-    target.resume = fs::exists(dir / "checkpoint.pt", ec);
-    return retrain_architecture(program, f, common, argc, argv, target, std::chrono::steady_clock::now());
+  const auto job_label = [&](size_t j) {
+    return "[" + std::to_string(j + 1) + "/" + std::to_string(jobs.size()) + "] " + jobs[j].dir;
   };
-  const auto done_already = [&](size_t n, nas::json result) {
-    std::cerr << program << ": [" << n + 1 << "/" << chosen.size() << "] " << point_name(n) << " done already\n";
-    results[n] = std::move(result);
+  const auto train_job = [&](size_t j) {
+    const Job& job = jobs[j];
+    const Point& pt = points[chosen[job.n]];
+    std::cerr << program << ": " << job_label(j) << " predicted top-1 " << fmt(pt.predicted_top1) << "%, "
+              << fmt(pt.energy_mj * 1e3) << " uJ" << (f.seeds.empty() ? "" : ", seed " + std::to_string(job.seed)) << "\n";
+    RetrainTarget target = job_target(job);
+    target.resume = fs::exists(out / job.dir / "checkpoint.pt", ec);
+    return retrain_architecture(program, job_flags(job), job_common(job), argc, argv, target,
+                                std::chrono::steady_clock::now());
+  };
+  const auto done_already = [&](size_t j, nas::json result) {
+    std::cerr << program << ": " << job_label(j) << " done already\n";
+    results[j] = std::move(result);
     write_summary();
   };
-  std::vector<size_t> busy;  // points another process was training when this one came to them
-  for (size_t n = 0; n < chosen.size(); ++n) {
-    if (auto result = finished_result(n)) {
-      done_already(n, std::move(*result));
+  std::vector<size_t> busy;  // jobs another process was training when this one came to them
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (auto result = finished_result(jobs[j])) {
+      done_already(j, std::move(*result));
       continue;
     }
-    std::optional<nas::RunLock> claim = nas::RunLock::try_claim((out / point_name(n)).string());
+    std::optional<nas::RunLock> claim = nas::RunLock::try_claim((out / jobs[j].dir).string());
     if (!claim) {
-      std::cerr << program << ": [" << n + 1 << "/" << chosen.size() << "] " << point_name(n)
-                << " is being trained by another process: skipped for now\n";
-      busy.push_back(n);
+      std::cerr << program << ": " << job_label(j) << " is being trained by another process: skipped for now\n";
+      busy.push_back(j);
       continue;
     }
-    if (auto result = finished_result(n)) {  // finished between the check and the claim
-      done_already(n, std::move(*result));
+    if (auto result = finished_result(jobs[j])) {  // finished between the check and the claim
+      done_already(j, std::move(*result));
       continue;
     }
-    results[n] = train_point(n);
+    results[j] = train_job(j);
     write_summary();
   }
-  for (size_t n : busy) {
-    std::cerr << program << ": waiting for the other process to finish " << point_name(n) << "\n";
-    const nas::RunLock claim = nas::RunLock::claim((out / point_name(n)).string());
-    if (auto result = finished_result(n)) {
-      done_already(n, std::move(*result));
+  for (size_t j : busy) {
+    std::cerr << program << ": waiting for the other process to finish " << jobs[j].dir << "\n";
+    const nas::RunLock claim = nas::RunLock::claim((out / jobs[j].dir).string());
+    if (auto result = finished_result(jobs[j])) {
+      done_already(j, std::move(*result));
       continue;
     }
     // The other process stopped without finishing it: resume it here.
-    results[n] = train_point(n);
+    results[j] = train_job(j);
     write_summary();
   }
-  // The network to deploy: the best on the validation split (never chosen on the test split).
-  const nas::json* best = nullptr;
-  for (const nas::json& r : summary["runs"])
-    if (!best || r["val_top1"].get<double>() > (*best)["val_top1"].get<double>()) best = &r;
-  const fs::path best_model = out / "best_tiny_model.nasm";
-  nas::write_file_atomic(best_model.string(), nas::read_file((out / (*best)["dir"].get<std::string>() / kModelFile).string()));
-  summary["best_by_val"] = {{"key", (*best)["key"]}, {"dir", (*best)["dir"]}, {"val_top1", (*best)["val_top1"]},
-                            {"test_top1", (*best)["test_top1"]}, {"energy_mj", (*best)["energy_mj"]},
-                            {"model_file", best_model.filename().string()}};
+  write_best_by_validation(program, out, f.pareto, chosen.size(), summary);
   nas::write_json_file(summary_path, summary);
-  std::cout << program << ": retrained " << chosen.size() << " point(s) of " << f.pareto << "\n";
-  for (const nas::json& r : summary["runs"])
-    std::cout << "  " << r["dir"].get<std::string>() << "  " << fmt(r["energy_mj"].get<double>() * 1e3) << " uJ  predicted "
-              << fmt(r["predicted_top1"].get<double>()) << "%  val " << fmt(r["val_top1"].get<double>()) << "%  test "
-              << fmt(r["test_top1"].get<double>()) << "%\n";
-  std::cout << program << ": best on validation: " << summary["best_by_val"]["dir"].get<std::string>() << " -> "
-            << best_model.string() << "\n"
-            << program << ": wrote " << summary_path << "\n";
+  std::cout << program << ": wrote " << summary_path << "\n";
   return 0;
 }
 

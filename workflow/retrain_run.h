@@ -32,6 +32,7 @@ struct RetrainFlags : TrainingFlags {
   datasets::ExperimentDataOptions data;
   // --pareto mode
   std::string pareto, keys, init = "scratch", supernet;
+  std::string seeds;  // "1,2": one run per point and seed (point-NN-seedS); "": the one --seed
   int top = 0, spread = 0;
   bool all = false;
   DataParallel* group = nullptr;  // data-parallel ranks (--nproc); not owned
