@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/energy_units.h"
 #include "core/error.h"
+#include "core/sample_stats.h"
 #include "core/fnv1a.h"
 #include "core/string_format.h"
 #include "predictors/ranking_stats.h"
@@ -61,19 +62,6 @@ std::map<std::string, size_t> read_pareto(const std::string& path, ParetoReport&
     for (const artifacts::PopulationEntry& e : *file.population)
       r.population.push_back({e.key, e.predicted_top1_percent, e.energy_mj});
   return index;
-}
-
-double mean_of(const std::vector<double>& values) {
-  double sum = 0;
-  for (double v : values) sum += v;
-  return sum / static_cast<double>(values.size());
-}
-
-double sample_std_of(const std::vector<double>& values) {
-  const double mean = mean_of(values);
-  double squares = 0;
-  for (double v : values) squares += (v - mean) * (v - mean);
-  return std::sqrt(squares / static_cast<double>(values.size() - 1));
 }
 
 // retrain_summary.json: which points were retrained, and what they measured.

@@ -29,6 +29,7 @@
 #include "core/memory_usage.h"
 #include "core/output_guard.h"
 #include "core/run_lock.h"
+#include "core/sample_stats.h"
 #include "core/string_format.h"
 #include "datasets/data_loader.h"
 #include "datasets/dataset_info.h"
@@ -364,7 +365,7 @@ std::vector<uint64_t> pareto_seeds(const std::string& text, uint64_t seed) {
   if (text.empty()) return {seed};
   std::vector<uint64_t> seeds;
   for (const std::string& item : nas::require_list("seeds", text)) {
-    NAS_CHECK(!item.empty() && item.size() <= 19 && item.find_first_not_of("0123456789") == std::string::npos,
+    NAS_CHECK(item.size() <= 19 && item.find_first_not_of("0123456789") == std::string::npos,
               "--seeds: " << nas::quoted_excerpt(item) << " is not a seed (a non-negative integer)");
     const uint64_t value = std::stoull(item);
     NAS_CHECK(std::find(seeds.begin(), seeds.end(), value) == seeds.end(), "--seeds: seed " << value << " appears twice");
@@ -374,16 +375,10 @@ std::vector<uint64_t> pareto_seeds(const std::string& text, uint64_t seed) {
   return seeds;
 }
 
-// Mean and sample standard deviation (null below two values).
+// {NAME_mean, NAME_std}: mean and sample standard deviation (null below two values).
 nas::json mean_and_std(const std::vector<double>& values, const std::string& name) {
-  double sum = 0;
-  for (double v : values) sum += v;
-  const double mean = sum / static_cast<double>(values.size());
-  double squares = 0;
-  for (double v : values) squares += (v - mean) * (v - mean);
-  nas::json out = {{name + "_mean", mean}, {name + "_std", nullptr}};
-  if (values.size() >= 2) out[name + "_std"] = std::sqrt(squares / static_cast<double>(values.size() - 1));
-  return out;
+  return {{name + "_mean", nas::mean_of(values)},
+          {name + "_std", values.size() >= 2 ? nas::json(nas::sample_std_of(values)) : nas::json()}};
 }
 
 // retrain_summary.json's points: per retrained point (in the runs' order) its finished seeds with
