@@ -199,8 +199,8 @@ std::string OutputClaim::recorded_holder(const std::string& lock_file) {
 }
 
 OutputClaim OutputClaim::claim(const std::string& flag, const std::string& output, const std::string& lock_file,
-                               const std::string& program) {
-  std::optional<RunLock> lock = RunLock::try_claim_file(lock_file);
+                               RunLock::RemoveOnRelease remove, const std::string& program) {
+  std::optional<RunLock> lock = RunLock::try_claim_file(lock_file, remove);
   if (!lock) {
     const std::string holder = recorded_holder(lock_file);
     NAS_THROW(dashed(flag) << " " << quoted_path(output) << " is in use by another process ("
@@ -218,7 +218,7 @@ OutputClaim OutputClaim::directory(const std::string& flag, const std::string& d
   std::error_code ec;
   fs::create_directories(dir, ec);
   NAS_CHECK(!ec, "cannot create " << dashed(flag) << " " << quoted_path(dir) << ": " << ec.message());
-  return claim(flag, dir, RunLock::lock_path(dir), program);
+  return claim(flag, dir, RunLock::lock_path(dir), RunLock::RemoveOnRelease::no, program);
 }
 
 OutputClaim OutputClaim::file(const std::string& flag, const std::string& path, const std::string& program) {
@@ -227,7 +227,7 @@ OutputClaim OutputClaim::file(const std::string& flag, const std::string& path, 
   fs::create_directories(fs::path(lock_file).parent_path(), ec);
   NAS_CHECK(!ec, "cannot create the directory of " << dashed(flag) << " " << quoted_path(path) << ": "
                                                     << ec.message());
-  return claim(flag, path, lock_file, program);
+  return claim(flag, path, lock_file, RunLock::RemoveOnRelease::yes, program);
 }
 
 }  // namespace nas

@@ -63,7 +63,9 @@ void refuse_output_directory_over_inputs(const std::string& output_flag, const s
 // process ends, however it ends: flock(2), which the kernel drops). A directory is claimed through
 // DIR/.run.lock, the same file RunLock uses, so nas_retrain's claims and these exclude each other;
 // a file FILE through FILE.lock beside it (on the resolved parent directory, so two names of one
-// file share one lock). The lock file is left in place, as RunLock's is. The holder writes
+// file share one lock). A directory's lock file stays (the run scripts' flock(1) shares it); a
+// file's FILE.lock is removed when the claim ends normally (RunLock::RemoveOnRelease), so a
+// finished output has nothing beside it; one left by a killed process is reused, never a claim. The holder writes
 // "pid PID program PROGRAM since DATE" into the lock file, which a refused claim quotes.
 class OutputClaim {
  public:
@@ -82,7 +84,7 @@ class OutputClaim {
  private:
   OutputClaim(RunLock lock, std::string lock_file) : lock_(std::move(lock)), lock_file_(std::move(lock_file)) {}
   static OutputClaim claim(const std::string& flag, const std::string& output, const std::string& lock_file,
-                           const std::string& program);
+                           RunLock::RemoveOnRelease remove, const std::string& program);
   RunLock lock_;
   std::string lock_file_;
 };

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -38,16 +39,31 @@ std::optional<RunLock> RunLock::try_claim(const std::string& run_dir) {
   return try_claim_file(lock_path(run_dir));
 }
 
-std::optional<RunLock> RunLock::try_claim_file(const std::string& lock_file) {
-  const int fd = open_lock_path(lock_file);
-  int rc;
-  do rc = ::flock(fd, LOCK_EX | LOCK_NB);
-  while (rc != 0 && errno == EINTR);
-  if (rc == 0) return RunLock(fd);
-  const int error = errno;
-  ::close(fd);
-  NAS_CHECK(error == EWOULDBLOCK, "cannot lock " << lock_file << ": " << std::strerror(error));
-  return std::nullopt;
+std::optional<RunLock> RunLock::try_claim_file(const std::string& lock_file, RemoveOnRelease remove) {
+  // A removable lock file may be unlinked by its holder between our open and our flock: the lock
+  // we then get is on a file nobody else will look at. Retry on the path's new file; a few tries
+  // are plenty (each needs another process to claim and release the output meanwhile).
+  constexpr int kTries = 16;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    const int fd = open_lock_path(lock_file);
+    int rc;
+    do rc = ::flock(fd, LOCK_EX | LOCK_NB);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+      const int error = errno;
+      ::close(fd);
+      NAS_CHECK(error == EWOULDBLOCK, "cannot lock " << lock_file << ": " << std::strerror(error));
+      return std::nullopt;
+    }
+    if (remove == RemoveOnRelease::no) return RunLock(fd, "");
+    struct stat held {}, named {};
+    if (::fstat(fd, &held) == 0 && ::stat(lock_file.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino)
+      return RunLock(fd, lock_file);
+    ::close(fd);
+  }
+  NAS_THROW("cannot lock " << lock_file << ": it was replaced " << kTries
+                           << " times while being claimed; is another program removing it?");
 }
 
 void RunLock::record_holder(const std::string& holder) const {
@@ -73,21 +89,30 @@ RunLock RunLock::claim(const std::string& run_dir) {
     ::close(fd);
     NAS_CHECK(false, "cannot lock " << lock_path(run_dir) << ": " << std::strerror(error));
   }
-  return RunLock(fd);
+  return RunLock(fd, "");
 }
 
-RunLock::RunLock(RunLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+RunLock::RunLock(RunLock&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), remove_path_(std::move(other.remove_path_)) {}
 
 RunLock& RunLock::operator=(RunLock&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
+    release();
     fd_ = std::exchange(other.fd_, -1);
+    remove_path_ = std::move(other.remove_path_);
   }
   return *this;
 }
 
-RunLock::~RunLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
+void RunLock::release() noexcept {
+  if (fd_ < 0) return;
+  // Unlinked while still held: a process that opened the file meanwhile finds, once it gets the
+  // lock, that the path no longer names it, and retries (try_claim_file).
+  if (!remove_path_.empty()) ::unlink(remove_path_.c_str());
+  ::close(fd_);  // closing the descriptor releases the flock
+  fd_ = -1;
 }
+
+RunLock::~RunLock() { release(); }
 
 }  // namespace nas

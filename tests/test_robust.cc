@@ -3,9 +3,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,8 +211,30 @@ TEST_CASE("OutputClaim: one holder per directory or file, a second claim names t
     CHECK(error_of([&] { nas::OutputClaim::file("--json", tmp / "new/../new/report.json", ""); }) != "");
     CHECK(error_of([&] { nas::OutputClaim::file("--json", tmp / "new/other.json", ""); }) == "");
   }
-  CHECK(fs::exists(out + ".lock"));  // left in place, as RunLock's
+  CHECK_FALSE(fs::exists(out + ".lock"));  // a file's lock goes with its claim
   CHECK(error_of([&] { nas::OutputClaim::file("--json", out, "nas_report"); }) == "");
+  CHECK(fs::exists(tmp / "run/.run.lock"));  // a directory's stays (flock(1) in the run scripts shares it)
+
+  // A process that opened FILE.lock just before its holder removed it locks a file nobody else
+  // looks at: it must not stop the next claim, and the next claim takes a file the path names.
+  {
+    std::optional<nas::OutputClaim> first = nas::OutputClaim::file("--json", out, "nas_report");
+    const int stale = ::open((out + ".lock").c_str(), O_RDWR);
+    REQUIRE(stale >= 0);
+    first.reset();  // removes the lock file while `stale` still has it open
+    CHECK(::flock(stale, LOCK_EX | LOCK_NB) == 0);  // the orphan's lock is free for the taking
+    {
+      const nas::OutputClaim second = nas::OutputClaim::file("--json", out, "nas_report");
+      CHECK(fs::exists(out + ".lock"));
+      CHECK(error_of([&] { nas::OutputClaim::file("--json", out, ""); }).find("is in use by another process") !=
+            std::string::npos);
+    }
+    ::close(stale);
+  }
+  // A lock file left by a killed process is reused, never a claim.
+  { std::ofstream(out + ".lock") << "pid 1 program gone since 2026-01-01T00:00:00Z\n"; }
+  CHECK(error_of([&] { nas::OutputClaim::file("--json", out, "nas_report"); }) == "");
+  CHECK_FALSE(fs::exists(out + ".lock"));
 }
 
 TEST_CASE("OutputClaim: a second process is refused while the first holds the claim, and may claim after") {
