@@ -11,7 +11,7 @@
 #   remap), ABLATION_OP (add), ABLATION_REMAPS
 #   ("quantile piecewise"), PARALLEL (1: runs at a time), BIN (build/apps), DEVICE (cpu).
 # Several instances of the same command may run at once (one per core): each run is trained under
-#   flock(1) on its DIR/.run.lock (below), so an instance skips the runs another one is training.
+#   flock(1) on its DIR/.queue.lock (below), so an instance skips the runs another one is training.
 # Column suffixes, in this order, each optional: -lrX (learning rate X, e.g. Shift-lr0.1) and
 #   -epN (N epochs instead of the --epochs given, e.g. Shift-lr0.1-ep40 for an equal-wall-time
 #   baseline).
@@ -68,12 +68,12 @@ run_one() {  # column seed [nas_retrain flags]
   if [[ -f $dir/result.json ]]; then echo "skip $dir (done)"; return 0; fi
   mkdir -p "$dir" 2>/dev/null || { echo "FAIL $dir: cannot claim the run directory"; return 1; }
   local rc=0
-  # DIR/.run.lock is the same lock that core/run_lock.h's RunLock takes (nas_retrain --pareto's
-  # point claims); flock(1) holds it while the command runs, and the kernel drops it however that
-  # ends. Under it (and only there, not to touch the files of a run another instance is
-  # training): skip a run finished meanwhile (76), resume one left unfinished, write the logs.
-  # shellcheck disable=SC2016,SC2046
-  flock -n -E 75 "$dir/.run.lock" sh -c 'd=$1; shift; [ -f "$d/result.json" ] && exit 76
+  # The instances share the queue through DIR/.queue.lock, held by flock(1) while the command runs
+  # (the kernel drops it however that ends). Not DIR/.run.lock: nas_retrain claims that one itself
+  # (core/run_lock.h), so a second program on the directory is still refused. Under the queue lock
+  # (and only there, not to touch the files of a run another instance is training): skip a run
+  # finished meanwhile (76), resume one left unfinished, write the logs.
+  flock -n -E 75 "$dir/.queue.lock" sh -c 'd=$1; shift; [ -f "$d/result.json" ] && exit 76
     [ -f "$d/checkpoint.pt" ] && set -- "$@" --resume
     echo "run  $d"; exec "$@" >"$d/stdout.txt" 2>"$d/stderr.txt"' sh "$dir" \
     "$bin/nas_retrain" --dataset "$dataset" $(column_flags "$column") --seed "$seed" --out "$dir" \

@@ -17,7 +17,7 @@
 #   Two instances with different STANDALONE_SEEDS may run at once (one per core): the shared
 #   stages (supernet, extractions) run first, under a lock; each instance then trains only its seeds.
 #   Instances with the same or overlapping seeds may also run at once: each standalone run is
-#   trained under flock(1) on its DIR/.run.lock (the lock of core/run_lock.h), an instance skips
+#   trained under flock(1) on its DIR/.queue.lock (nas_retrain claims DIR/.run.lock itself), an instance skips
 #   the runs another one is training and waits for them before it writes the table.
 set -euo pipefail
 dataset=${1:?usage: run_supernet_ranking.sh DATASET OUT_ROOT}
@@ -114,12 +114,12 @@ for t in "${targets[@]}"; do
     fi
     [[ -f $st/result.json ]] && continue
     mkdir -p "$st" 2>/dev/null || { echo "FAIL $st: cannot claim the run directory"; exit 1; }
-    # DIR/.run.lock is the same lock that core/run_lock.h's RunLock takes (nas_retrain --pareto's
-    # point claims), held by flock(1) while the command runs; under it: skip a run finished
-    # meanwhile (76), resume one left unfinished, write the logs. 75: another process holds it.
+    # DIR/.queue.lock, held by flock(1) while the command runs, shares the queue between instances
+    # (not DIR/.run.lock: nas_retrain claims that itself, core/run_lock.h); under it: skip a run
+    # finished meanwhile (76), resume one left unfinished, write the logs. 75: another holds it.
     rc=0
     # shellcheck disable=SC2016
-    flock -n -E 75 "$st/.run.lock" sh -c 'd=$1; shift; [ -f "$d/result.json" ] && exit 76
+    flock -n -E 75 "$st/.queue.lock" sh -c 'd=$1; shift; [ -f "$d/result.json" ] && exit 76
       [ -f "$d/checkpoint.pt" ] && set -- "$@" --resume
       exec "$@" >"$d/stdout.txt" 2>"$d/stderr.txt"' sh "$st" \
       "$bin/nas_retrain" "${retrain_arch[@]}" "${data[@]}" "${seeds[@]}" "${recipe[@]}" --out "$st" || rc=$?
@@ -130,7 +130,7 @@ for t in "${targets[@]}"; do
 done
 # The runs another instance was training: the table needs them.
 for st in "${held[@]}"; do
-  flock "$st/.run.lock" true || { echo "FAIL $st: cannot wait for its run lock"; exit 1; }
+  flock "$st/.queue.lock" true || { echo "FAIL $st: cannot wait for its run lock"; exit 1; }
   [[ -f $st/result.json ]] || { echo "FAIL $st: the instance that trained it stopped without a result (rerun this script)"; exit 1; }
 done
 "$([[ -x /usr/bin/python3 ]] && echo /usr/bin/python3 || echo python3)" "$(dirname "$0")/supernet_ranking.py" "$root" --dataset "$dataset" ${OUT_BASE:+--out-base "$OUT_BASE"}

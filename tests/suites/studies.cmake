@@ -54,7 +54,7 @@ set_tests_properties(studies.gap_refuses_unequal_epochs PROPERTIES
   SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS cli)
 
 # experiments/supernet_ranking/run_supernet_ranking.sh: two instances at once share the standalone
-# runs (flock(1) on each DIR/.run.lock): every one is trained exactly once, an instance skips the
+# runs (flock(1) on each DIR/.queue.lock): every one is trained exactly once, an instance skips the
 # runs the other is training and waits for them before its table. (The stand-ins write no real
 # results, so the table step itself fails here; it has tests of its own: supernet_ranking.*.)
 set(ranking_queue ${CMAKE_CURRENT_BINARY_DIR}/studies_ranking_queue)
@@ -81,3 +81,27 @@ add_test(NAME studies.table_no_runs COMMAND sh -c "${nas_studies_skip}
 set_tests_properties(studies.table_no_runs PROPERTIES
   PASS_REGULAR_EXPRESSION "^shiftaddaug_table: no result\\.json for cifar10 under [^\n]*_empty\nrc 1\n0\n$"
   SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS cli)
+
+# The table queue with the real nas_retrain (not a stand-in): two instances at once on one
+# one-run queue. nas_retrain claims DIR/.run.lock itself, so the script's own lock must be another
+# file (a queue that held DIR/.run.lock refused every run it started). One instance trains the
+# run, the other skips it (busy or done); no FAIL. Seconds; skipped without Fashion-MNIST.
+if(TARGET nas_retrain)
+  set(table_queue ${CMAKE_CURRENT_BINARY_DIR}/studies_table_queue)
+  set(table_queue_fm /usr/share/datasets/fashion-mnist)
+  add_test(NAME studies.table_queue_real_retrain COMMAND sh -c "
+    if [ ! -f ${table_queue_fm}/train-images-idx3-ubyte.gz ] && [ ! -f ${table_queue_fm}/train-images-idx3-ubyte ]; then echo 'SKIPPED: Fashion-MNIST is not installed'; exit 77; fi
+    rm -rf ${table_queue} && mkdir -p ${table_queue} && \
+    for i in 1 2; do \
+      SEEDS=1 COLUMNS=Shift-lr0.2 ABLATION_REMAPS= BIN=$<TARGET_FILE_DIR:nas_retrain> \
+        ${nas_studies_src}/run_shiftaddaug_table.sh fashion-mnist ${table_queue}/root --arch mbv2-micro \
+        --epochs 1 --limit-train 192 --val-size 64 --batch-size 64 --limit-test 64 --threads 1 \
+        > ${table_queue}/instance$i.txt 2>&1 & \
+    done; wait; \
+    echo ran $(cat ${table_queue}/instance*.txt | grep -c '^run ') \
+      skipped $(cat ${table_queue}/instance*.txt | grep -c '^skip ') \
+      results $(ls ${table_queue}/root/*/result.json | wc -l); \
+    cat ${table_queue}/instance*.txt | grep FAIL || echo NO_FAIL")
+  set_tests_properties(studies.table_queue_real_retrain PROPERTIES
+    PASS_REGULAR_EXPRESSION "ran 1 skipped 1 results 1\nNO_FAIL" SKIP_RETURN_CODE 77 TIMEOUT 120 LABELS cli)
+endif()
