@@ -106,3 +106,32 @@ print('SAME_BUDGET', s['budget_mj']==r['budget_mj'], s['search']['budget']['from
     PASS_REGULAR_EXPRESSION "nas_search: budget [0-9.]+ uJ: the exact energy of mbv2-micro:shift \\((not )?in the space[^\n]*\\)\n[^\n]*architectures on the front \\([^\n]*; the exact energy of mbv2-micro:shift[^\n]*\nSAME_BUDGET True --budget-from-baseline True"
     TIMEOUT 120 LABELS cli)
 endif()
+
+# scripts/pipeline.sh: --budget-from-baseline goes to nas_search and nas_arms; the random arm
+# draws as many architectures as the searched points retrained (--spread 5 in the dry run), and
+# both arms are retrained with the searched points' flags; --no-arms skips them; the two budget
+# flags exclude each other. Nothing is run.
+add_test(NAME arms_cli.pipeline_dry_run COMMAND sh -c "
+  ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset full --dataset cifar10 --data-dir /nonexistent --budget-from-baseline mbv2-micro:shift \
+    --seeds 1,2 --init supernet --out ${CMAKE_CURRENT_BINARY_DIR}/arms_dry --dry-run 2>&1 && \
+  ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset smoke --budget 35uJ --no-arms --out ${CMAKE_CURRENT_BINARY_DIR}/arms_dry2 --dry-run 2>&1 | grep -E 'stage [67]/8' && \
+  ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset smoke --budget 35uJ --budget-from-baseline mbv2-micro --out ${CMAKE_CURRENT_BINARY_DIR}/arms_dry3 --dry-run 2>&1; \
+  test ! -e ${CMAKE_CURRENT_BINARY_DIR}/arms_dry && echo NOTHING_WRITTEN")
+set_tests_properties(arms_cli.pipeline_dry_run PROPERTIES
+  PASS_REGULAR_EXPRESSION "stage 4/8 search under the energy of mbv2-micro:shift[^\n]*\n[^\n]*nas_search --supernet [^ ]*/arms_dry/supernet --budget-from-baseline mbv2-micro:shift [^\n]*\n.*nas_retrain --pareto [^ ]*/arms_dry/search/pareto.json --spread 5 --dataset cifar10 [^\n]*--epochs 30 --lr 0\\.2 --init supernet --aug auto --seed 1 --threads [0-9]+ --out [^ ]*/arms_dry/retrain --seeds 1,2\n[^\n]*stage 6/8 random arm \\(5 architecture\\(s\\)[^\n]*\n[^\n]*nas_arms --arm random --supernet [^ ]*/arms_dry/supernet --budget-from-baseline mbv2-micro:shift --count 5 --seed 1 --out [^ ]*/arms_dry/arms/random\n[^\n]*nas_retrain --pareto [^ ]*/arms_dry/arms/random/pareto.json --all --dataset cifar10 [^\n]*--epochs 30 --lr 0\\.2 --init supernet --aug auto --seed 1 --threads [0-9]+ --out [^ ]*/arms_dry/arms/random/retrain --seeds 1,2\n[^\n]*stage 7/8 scaled arm \\(mbv2-micro scaled to the budget\\)[^\n]*\n[^\n]*nas_arms --arm scaled --supernet [^ ]*/arms_dry/supernet --budget-from-baseline mbv2-micro:shift --out [^ ]*/arms_dry/arms/scaled\n[^\n]*nas_retrain --pareto [^ ]*/arms_dry/arms/scaled/pareto.json --all [^\n]*--out [^ ]*/arms_dry/arms/scaled/retrain --seeds 1,2\n[^\n]*stage 8/8 report.*dry run: nothing was run\n[^\n]*stage 6/8 random arm: skipped \\(--no-arms\\)[^\n]*\n[^\n]*stage 7/8 scaled arm: skipped \\(--no-arms\\)[^\n]*\npipeline.sh: error: give at most one of --budget and --budget-from-baseline\nNOTHING_WRITTEN"
+  LABELS cli)
+
+# An arm nas_arms cannot build is a note, and the pipeline goes on: at 19 uJ the random arm
+# finds an architecture of the micro space (17.93 uJ and up) but no scaled mbv2-micro fits (its
+# smallest member is 20.77 uJ). Seconds (the smoke preset); skipped without Fashion-MNIST.
+if(TARGET nas_arms AND TARGET nas_report AND TARGET nas_retrain AND TARGET nas_search)
+  set(arms_note ${CMAKE_CURRENT_BINARY_DIR}/arms_pipeline_note)
+  add_test(NAME arms_cli.pipeline_scaled_arm_note COMMAND sh -c "
+    if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then echo 'SKIPPED: Fashion-MNIST is not installed'; exit 0; fi
+    rm -rf ${arms_note} && ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset smoke --budget 19uJ --out ${arms_note} --threads 1 \
+      --bin $<TARGET_FILE_DIR:nas_search> 2>&1 | grep -E '^\\[.*stage [678]|note: no|arms: wrote|pipeline.sh: done' && \
+    ls ${arms_note}/arms/random/retrain/retrain_summary.json && test ! -e ${arms_note}/arms/scaled/pareto.json && echo NO_SCALED_FILE")
+  set_tests_properties(arms_cli.pipeline_scaled_arm_note PROPERTIES
+    PASS_REGULAR_EXPRESSION "stage 6/8 random arm \\(1 architecture\\(s\\)[^\n]*\nnas_arms: wrote [^\n]*arms/random/pareto.json \\(1 random point[^\n]*\n[^\n]*stage 7/8 scaled arm[^\n]*\npipeline.sh: note: no scaled arm: nas_arms: error: scaled arm: the smallest mbv2-micro:shift of the space \\(r20 w0\\.25 depth -1, 20\\.77 uJ\\) exceeds the budget 19 uJ\n[^\n]*stage 8/8 report[^\n]*\npipeline.sh: done in [0-9]+ s[^\n]*\n[^\n]*arms/random/retrain/retrain_summary.json\nNO_SCALED_FILE"
+    SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
+endif()
