@@ -39,21 +39,26 @@ int run(int argc, char** argv) {
   nas::cli::CommonFlags common;
   Flags f;
   po::options_description desc("Options");
+  // clang-format off
   desc.add_options()
       ("arm", po::value(&f.arm), "random (K architectures drawn from the space within the budget) | scaled (the hand-made network scaled to the budget)")
       ("space", po::value(&f.space), "the search space file (space.json)")
       ("supernet", po::value(&f.supernet), "a trained supernet directory: its space.json (instead of --space), recorded for nas_retrain --init supernet");
+  // clang-format on
   nas::cli::add_energy_flags(desc, f.energy);
+  // clang-format off
   desc.add_options()
       ("count", po::value(&f.random.count), "--arm random: the number of architectures K (e.g. the number of retrained searched points)")
       ("max-draws", po::value(&f.random.max_draws)->default_value(f.random.max_draws), "--arm random: bound on the draws (0: 10000 per architecture)")
       ("baseline", po::value(&f.baseline)->default_value(f.baseline), "--arm scaled: the hand-made network NAME[:OP] (OP: the space's op unless given)");
+  // clang-format on
   nas::cli::add_common_flags(desc, common, nas::cli::kSeed | nas::cli::kOut);
   po::variables_map vm;
   if (!nas::cli::parse_flags(argc, argv, kProgram, "the random and scaled baseline arms of a search, as a pareto.json",
                              desc, vm))
     return 0;
-  NAS_CHECK(f.arm == "random" || f.arm == "scaled", "--arm must be random or scaled" << (f.arm.empty() ? "" : ", got " + nas::quoted_excerpt(f.arm)));
+  NAS_CHECK(f.arm == "random" || f.arm == "scaled",
+            "--arm must be random or scaled" << (f.arm.empty() ? "" : ", got " + nas::quoted_excerpt(f.arm)));
   NAS_CHECK(f.space.empty() != f.supernet.empty(), "give exactly one of --space FILE or --supernet DIR");
   NAS_CHECK(!common.out_dir.empty(), "--out DIR is required");
   NAS_CHECK(!f.energy.budget.empty() || !f.energy.budget_from_baseline.empty(),
@@ -64,16 +69,19 @@ int run(int argc, char** argv) {
   NAS_CHECK(random || !vm.count("count"), "--count is for --arm random");
   NAS_CHECK(random || vm["max-draws"].defaulted(), "--max-draws is for --arm random");
   NAS_CHECK(!random || vm["baseline"].defaulted(), "--baseline is for --arm scaled");
-  const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
-      kProgram, {{"--out", common.out_dir, true, {"pareto.json"}}},
-      {{"--space", f.space}, {"--supernet", f.supernet, true, false, {"space.json"}}, {"--energy-table", f.energy.energy_table}});
+  const nas::cli::OutputGuard guard =
+      nas::cli::guard_outputs(kProgram, {{"--out", common.out_dir, true, {"pareto.json"}}},
+                              {{"--space", f.space},
+                               {"--supernet", f.supernet, true, false, {"space.json"}},
+                               {"--energy-table", f.energy.energy_table}});
 
   const std::string space_path = f.space.empty() ? (fs::path(f.supernet) / "space.json").string() : f.space;
   const nas::ArchSpace space = nas::read_space_file(space_path);
   const nas::EnergyModel energy_model(nas::cli::energy_table(f.energy), nas::cli::energy_model_options(f.energy));
   const nas::ModelEnergyScorer energy(energy_model);
   const nas::cli::Budget budget = nas::cli::resolve_budget(f.energy, space, energy);
-  if (budget.baseline) std::cerr << kProgram << ": budget " << nas::format_energy_mj(budget.budget_mj) << ": " << budget.note() << "\n";
+  if (budget.baseline)
+    std::cerr << kProgram << ": budget " << nas::format_energy_mj(budget.budget_mj) << ": " << budget.note() << "\n";
   const nas::EnergyRange range = nas::space_energy_range(space, energy, budget.budget_mj);
 
   std::vector<nas::ArmPoint> points;
@@ -88,21 +96,23 @@ int run(int argc, char** argv) {
       throw nas::cli::with_flag_names(e, {"random"});
     }
     points = arm.points;
-    details.update({{"seed", common.seed}, {"count", f.random.count}, {"draws", arm.draws},
-                    {"duplicates", arm.duplicates}, {"over_budget", arm.over_budget},
-                    {"sampling", "ArchSpace::sample (each choice uniform), distinct keys, within the budget"}});
-    std::cerr << kProgram << ": " << points.size() << " architectures within " << nas::format_energy_mj(budget.budget_mj) << " in "
-              << arm.draws << " draws (" << arm.duplicates << " duplicates, " << arm.over_budget << " over the budget)\n";
+    details.update(arm.describe(f.random));
+    std::cerr << kProgram << ": " << points.size() << " architectures within "
+              << nas::format_energy_mj(budget.budget_mj) << " in " << arm.draws << " draws (" << arm.duplicates
+              << " duplicates, " << arm.over_budget << " over the budget)\n";
   } else {
-    const nas::SpaceBaseline baseline = nas::space_baseline(f.baseline, space);
+    nas::SpaceBaseline baseline;
+    try {
+      baseline = nas::space_baseline(f.baseline, space);
+    } catch (const nas::Error& e) {
+      NAS_THROW("--baseline: " << e.message());
+    }
     const nas::ScaledArm arm = nas::scale_to_budget(baseline, space, energy, budget.budget_mj);
     points = {arm.point};
-    details.update({{"baseline", {{"name", baseline.name}, {"op", nas::op_kind_name(baseline.op)}, {"key", baseline.arch.key()}}},
-                    {"choice", {{"resolution", arm.choice.resolution}, {"width_mult", arm.choice.width_mult}, {"depth_step", arm.choice.depth_step}}},
-                    {"rule", "the largest resolution of the space at which a member fits, then the largest width, then the largest depth step"},
-                    {"members", arm.members}, {"fitting", arm.fitting}});
-    std::cerr << kProgram << ": " << baseline.label() << " scaled to " << nas::format_energy_mj(budget.budget_mj) << ": " << arm.choice.text()
-              << " (" << arm.fitting << " of " << arm.members << " members of the space fit)\n";
+    details.update(arm.describe(baseline));
+    std::cerr << kProgram << ": " << baseline.label() << " scaled to " << nas::format_energy_mj(budget.budget_mj)
+              << ": " << arm.choice.text() << " (" << arm.fitting << " of " << arm.members
+              << " members of the space fit)\n";
   }
   const std::string supernet = f.supernet.empty() ? "" : fs::absolute(f.supernet).string();
   const nas::artifacts::ParetoFile pareto =

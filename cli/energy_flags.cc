@@ -8,6 +8,7 @@
 namespace nas::cli {
 
 void add_energy_flags(po::options_description& desc, EnergyFlags& f) {
+  // clang-format off
   desc.add_options()
       ("budget", po::value(&f.budget), "energy budget per image, e.g. 10mJ, 250uJ (default: none)")
       ("budget-from-baseline", po::value(&f.budget_from_baseline),
@@ -17,6 +18,7 @@ void add_energy_flags(po::options_description& desc, EnergyFlags& f) {
       ("energy-table", po::value(&f.energy_table), "energy table JSON (default: $NAS_ENERGY_TABLE, then the built-in default_v1)")
       ("bits", po::value(&f.bits)->default_value(f.bits), "precision of every layer: 32 | 8")
       ("energy-batch", po::value(&f.energy_batch)->default_value(f.energy_batch), "inference batch the energy is costed at (reported per image)");
+  // clang-format on
 }
 
 void check_energy_flags(const EnergyFlags& f) {
@@ -55,7 +57,8 @@ json Budget::to_json(const std::string& text) const {
 std::string Budget::note() const {
   if (!baseline) return "";
   return "the exact energy of " + baseline->label() +
-         (baseline->space_violation.empty() ? " (in the space)" : " (not in the space: " + baseline->space_violation + ")");
+         (baseline->space_violation.empty() ? " (in the space)"
+                                            : " (not in the space: " + baseline->space_violation + ")");
 }
 
 Budget resolve_budget(const EnergyFlags& f, const ArchSpace& space, const EnergyScorer& energy) {

@@ -12,7 +12,8 @@ SpaceBaseline space_baseline(const std::string& name_op, const ArchSpace& space)
   SpaceBaseline b;
   const size_t colon = name_op.find(':');
   b.name = name_op.substr(0, colon);
-  NAS_CHECK(!b.name.empty(), "baseline '" << name_op << "': the name is empty (NAME or NAME:OP, e.g. mbv2-micro:shift)");
+  NAS_CHECK(!b.name.empty(),
+            "baseline '" << name_op << "': the name is empty (NAME or NAME:OP, e.g. mbv2-micro:shift)");
   if (colon != std::string::npos) {
     const std::string op = name_op.substr(colon + 1);
     NAS_CHECK(!op.empty(), "baseline '" << name_op << "': the op after ':' is empty (mult, shift or add)");

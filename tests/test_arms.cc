@@ -99,8 +99,9 @@ TEST_CASE("random arm: a budget below the cheapest architecture and too few draw
   nas::RandomArmOptions o;
   o.count = 2;
   o.budget_mj = range.cheapest_mj * 0.99;
-  CHECK(error_of([&] { nas::draw_random_arm(space, energy().scorer, o); })
-            .find("is below the cheapest architecture of the space (shift: ") != std::string::npos);
+  CHECK(error_of([&] {
+          nas::draw_random_arm(space, energy().scorer, o);
+        }).find("is below the cheapest architecture of the space (shift: ") != std::string::npos);
   // Exactly at the cheapest: only the cheapest fits, so two distinct ones cannot be found.
   o.budget_mj = range.cheapest_mj;
   o.max_draws = 200;
@@ -136,7 +137,8 @@ TEST_CASE("scaled arm: the lexicographically largest (resolution, width, depth s
     for (int r : space.resolutions)
       for (double w : space.widths)
         for (int d = lowest; d <= highest; ++d) {
-          if (std::make_tuple(r, w, d) <= std::make_tuple(arm.choice.resolution, arm.choice.width_mult, arm.choice.depth_step))
+          if (std::make_tuple(r, w, d) <=
+              std::make_tuple(arm.choice.resolution, arm.choice.width_mult, arm.choice.depth_step))
             continue;
           const nas::ArchConfig member = nas::scaled_member(baseline.arch, space, {r, w, d});
           if (member == arm.point.arch) continue;  // a clamped depth step repeats the choice
@@ -165,8 +167,9 @@ TEST_CASE("scaled arm: a budget below its smallest member is a clear error") {
   // The op of another space: the network with add blocks is not a member of the shift-only space.
   const nas::SpaceBaseline add = nas::space_baseline("mbv2-micro:add", space);
   CHECK(!add.space_violation.empty());
-  CHECK(error_of([&] { nas::scale_to_budget(add, space, energy().scorer, 1e9); })
-            .find("scaled arm: mbv2-micro:add cannot be scaled inside the space") == 0);
+  CHECK(error_of([&] {
+          nas::scale_to_budget(add, space, energy().scorer, 1e9);
+        }).find("scaled arm: mbv2-micro:add cannot be scaled inside the space") == 0);
 }
 
 TEST_CASE("--budget-from-baseline: the budget is the network's energy bit for bit") {
@@ -190,7 +193,8 @@ TEST_CASE("--budget-from-baseline: the budget is the network's energy bit for bi
         "give at most one of --budget and --budget-from-baseline");
   flags.budget.clear();
   flags.budget_from_baseline = "mbv2-micro:div";
-  CHECK(error_of([&] { nas::cli::resolve_budget(flags, space, energy().scorer); }).find("--budget-from-baseline: ") == 0);
+  CHECK(error_of([&] { nas::cli::resolve_budget(flags, space, energy().scorer); }).find("--budget-from-baseline: ") ==
+        0);
   nas::ArchSpace mixed = space;
   mixed.ops = {nas::OpKind::Shift, nas::OpKind::Add};
   flags.budget_from_baseline = "mbv2-micro";
@@ -208,8 +212,8 @@ TEST_CASE("arm pareto.json: nas_search's format, points by energy, predicted top
   const nas::RandomArm arm = nas::draw_random_arm(space, energy().scorer, o);
   std::vector<nas::ArmPoint> reversed(arm.points.rbegin(), arm.points.rend());
   const nas::EnergyRange range = nas::space_energy_range(space, energy().scorer, budget_mj);
-  const nas::artifacts::ParetoFile file = nas::arm_pareto_file("random", reversed, energy().model, energy().scorer, range,
-                                                               space, {{"seed", 1}}, "");
+  const nas::artifacts::ParetoFile file =
+      nas::arm_pareto_file("random", reversed, energy().model, energy().scorer, range, space, {{"seed", 1}}, "");
   nas_test::TempDir dir("arms_pareto");
   nas::artifacts::write_pareto_file(dir / "pareto.json", file, nas::json{{"schema_version", 1}});
   const nas::artifacts::ParetoFile back = nas::artifacts::read_pareto_file(dir / "pareto.json");

@@ -27,8 +27,8 @@ double checked_budget(double budget_mj, const std::string& field) {
 
 void RandomArmOptions::validate() const {
   NAS_CHECK(count >= 1, "random.count must be >= 1, got " << count);
-  NAS_CHECK(max_draws >= 0, "random.max_draws must be >= 0 (0: " << kRandomArmDrawsPerPoint << " per architecture), got "
-                                                                  << max_draws);
+  NAS_CHECK(max_draws >= 0,
+            "random.max_draws must be >= 0 (0: " << kRandomArmDrawsPerPoint << " per architecture), got " << max_draws);
   checked_budget(budget_mj, "random.budget_mj");
 }
 
@@ -64,6 +64,27 @@ RandomArm draw_random_arm(const ArchSpace& space, const EnergyScorer& energy, co
   return arm;
 }
 
+json RandomArm::describe(const RandomArmOptions& options) const {
+  return {{"seed", options.seed},
+          {"count", options.count},
+          {"max_draws", options.max_draws > 0 ? options.max_draws : kRandomArmDrawsPerPoint * options.count},
+          {"draws", draws},
+          {"duplicates", duplicates},
+          {"over_budget", over_budget},
+          {"sampling", "ArchSpace::sample (each choice uniform), distinct keys, within the budget"}};
+}
+
+json ScaledArm::describe(const SpaceBaseline& baseline) const {
+  return {{"baseline", {{"name", baseline.name}, {"op", op_kind_name(baseline.op)}, {"key", baseline.arch.key()}}},
+          {"choice",
+           {{"resolution", choice.resolution}, {"width_mult", choice.width_mult}, {"depth_step", choice.depth_step}}},
+          {"rule",
+           "the largest resolution of the space at which a member fits, then the largest width, then the largest "
+           "depth step"},
+          {"members", members},
+          {"fitting", fitting}};
+}
+
 std::string ScaledChoice::text() const {
   return "r" + std::to_string(resolution) + " w" + format_double(width_mult, 2) + " depth " +
          (depth_step > 0 ? "+" : "") + std::to_string(depth_step);
@@ -91,7 +112,8 @@ ArchConfig scaled_member(const ArchConfig& baseline, const ArchSpace& space, con
   arch.width_mult = choice.width_mult;
   for (size_t s = 0; s < space.stages.size() && s < arch.stages.size(); ++s) {
     const std::vector<int>& depths = space.stages[s].depths;
-    const int own = static_cast<int>(std::find(depths.begin(), depths.end(), baseline.stages[s].depth()) - depths.begin());
+    const int own =
+        static_cast<int>(std::find(depths.begin(), depths.end(), baseline.stages[s].depth()) - depths.begin());
     const int index = std::clamp(own + choice.depth_step, 0, static_cast<int>(depths.size()) - 1);
     std::vector<BlockConfig>& blocks = arch.stages[s].blocks;
     const BlockConfig last = blocks.back();
@@ -133,13 +155,14 @@ ScaledArm scale_to_budget(const SpaceBaseline& baseline, const ArchSpace& space,
         found = true;
       }
   NAS_CHECK(found, "scaled arm: the smallest " << baseline.label() << " of the space (" << arm.smallest_choice.text()
-                                               << ", " << format_energy_mj(arm.smallest.energy_mj) << ") exceeds the budget "
-                                               << format_energy_mj(budget_mj));
+                                               << ", " << format_energy_mj(arm.smallest.energy_mj)
+                                               << ") exceeds the budget " << format_energy_mj(budget_mj));
   return arm;
 }
 
-artifacts::ParetoPoint costed_pareto_point(const ArchConfig& arch, const std::string& key, double predicted_top1_percent,
-                                           double energy_mj, const EnergyModel& model, int bits) {
+artifacts::ParetoPoint costed_pareto_point(const ArchConfig& arch, const std::string& key,
+                                           double predicted_top1_percent, double energy_mj, const EnergyModel& model,
+                                           int bits) {
   const std::vector<LayerSpec> layers = to_layer_specs(arch, bits);
   const EnergyReport report = model.report(layers);
   const LayerCounts counts = count_layers(layers);
@@ -150,8 +173,9 @@ artifacts::ParetoPoint costed_pareto_point(const ArchConfig& arch, const std::st
 }
 
 artifacts::ParetoFile arm_pareto_file(const std::string& arm, const std::vector<ArmPoint>& points,
-                                      const EnergyModel& model, const ModelEnergyScorer& energy, const EnergyRange& range,
-                                      const ArchSpace& space, const json& arm_details, const std::string& supernet) {
+                                      const EnergyModel& model, const ModelEnergyScorer& energy,
+                                      const EnergyRange& range, const ArchSpace& space, const json& arm_details,
+                                      const std::string& supernet) {
   NAS_CHECK(arm == "random" || arm == "scaled", "arm must be random or scaled, got " << quoted_excerpt(arm));
   std::vector<ArmPoint> sorted = points;
   std::sort(sorted.begin(), sorted.end(), by_energy);

@@ -50,7 +50,7 @@ struct RandomArmOptions {
   int count = 0;  // K >= 1
   uint64_t seed = 1;
   double budget_mj = std::numeric_limits<double>::infinity();  // > 0; infinity: no budget
-  int64_t max_draws = 0;  // bound on draws; 0: kRandomArmDrawsPerPoint x count
+  int64_t max_draws = 0;                                       // bound on draws; 0: kRandomArmDrawsPerPoint x count
 
   // Throws nas::Error naming the field ("random.count must be >= 1, got 0").
   void validate() const;
@@ -59,6 +59,10 @@ struct RandomArmOptions {
 struct RandomArm {
   std::vector<ArmPoint> points;  // count of them, energy ascending (ties by key)
   int64_t draws = 0, duplicates = 0, over_budget = 0;
+
+  // pareto.json's search block: {"seed", "count", "max_draws", "draws", "duplicates",
+  // "over_budget", "sampling"}
+  json describe(const RandomArmOptions& options) const;
 };
 
 // Throws nas::Error when the budget is below the space's cheapest architecture
@@ -78,10 +82,14 @@ struct ScaledChoice {
 struct ScaledArm {
   ArmPoint point;
   ScaledChoice choice;
-  int members = 0;         // distinct members of the scaled family
-  int fitting = 0;         // of them within the budget
-  ArmPoint smallest;       // the family's cheapest member
+  int members = 0;    // distinct members of the scaled family
+  int fitting = 0;    // of them within the budget
+  ArmPoint smallest;  // the family's cheapest member
   ScaledChoice smallest_choice;
+
+  // pareto.json's search block: {"baseline" {"name", "op", "key"}, "choice" {"resolution",
+  // "width_mult", "depth_step"}, "rule", "members", "fitting"}
+  json describe(const SpaceBaseline& baseline) const;
 };
 
 // The depth steps of `baseline` in `space`: [lowest, highest]; throws nas::Error when a stage's
@@ -98,8 +106,9 @@ ScaledArm scale_to_budget(const SpaceBaseline& baseline, const ArchSpace& space,
 
 // A pareto.json point for arch: energy_mj as given (the scorer's), macs / params and the energy
 // per op from `model` at `bits` (per image). nas_search writes its points with it too.
-artifacts::ParetoPoint costed_pareto_point(const ArchConfig& arch, const std::string& key, double predicted_top1_percent,
-                                           double energy_mj, const EnergyModel& model, int bits);
+artifacts::ParetoPoint costed_pareto_point(const ArchConfig& arch, const std::string& key,
+                                           double predicted_top1_percent, double energy_mj, const EnergyModel& model,
+                                           int bits);
 
 // The pareto.json of an arm: objective "random" | "scaled", the points energy ascending with
 // predicted_top1 0 (an arm is not scored by the accuracy predictor; search.predicted_top1 says
@@ -107,7 +116,8 @@ artifacts::ParetoPoint costed_pareto_point(const ArchConfig& arch, const std::st
 // budget_note / energy_range / space from `range` and `space`, and search = `arm_details` plus
 // {"arm", "predicted_top1"}. `supernet` is recorded for nas_retrain --init supernet ("" none).
 artifacts::ParetoFile arm_pareto_file(const std::string& arm, const std::vector<ArmPoint>& points,
-                                      const EnergyModel& model, const ModelEnergyScorer& energy, const EnergyRange& range,
-                                      const ArchSpace& space, const json& arm_details, const std::string& supernet);
+                                      const EnergyModel& model, const ModelEnergyScorer& energy,
+                                      const EnergyRange& range, const ArchSpace& space, const json& arm_details,
+                                      const std::string& supernet);
 
 }  // namespace nas

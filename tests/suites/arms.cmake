@@ -81,6 +81,9 @@ print('SAME_SEED', k('random')==k('random_again'), 'OTHER_SEED', k('random')==k(
   nas_cli_fail_test(arms_cli.unknown_baseline "nas_arms: error: --budget-from-baseline: unknown architecture 'resnet'"
     ${arms} --arm scaled --space ${arms_space} --budget-from-baseline resnet --out ${arms_dir}/bad)
   # An output never replaces an input: a space file named pareto.json inside --out.
+  nas_cli_fail_test(arms_cli.baseline_needs_op
+    "nas_arms: error: --baseline: baseline 'mbv2-micro': the space has several ops: name the op: mbv2-micro:shift or mbv2-micro:add"
+    ${arms} --arm scaled --space ${PROJECT_SOURCE_DIR}/results/supernet/space-fmnist-micro.json --budget 35uJ --out ${arms_dir}/bad)
   nas_cli_fail_test(arms_cli.out_is_input "nas_arms: error: [^\n]*--out[^\n]*--space"
     sh -c "mkdir -p ${arms_dir}/in && cp ${arms_space} ${arms_dir}/in/pareto.json && ${arms} --arm scaled --space ${arms_dir}/in/pareto.json --budget 35uJ --out ${arms_dir}/in")
   nas_cli_test(arms_cli.help "--arm.*--space.*--supernet.*--budget.*--budget-from-baseline.*--energy-model.*--count.*--max-draws.*--baseline.*--seed.*--out"
