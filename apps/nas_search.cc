@@ -26,6 +26,7 @@
 #include <string>
 
 #include "cli/cli_common.h"
+#include "cli/energy_flags.h"
 #include "cli/output_guards.h"
 #include "artifacts/pareto_file.h"
 #include "core/energy_units.h"
@@ -38,6 +39,7 @@
 #include "predictors/energy_model.h"
 #include "predictors/energy_table.h"
 #include "search_space/arch_layers.h"
+#include "workflow/baseline_arms.h"
 
 namespace {
 
@@ -49,14 +51,11 @@ constexpr const char* kStateFile = "search_state.json";
 constexpr const char* kPredictorInSupernet = "predictor.pt";
 
 struct Flags {
-  std::string supernet, predictor, budget, energy_model = "eyeriss", energy_table, objective = "pareto";
-  int bits = 32;
-  int64_t energy_batch = 1;
+  std::string supernet, predictor, objective = "pareto";
+  nas::cli::EnergyFlags energy;
   bool resume = false;
   nas::SearchOptions search;
 };
-
-std::string mj_text(double mj) { return nas::format_energy(nas::mj_to_joules(mj)); }
 
 int run(int argc, char** argv) {
   nas::cli::CommonFlags common;
@@ -64,12 +63,9 @@ int run(int argc, char** argv) {
   po::options_description desc("Options");
   desc.add_options()
       ("supernet", po::value(&f.supernet), "a trained supernet directory holding predictor.pt (nas_train_predictor --out DIR/predictor.pt)")
-      ("predictor", po::value(&f.predictor), "the accuracy predictor file (instead of --supernet)")
-      ("budget", po::value(&f.budget), "energy budget per image, e.g. 10mJ, 250uJ (default: none)")
-      ("energy-model", po::value(&f.energy_model)->default_value(f.energy_model), "eyeriss | unit")
-      ("energy-table", po::value(&f.energy_table), "energy table JSON (default: $NAS_ENERGY_TABLE, then the built-in default_v1)")
-      ("bits", po::value(&f.bits)->default_value(f.bits), "precision of every layer: 32 | 8")
-      ("energy-batch", po::value(&f.energy_batch)->default_value(f.energy_batch), "inference batch the energy is costed at (reported per image)")
+      ("predictor", po::value(&f.predictor), "the accuracy predictor file (instead of --supernet)");
+  nas::cli::add_energy_flags(desc, f.energy);
+  desc.add_options()
       ("population", po::value(&f.search.population)->default_value(f.search.population), "population size")
       ("generations", po::value(&f.search.generations)->default_value(f.search.generations), "generations after the initial population")
       ("objective", po::value(&f.objective)->default_value(f.objective), "pareto (NSGA-II) | max-accuracy (the best architecture under the budget)")
@@ -85,20 +81,13 @@ int run(int argc, char** argv) {
     return 0;
   NAS_CHECK(f.supernet.empty() != f.predictor.empty(), "give exactly one of --supernet DIR or --predictor FILE");
   NAS_CHECK(!common.out_dir.empty(), "--out DIR is required");
-  NAS_CHECK(f.bits == 32 || f.bits == 8, "--bits must be 32 or 8, got " << f.bits);
-  NAS_CHECK(f.energy_batch >= 1 && f.energy_batch <= nas::kMaxEnergyBatch,
-            "--energy-batch must be in [1, " << nas::kMaxEnergyBatch << "], got " << f.energy_batch);
+  nas::cli::check_energy_flags(f.energy);
   f.search.objective = nas::parse_objective(f.objective);
   const nas::cli::OutputGuard guard = nas::cli::guard_outputs(
       kProgram, {{"--out", common.out_dir, true, {"pareto.json", "history.json", kStateFile}}},
-      {{"--supernet", f.supernet, true, false, {"space.json", "supernet.json", kPredictorInSupernet}}, {"--predictor", f.predictor}, {"--energy-table", f.energy_table}});
+      {{"--supernet", f.supernet, true, false, {"space.json", "supernet.json", kPredictorInSupernet}}, {"--predictor", f.predictor}, {"--energy-table", f.energy.energy_table}});
   f.search.seed = common.seed;
   f.search.threads = nas::cli::resolve_threads(common);
-  if (!f.budget.empty()) {
-    const double budget_j = nas::parse_energy_j(f.budget);
-    NAS_CHECK(budget_j > 0, "--budget must be > 0, got " << f.budget);
-    f.search.budget_mj = nas::joules_to_mj(budget_j);
-  }
   f.search.validate();
   torch::set_num_threads(f.search.threads);
   nas::cli::warn_if_oversubscribed(kProgram, f.search.threads);
@@ -118,12 +107,13 @@ int run(int argc, char** argv) {
     const std::string space_path = (fs::path(f.supernet) / "space.json").string();
     predictor.check_space(nas::read_space_file(space_path), predictor_path);
   }
-  nas::EnergyModelOptions energy_options;
-  energy_options.tier = nas::parse_energy_tier(f.energy_model);
-  energy_options.bits = f.bits;
-  energy_options.batch = f.energy_batch;
-  const nas::EnergyModel energy_model(nas::resolve_energy_table(f.energy_table), energy_options);
+  const nas::EnergyModel energy_model(nas::cli::energy_table(f.energy), nas::cli::energy_model_options(f.energy));
   const nas::ModelEnergyScorer energy(energy_model);
+  const nas::cli::Budget budget = nas::cli::resolve_budget(f.energy, space, energy);
+  f.search.budget_mj = budget.budget_mj;
+  f.search.validate();
+  if (budget.baseline)
+    std::cerr << kProgram << ": budget " << nas::format_energy_mj(budget.budget_mj) << ": " << budget.note() << "\n";
 
   const fs::path out(common.out_dir);
   const std::string state_path = nas::cli::prepare_run_dir(common.out_dir, kStateFile, f.resume);
@@ -131,22 +121,14 @@ int run(int argc, char** argv) {
   nas::EvolutionSearch search(space, predictor, energy, f.search);
   const nas::EnergyRange range = search.energy_range();
   std::cerr << kProgram << ": space of 10^" << nas::format_double(space.log10_size(), 1) << " architectures; energy per image ("
-            << f.energy_model << ", " << f.bits << " bit): ";
+            << f.energy.energy_model << ", " << f.energy.bits << " bit): ";
   for (const auto& op : range.per_op)
-    std::cerr << nas::op_kind_name(op.op) << " " << mj_text(op.smallest_mj) << " .. " << mj_text(op.largest_mj) << "; ";
-  std::cerr << "all " << mj_text(range.cheapest_mj) << " .. " << mj_text(range.most_expensive_mj) << "\n";
+    std::cerr << nas::op_kind_name(op.op) << " " << nas::format_energy_mj(op.smallest_mj) << " .. " << nas::format_energy_mj(op.largest_mj) << "; ";
+  std::cerr << "all " << nas::format_energy_mj(range.cheapest_mj) << " .. " << nas::format_energy_mj(range.most_expensive_mj) << "\n";
   search.check_feasible();
-  std::string budget_note;
-  if (std::isinf(f.search.budget_mj)) {
-    budget_note = "no budget";
-  } else if (!range.budget_binds) {
-    budget_note = "the budget " + mj_text(f.search.budget_mj) + " is above the most expensive architecture of the space (" +
-                  mj_text(range.most_expensive_mj) + "): it does not bind";
-    std::cerr << kProgram << ": note: " << budget_note << "\n";
-  } else {
-    budget_note = "the budget " + mj_text(f.search.budget_mj) + " binds (the space spans " + mj_text(range.cheapest_mj) +
-                  " .. " + mj_text(range.most_expensive_mj) + ")";
-  }
+  std::string budget_note = nas::budget_note(range);
+  if (!std::isinf(f.search.budget_mj) && !range.budget_binds) std::cerr << kProgram << ": note: " << budget_note << "\n";
+  if (budget.baseline) budget_note += "; " + budget.note();
 
   // ---- search ---------------------------------------------------------------------------------
   const auto t0 = std::chrono::steady_clock::now();
@@ -168,16 +150,9 @@ int run(int argc, char** argv) {
   const nas::RunContext run_context = nas::cli::make_run_context(kProgram, argc, argv, common, "cpu");
   nas::artifacts::ParetoFile pareto;
   const std::vector<nas::ScoredArch> front = search.pareto_front();
-  for (const nas::ScoredArch& p : front) {
-    const std::vector<nas::LayerSpec> layers = nas::to_layer_specs(p.arch, f.bits);
-    const nas::EnergyReport report = energy_model.report(layers);
-    const nas::LayerCounts counts = nas::count_layers(layers);
-    nas::json per_op = nas::json::object();
-    for (const auto& [op, totals] : report.per_op)
-      if (totals.energy_mj > 0) per_op[op] = totals.energy_mj / static_cast<double>(report.batch);
-    pareto.points.push_back(
-        {p.key, p.arch, nas::artifacts::top1_percent(p.predicted_top1), p.energy_mj, counts.macs, counts.params, per_op});
-  }
+  for (const nas::ScoredArch& p : front)
+    pareto.points.push_back(nas::costed_pareto_point(p.arch, p.key, nas::artifacts::top1_percent(p.predicted_top1),
+                                                     p.energy_mj, energy_model, f.energy.bits));
   pareto.objective = nas::objective_name(f.search.objective);
   if (!std::isinf(f.search.budget_mj)) pareto.budget_mj = f.search.budget_mj;
   pareto.energy_model = energy.describe();
@@ -193,6 +168,7 @@ int run(int argc, char** argv) {
                        {"hypervolume_reference_mj", search.hypervolume_reference_mj()},
                        {"final_hypervolume", search.history().empty() ? 0.0 : search.history().back().hypervolume}};
   details["search"]["options"].erase("threads");  // the result does not depend on it
+  details["search"]["budget"] = budget.to_json(f.energy.budget);
   // Where the predictor's accuracies came from: nas_retrain --pareto --init supernet starts there.
   if (!f.supernet.empty()) {
     pareto.supernet = fs::absolute(f.supernet).string();
@@ -219,7 +195,7 @@ int run(int argc, char** argv) {
   std::cout << kProgram << ": " << front.size() << " architectures on the front (" << budget_note << "); "
             << search.archs_scored() << " scored in " << nas::format_double(seconds, 2) << " s\n";
   for (const nas::ScoredArch& p : front)
-    std::cout << "  " << mj_text(p.energy_mj) << "  predicted top-1 " << nas::format_double(nas::artifacts::top1_percent(p.predicted_top1), 2)
+    std::cout << "  " << nas::format_energy_mj(p.energy_mj) << "  predicted top-1 " << nas::format_double(nas::artifacts::top1_percent(p.predicted_top1), 2)
               << "%  " << p.key << "\n";
   std::cout << kProgram << ": wrote " << (out / "pareto.json").string() << " and " << (out / "history.json").string() << "\n";
   return 0;

@@ -16,5 +16,7 @@ std::string format_energy(double joules);
 constexpr double kMillijoulesPerJoule = 1e3;
 inline double joules_to_mj(double joules) { return joules * kMillijoulesPerJoule; }
 inline double mj_to_joules(double mj) { return mj / kMillijoulesPerJoule; }
+// format_energy of an energy in mJ (the unit of the search and the run files).
+inline std::string format_energy_mj(double mj) { return format_energy(mj_to_joules(mj)); }
 
 }  // namespace nas

@@ -20,8 +20,6 @@ namespace nas {
 
 namespace {
 
-std::string energy_text(double mj) { return format_energy(mj_to_joules(mj)); }
-
 // energy(arch) checked against the EnergyScorer contract.
 double checked_energy(const EnergyScorer& scorer, const ArchConfig& arch) {
   const double e = scorer.energy_mj(arch);
@@ -113,51 +111,62 @@ json EvolutionSearch::describe_scorers() const {
   return {{"accuracy", accuracy_.describe()}, {"energy", energy_.describe()}};
 }
 
-EnergyRange EvolutionSearch::energy_range() const {
+EnergyRange space_energy_range(const ArchSpace& space, const EnergyScorer& energy,
+                               double budget_mj) {
   EnergyRange range;
-  range.budget_mj = options_.budget_mj;
-  for (OpKind op : space_.ops) {
+  range.budget_mj = budget_mj;
+  for (OpKind op : space.ops) {
     EnergyRange::PerOp p;
     p.op = op;
-    p.smallest_mj = checked_energy(energy_, space_.smallest(op));
-    p.largest_mj = checked_energy(energy_, space_.largest(op));
+    p.smallest_mj = checked_energy(energy, space.smallest(op));
+    p.largest_mj = checked_energy(energy, space.largest(op));
     if (range.per_op.empty() || p.smallest_mj < range.cheapest_mj) {
-      range.cheapest = space_.smallest(op);
+      range.cheapest = space.smallest(op);
       range.cheapest_mj = p.smallest_mj;
     }
     if (range.per_op.empty() || p.largest_mj > range.most_expensive_mj) {
-      range.most_expensive = space_.largest(op);
+      range.most_expensive = space.largest(op);
       range.most_expensive_mj = p.largest_mj;
     }
     range.per_op.push_back(p);
   }
-  improve_ops(space_, energy_, std::less<double>(), range.cheapest, range.cheapest_mj);
-  improve_ops(space_, energy_, std::greater<double>(), range.most_expensive,
+  improve_ops(space, energy, std::less<double>(), range.cheapest, range.cheapest_mj);
+  improve_ops(space, energy, std::greater<double>(), range.most_expensive,
               range.most_expensive_mj);
-  range.budget_binds = options_.budget_mj < range.most_expensive_mj;
+  range.budget_binds = budget_mj < range.most_expensive_mj;
   return range;
 }
 
-namespace {
-
-void check_range_feasible(const EnergyRange& range) {
+void check_budget_feasible(const EnergyRange& range) {
   if (range.cheapest_mj <= range.budget_mj) return;
   std::string per_op;
   double cheapest_single = range.per_op.front().smallest_mj;
   for (const EnergyRange::PerOp& p : range.per_op) {
     per_op += std::string(per_op.empty() ? "" : ", ") + op_kind_name(p.op) + ": " +
-              energy_text(p.smallest_mj);
+              format_energy_mj(p.smallest_mj);
     cheapest_single = std::min(cheapest_single, p.smallest_mj);
   }
   if (range.cheapest_mj < cheapest_single)
-    per_op += ", mixed ops: " + energy_text(range.cheapest_mj);
-  NAS_THROW("budget " << energy_text(range.budget_mj)
+    per_op += ", mixed ops: " + format_energy_mj(range.cheapest_mj);
+  NAS_THROW("budget " << format_energy_mj(range.budget_mj)
                       << " is below the cheapest architecture of the space (" << per_op << ")");
 }
 
-}  // namespace
+std::string budget_note(const EnergyRange& range) {
+  if (std::isinf(range.budget_mj)) return "no budget";
+  if (!range.budget_binds)
+    return "the budget " + format_energy_mj(range.budget_mj) +
+           " is above the most expensive architecture of the space (" +
+           format_energy_mj(range.most_expensive_mj) + "): it does not bind";
+  return "the budget " + format_energy_mj(range.budget_mj) + " binds (the space spans " +
+         format_energy_mj(range.cheapest_mj) + " .. " + format_energy_mj(range.most_expensive_mj) + ")";
+}
 
-void EvolutionSearch::check_feasible() const { check_range_feasible(energy_range()); }
+EnergyRange EvolutionSearch::energy_range() const {
+  return space_energy_range(space_, energy_, options_.budget_mj);
+}
+
+void EvolutionSearch::check_feasible() const { check_budget_feasible(energy_range()); }
 
 std::vector<double> EvolutionSearch::energies(const std::vector<ArchConfig>& archs) {
   std::vector<double> out(archs.size());
@@ -276,8 +285,8 @@ void EvolutionSearch::restore(const std::string& state_path) {
     NAS_CHECK(why.empty(),
               where << ": population[" << i << "] is not in the search space: " << why);
     NAS_CHECK(m.energy_mj <= options_.budget_mj,
-              where << ": population[" << i << "] exceeds the budget (" << energy_text(m.energy_mj)
-                    << " > " << energy_text(options_.budget_mj) << ")");
+              where << ": population[" << i << "] exceeds the budget (" << format_energy_mj(m.energy_mj)
+                    << " > " << format_energy_mj(options_.budget_mj) << ")");
   }
   state_ = std::move(s);
   state_.options = options_;
@@ -431,7 +440,7 @@ void EvolutionSearch::run(const std::string& state_path, bool resume,
                           const GenerationCallback& on_generation) {
   NAS_CHECK(!resume || !state_path.empty(), "resuming a search needs a state path");
   const EnergyRange range = energy_range();
-  check_range_feasible(range);
+  check_budget_feasible(range);
   cheapest_ = range.cheapest;
   cheapest_per_op_.clear();
   for (OpKind op : space_.ops) cheapest_per_op_.push_back(space_.smallest(op));

@@ -75,6 +75,20 @@ struct EnergyRange {
   json to_json() const;
 };
 
+// The energies `space` spans under `energy` (the cheapest and most expensive architecture as
+// EnergyRange describes), with `budget_mj` (infinity: none) and whether it binds. Used by the
+// search and by the baseline arms (workflow/baseline_arms.h), which draw from the same space.
+EnergyRange space_energy_range(const ArchSpace& space, const EnergyScorer& energy,
+                               double budget_mj);
+// Throws nas::Error when range.cheapest_mj exceeds range.budget_mj:
+// "budget 5 uJ is below the cheapest architecture of the space (shift: 12.3 uJ, add: 20.1 uJ)"
+// (plus "mixed ops: ..." when a mix of ops is cheaper than every single op).
+void check_budget_feasible(const EnergyRange& range);
+// One line on the budget against the range: "no budget", "the budget 35 uJ binds (the space spans
+// 12 uJ .. 80 uJ)" or "the budget ... is above the most expensive architecture of the space
+// (80 uJ): it does not bind" (pareto.json's budget_note).
+std::string budget_note(const EnergyRange& range);
+
 class EvolutionSearch {
  public:
   using GenerationCallback = std::function<void(const GenerationRecord&)>;

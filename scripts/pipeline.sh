@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole job in one command (issue 11): supernet training -> accuracy data set -> predictor ->
-# search under a budget -> ShiftAddAug retraining of the top points -> Pareto report.
+# search under a budget -> retraining of the top points -> the random and scaled baseline arms,
+# retrained the same way (issue 34) -> Pareto report.
 #
-#   scripts/pipeline.sh --preset quick|full|smoke --budget 35uJ --out DIR
+#   scripts/pipeline.sh --preset quick|full|smoke --budget 35uJ|--budget-from-baseline NAME[:OP] --out DIR
 #                       [--dataset fashion-mnist|mnist|cifar10|cifar100|folder] [--data-dir D]
 #                       (folder: a user's images, D/train/<class>/*.png|jpg and D/test/...)
 #                       [--threads N] [--bin build/apps]
@@ -14,7 +15,22 @@
 #                                                    gives mean +- std over them)
 #                       [--retrain-jobs N]          (retrain N points at once, one process each;
 #                                                    e.g. 2 on a 2-core machine with --threads 1)
+#                       [--budget-from-baseline NAME[:OP]] (instead of --budget: the budget is that
+#                                                    hand-made network's exact energy, e.g.
+#                                                    mbv2-micro:shift; nas_search --help)
+#                       [--scaled-baseline NAME[:OP]] (the hand-made network of the scaled arm;
+#                                                    default mbv2-micro with the space's op; a
+#                                                    space of several ops needs NAME:OP)
+#                       [--no-arms]                 (skip the random and scaled arms)
 #                       [--dry-run]                 (print every stage's command, run nothing)
+#
+# Layout of DIR: supernet/ (with predictor.pt), acc.jsonl, search/pareto.json, retrain/ (the
+# searched points, retrain_summary.json), arms/random/pareto.json + arms/random/retrain/ (K
+# architectures drawn from the space within the budget, K = the number of retrained searched
+# points, seed 1), arms/scaled/pareto.json + arms/scaled/retrain/ (the hand-made network scaled
+# to the budget: workflow/baseline_arms.h), report.{json,md,svg,png}, pipeline.log. The arms are
+# retrained with exactly the searched points' flags (recipe, --init, --aug, --seeds); an arm
+# that cannot be built (e.g. no scaled member within the budget) is a note, not a failure.
 #
 # Every stage is resumable: rerunning the same command continues where it stopped (finished
 # stages are skipped, an interrupted one resumes from its own checkpoint or file).
@@ -42,15 +58,18 @@
 # one retraining recipe cannot serve both.
 set -euo pipefail
 
-preset=quick dataset=fashion-mnist data_dir="" budget="" out="" threads=0 bin=build/apps space="" baselines="" init=scratch aug=auto seeds="" retrain_jobs=1 dry_run=0
+preset=quick dataset=fashion-mnist data_dir="" budget="" budget_baseline="" scaled_baseline="" arms=1 out="" threads=0 bin=build/apps space="" baselines="" init=scratch aug=auto seeds="" retrain_jobs=1 dry_run=0
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case $1 in
     --preset) preset=$2; shift 2 ;;
     --dataset) dataset=$2; shift 2 ;;
     --data-dir) data_dir=$2; shift 2 ;;
     --budget) budget=$2; shift 2 ;;
+    --budget-from-baseline) budget_baseline=$2; shift 2 ;;
+    --scaled-baseline) scaled_baseline=$2; shift 2 ;;
+    --no-arms) arms=0; shift ;;
     --out) out=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
@@ -68,7 +87,10 @@ done
 [[ -n $out ]] || { echo "pipeline.sh: error: --out DIR is required" >&2; exit 2; }
 [[ $retrain_jobs =~ ^[1-9][0-9]?$ ]] || { echo "pipeline.sh: error: --retrain-jobs must be 1..99, got '$retrain_jobs'" >&2; exit 2; }
 [[ $aug == auto || $aug == shiftaddaug || $aug == none ]] || { echo "pipeline.sh: error: --aug must be auto, shiftaddaug or none, got '$aug'" >&2; exit 2; }
-[[ -n $budget ]] || { echo "pipeline.sh: error: --budget is required (e.g. 35uJ)" >&2; exit 2; }
+[[ -n $budget || -n $budget_baseline ]] || { echo "pipeline.sh: error: --budget (e.g. 35uJ) or --budget-from-baseline NAME[:OP] is required" >&2; exit 2; }
+[[ -z $budget || -z $budget_baseline ]] || { echo "pipeline.sh: error: give at most one of --budget and --budget-from-baseline" >&2; exit 2; }
+if [[ -n $budget ]]; then budget_flags=(--budget "$budget") budget_text=$budget
+else budget_flags=(--budget-from-baseline "$budget_baseline") budget_text="the energy of $budget_baseline"; fi
 # Every data set the programs read. space_name: the committed space file it searches
 # (results/supernet/space-NAME-micro-shift.json), or the one adapted to it (adapt=1).
 adapt=0
@@ -125,7 +147,7 @@ log=$out/pipeline.log
 start=$(date +%s)
 stage() {  # N NAME: a progress line per stage (stderr and the log)
   local line
-  line="[$(date -u +%FT%TZ)] stage $1/6 $2 (elapsed $(( $(date +%s) - start )) s)"
+  line="[$(date -u +%FT%TZ)] stage $1/8 $2 (elapsed $(( $(date +%s) - start )) s)"
   if ((dry_run)); then echo "$line" >&2; else echo "$line" | tee -a "$log" >&2; fi
 }
 run() {
@@ -153,10 +175,10 @@ if [[ ! -f $out/supernet/predictor.pt ]]; then
     --out "$out/supernet/predictor.pt"
 fi
 # 4. search
-stage 4 "search under $budget"
+stage 4 "search under $budget_text"
 if [[ ! -f $out/search/pareto.json ]]; then
   resume=(); [[ -f $out/search/search_state.json ]] && resume=(--resume)
-  run "$bin/nas_search" --supernet "$out/supernet" --budget "$budget" "${search_flags[@]}" --seed 1 \
+  run "$bin/nas_search" --supernet "$out/supernet" "${budget_flags[@]}" "${search_flags[@]}" --seed 1 \
     --threads "$threads" --out "$out/search" "${resume[@]}"
 fi
 # 5. retraining of the top points (finished points are skipped, an interrupted one resumes)
@@ -166,38 +188,86 @@ retrain_threads=$threads
 if ((retrain_jobs > 1 && threads == 0)); then
   retrain_threads=$(( $(nproc) / retrain_jobs )); ((retrain_threads >= 1)) || retrain_threads=1
 fi
-retrain=("$bin/nas_retrain" --pareto "$out/search/pareto.json" --spread "$top" "${data_flags[@]}" "${rt_flags[@]}"
-         --init "$init" --aug "$aug" --seed 1 --threads "$retrain_threads" --out "$out/retrain")
-[[ -n $seeds ]] && retrain+=(--seeds "$seeds")
-if ((retrain_jobs == 1)); then
-  run "${retrain[@]}"
-elif ((dry_run)); then
-  run "${retrain[@]}"
-  echo "  (x $retrain_jobs processes at once, sharing the points)"
-else
+# The recipe every retrained set shares: the searched points and both arms.
+recipe=("${data_flags[@]}" "${rt_flags[@]}" --init "$init" --aug "$aug" --seed 1 --threads "$retrain_threads")
+seed_flags=(); [[ -n $seeds ]] && seed_flags=(--seeds "$seeds")
+retrain_set() {  # OUT_DIR SELECTION_ARGS...: one set into OUT_DIR, in retrain_jobs processes
+  local prefix=$1; shift
+  local retrain=("$bin/nas_retrain" "$@" "${recipe[@]}" --out "$prefix" "${seed_flags[@]}")
+  if ((retrain_jobs == 1)); then
+    run "${retrain[@]}"
+    return
+  elif ((dry_run)); then
+    run "${retrain[@]}"
+    echo "  (x $retrain_jobs processes at once, sharing the points)"
+    return
+  fi
   # N processes share the points (nas_retrain claims each point's directory); each one's
   # messages go to its own log. Background jobs of a script ignore SIGINT: an interrupted
   # pipeline stops them itself, so that no orphan keeps training (and holding its point).
-  pids=()
+  local pids=() failed=0 logs=() j
   trap 'kill "${pids[@]}" 2>/dev/null; wait; exit 130' INT TERM
   for ((j = 1; j <= retrain_jobs; ++j)); do
-    echo "+ ${retrain[*]}  (process $j of $retrain_jobs, log retrain-process$j.log)" >> "$log"
-    "${retrain[@]}" > "$out/retrain-process$j.log" 2>&1 &
+    echo "+ ${retrain[*]}  (process $j of $retrain_jobs, log $prefix-process$j.log)" >> "$log"
+    "${retrain[@]}" > "$prefix-process$j.log" 2>&1 &
     pids+=($!)
   done
-  failed=0
   for ((j = 0; j < retrain_jobs; ++j)); do
-    wait "${pids[j]}" || { failed=1; echo "pipeline.sh: retraining process $((j + 1)) failed: $(tail -n 1 "$out/retrain-process$((j + 1)).log")" >&2; }
+    wait "${pids[j]}" || { failed=1; echo "pipeline.sh: retraining process $((j + 1)) failed: $(tail -n 1 "$prefix-process$((j + 1)).log")" >&2; }
   done
   trap - INT TERM
   ((failed == 0)) || exit 1
-  logs=(); for ((j = 1; j <= retrain_jobs; ++j)); do logs+=("$out/retrain-process$j.log"); done
+  for ((j = 1; j <= retrain_jobs; ++j)); do logs+=("$prefix-process$j.log"); done
   grep -h '^nas_retrain: best on validation' "${logs[@]}" | tail -n 1
+}
+retrain_set "$out/retrain" --pareto "$out/search/pareto.json" --spread "$top"
+# 6-7. the baseline arms: a pareto.json each (nas_arms), retrained like the searched points. An
+# arm nas_arms cannot build is a note (its line), and the report goes on without it.
+arm_stage() {  # NAME NAS_ARMS_ARGS...
+  local name=$1; shift
+  local dir=$out/arms/$name
+  if [[ ! -f $dir/pareto.json ]]; then
+    if ((dry_run)); then run "$bin/nas_arms" --arm "$name" "$@" --out "$dir"
+    else
+      echo "+ $bin/nas_arms --arm $name $* --out $dir" >> "$log"
+      local msg
+      if ! msg=$("$bin/nas_arms" --arm "$name" "$@" --out "$dir" 2>&1); then
+        echo "pipeline.sh: note: no $name arm: $(tail -n 1 <<< "$msg")" | tee -a "$log" >&2
+        return 0
+      fi
+      echo "$msg" | tail -n 1
+    fi
+  fi
+  retrain_set "$dir/retrain" --pareto "$dir/pareto.json" --all
+}
+arm_flags=(--supernet "$out/supernet" "${budget_flags[@]}")
+if ((arms)); then
+  # K: the searched points actually retrained (the front may hold fewer than --spread asks).
+  count=$top
+  if ((!dry_run)) && [[ -f $out/retrain/retrain_summary.json ]]; then
+    count=$(tr -d ' \n' < "$out/retrain/retrain_summary.json" | grep -o '"selected":\[[^]]*\]' | grep -o '"point_index"' | wc -l)
+    ((count >= 1)) || count=$top
+  fi
+  stage 6 "random arm ($count architecture(s) drawn within the budget)"
+  arm_stage random "${arm_flags[@]}" --count "$count" --seed 1
+  stage 7 "scaled arm (${scaled_baseline:-mbv2-micro} scaled to the budget)"
+  scaled=(); [[ -n $scaled_baseline ]] && scaled=(--baseline "$scaled_baseline")
+  arm_stage scaled "${arm_flags[@]}" "${scaled[@]}"
+else
+  stage 6 "random arm: skipped (--no-arms)"
+  stage 7 "scaled arm: skipped (--no-arms)"
 fi
-# 6. report
-stage 6 "report"
+# 8. report
+stage 8 "report"
 report_flags=(--search "$out/search" --retrain "$out/retrain" --out "$out/report.json" --svg "$out/report.svg")
 [[ -n $baselines ]] && report_flags+=(--baselines "$baselines")
+# The arms, where this nas_report takes them (its --help lists --random) and they were retrained.
+report_help=$("$bin/nas_report" --help 2>/dev/null || true)
+if ((arms)) && [[ $report_help == *--random* ]]; then
+  for name in random scaled; do
+    if ((dry_run)) || [[ -f $out/arms/$name/retrain/retrain_summary.json ]]; then report_flags+=("--$name" "$out/arms/$name/retrain"); fi
+  done
+fi
 # The PNG plot needs python3 with matplotlib (scripts/plot_report.py, run by nas_report with
 # $NAS_PYTHON, else /usr/bin/python3); the SVG does not.
 report_python=${NAS_PYTHON:-/usr/bin/python3}

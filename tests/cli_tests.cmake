@@ -415,7 +415,7 @@ if(TARGET nas_report AND TARGET nas_retrain AND TARGET nas_search)
     ls ${pipe_out}/report.json ${pipe_out}/report.md ${pipe_out}/report.svg && \
     if \"\${NAS_PYTHON:-/usr/bin/python3}\" -c 'import matplotlib' 2>/dev/null; then ls ${pipe_out}/report.png; else echo 'no matplotlib: no report.png expected'; fi")
   set_tests_properties(pipeline_cli.smoke PROPERTIES
-    PASS_REGULAR_EXPRESSION "stage 1/6 supernet.*stage 5/6[^\n]*\nnas_retrain: best on validation: point-[0-9]+.*stage 6/6 report.*pipeline.sh: done in [0-9]+ s.*\n1\n.*report.json.*report.md.*report.svg.*report.png"
+    PASS_REGULAR_EXPRESSION "stage 1/8 supernet.*stage 5/8[^\n]*\nnas_retrain: best on validation: point-[0-9]+.*stage 6/8 random arm \\(1 architecture\\(s\\) drawn[^\n]*\nnas_retrain: best on validation: point-00.*stage 7/8 scaled arm[^\n]*\nnas_retrain: best on validation: point-00.*stage 8/8 report.*pipeline.sh: done in [0-9]+ s.*\n3\n.*report.json.*report.md.*report.svg.*report.png"
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 300 LABELS cli)
 endif()
 

@@ -76,7 +76,7 @@ if(TARGET nas_report AND TARGET nas_retrain AND TARGET nas_search AND TARGET nas
     grep -a -o '\"class_names\":\\[[^]]*\\]' ${folder_pipe}/retrain/best_tiny_model.nasm ${folder_pipe}/micro/tiny_model.nasm && \
     ! $<TARGET_FILE:nas_eval> --model ${folder_pipe}/retrain/best_tiny_model.nasm --data-dir ${folder_root}/grey 2>&1")
   set_tests_properties(folder_cli.pipeline_smoke PROPERTIES
-    PASS_REGULAR_EXPRESSION "stage 1/6 supernet \\(smoke, folder\\).*stage 6/6 report.*pipeline.sh: done in [0-9]+ s.*nas_eval: folder test top-1 [0-9.]+% \\([0-9]+/32 images.*reproduced exactly.*\n2\n1\n[^\n]*best_tiny_model.nasm:\"class_names\":\\[\"Apple\",\"birch\",\"oak\",\"tulip\"\\]\n[^\n]*micro/tiny_model.nasm:\"class_names\":\\[\"Apple\",\"birch\",\"oak\",\"tulip\"\\]\nnas_eval: error: [^\n]*grey: the classes are not the recorded ones \\(4 recorded, 3 found"
+    PASS_REGULAR_EXPRESSION "stage 1/8 supernet \\(smoke, folder\\).*stage 8/8 report.*pipeline.sh: done in [0-9]+ s.*nas_eval: folder test top-1 [0-9.]+% \\([0-9]+/32 images.*reproduced exactly.*\n2\n1\n[^\n]*best_tiny_model.nasm:\"class_names\":\\[\"Apple\",\"birch\",\"oak\",\"tulip\"\\]\n[^\n]*micro/tiny_model.nasm:\"class_names\":\\[\"Apple\",\"birch\",\"oak\",\"tulip\"\\]\nnas_eval: error: [^\n]*grey: the classes are not the recorded ones \\(4 recorded, 3 found"
     FIXTURES_REQUIRED image_folders TIMEOUT 300 LABELS cli)
 endif()
 
