@@ -14,6 +14,7 @@
 #include "core/fnv1a.h"
 #include "core/string_format.h"
 #include "predictors/ranking_stats.h"
+#include "report/report_text.h"
 #include "search_space/arch_config.h"
 
 namespace nas::report {
@@ -30,10 +31,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr const char* kSummaryHint =
+    "nas_retrain --pareto SEARCH_DIR/pareto.json --out DIR writes DIR/retrain_summary.json";
+
+std::string summary_path_of(const std::string& retrain_dir) {
+  return (fs::path(retrain_dir) / "retrain_summary.json").string();
+}
+
 // ---- reading ------------------------------------------------------------------------------------
 
 // pareto.json (artifacts/pareto_file.h): the points, the population, the budget, the energy model.
-std::map<std::string, size_t> read_pareto(const std::string& path, ParetoReport& r) {
+// `population`: the search's (an arm's pareto.json has none worth a note).
+std::map<std::string, size_t> read_pareto(const std::string& path, ParetoReport& r, bool population = true) {
   const artifacts::ParetoFile file = artifacts::read_pareto_file(path);
   NAS_CHECK(!file.points_only, path << ": a hand-made points list (no context block), not nas_search's pareto.json");
   r.pareto_file = path;
@@ -56,6 +65,7 @@ std::map<std::string, size_t> read_pareto(const std::string& path, ParetoReport&
     r.points.push_back(std::move(pt));
   }
   if (r.points.empty()) r.notes.push_back(path + " holds no points");
+  if (!population) return index;
   if (!file.population)
     r.notes.push_back(path + " has no final population (written by an older nas_search): the plot shows none");
   else
@@ -66,9 +76,7 @@ std::map<std::string, size_t> read_pareto(const std::string& path, ParetoReport&
 
 // retrain_summary.json: which points were retrained, and what they measured.
 void read_summary(const std::string& path, const std::map<std::string, size_t>& index, ParetoReport& r) {
-  const std::string bytes = artifacts::read_input(
-      path, "nas_retrain --pareto SEARCH_DIR/pareto.json --out DIR writes DIR/retrain_summary.json",
-      kMaxReportInputBytes);
+  const std::string bytes = artifacts::read_input(path, kSummaryHint, kMaxReportInputBytes);
   r.summary_file = path;
   const json doc = parse_json_text(bytes, path);
   NAS_CHECK(doc.is_object(), path << ": expected a JSON object (nas_retrain's retrain_summary.json)");
@@ -203,6 +211,47 @@ void read_baselines(const std::string& path, ParetoReport& r) {
   if (r.baselines.empty()) r.notes.push_back(path + " has no row with remap \"none\": no baselines");
 }
 
+// ---- the arms -----------------------------------------------------------------------------------
+
+// An arm's retraining: read through the searched retraining's readers into a ParetoReport of its
+// own, then checked against the search (same dataset and energy model, the arm's objective).
+ArmReport read_arm(const std::string& arm, const std::string& retrain_dir, ParetoReport& r) {
+  ParetoReport a;
+  const std::string pareto = arm_pareto_file(retrain_dir);
+  const std::map<std::string, size_t> index = read_pareto(pareto, a, false);
+  NAS_CHECK(a.objective == arm, "--" << arm << " " << retrain_dir << ": " << pareto << " has objective "
+                                     << json_excerpt(json(a.objective)) << ", not \"" << arm << "\" (nas_arms --arm "
+                                     << arm << " writes it)");
+  read_summary(summary_path_of(retrain_dir), index, a);
+  NAS_CHECK(a.dataset == r.dataset, a.summary_file << ": the " << arm << " arm was retrained on "
+                                                   << json_excerpt(json(a.dataset)) << ", the searched points ("
+                                                   << r.summary_file << ") on " << json_excerpt(json(r.dataset)));
+  NAS_CHECK(a.energy_model == r.energy_model,
+            pareto << ": the " << arm << " arm's energy model " << json_excerpt(a.energy_model) << " is not the search's "
+                   << json_excerpt(r.energy_model) << " (" << r.pareto_file << "): the energies do not compare");
+  for (const std::string& note : a.notes) r.notes.push_back("the " + arm + " arm: " + note);
+  if (a.recipe_aug != r.recipe_aug)
+    r.notes.push_back("the " + arm + " arm was retrained with --aug " +
+                      (a.recipe_aug.empty() ? std::string("(not recorded)") : a.recipe_aug) +
+                      ", the searched points with --aug " +
+                      (r.recipe_aug.empty() ? std::string("(not recorded)") : r.recipe_aug) +
+                      ": its claims compare two recipes");
+  if (a.init != r.init)
+    r.notes.push_back("the " + arm + " arm was retrained from init " + a.init + ", the searched points from " + r.init +
+                      ": its claims compare two starts");
+  ArmReport out;
+  out.arm = arm;
+  out.pareto_file = a.pareto_file;
+  out.pareto_fingerprint = a.pareto_fingerprint;
+  out.summary_file = a.summary_file;
+  out.budget_mj = a.budget_mj;
+  out.init = a.init;
+  out.recipe_aug = a.recipe_aug;
+  out.points = std::move(a.points);
+  if (out.retrained_count() == 0) r.notes.push_back("the " + arm + " arm has no retrained point yet: no claim against it");
+  return out;
+}
+
 // ---- computing ----------------------------------------------------------------------------------
 
 // The candidates that no other candidate dominates in (top1_of up, energy down); the order kept.
@@ -219,6 +268,97 @@ std::vector<size_t> front_of(const ParetoReport& r, const std::vector<size_t>& c
     if (!dominated) front.push_back(i);
   }
   return front;
+}
+
+// The seeds both points were trained with, in the searched point's order; empty unless the two
+// have the same known seeds.
+std::vector<int64_t> shared_seeds(const ReportPoint& a, const ReportPoint& b) {
+  std::vector<int64_t> sa = a.seeds, sb = b.seeds;
+  std::sort(sa.begin(), sa.end());
+  std::sort(sb.begin(), sb.end());
+  if (sa != sb || sa.empty() || sa.front() < 0) return {};
+  return a.seeds;
+}
+
+double test_top1_of_seed(const ReportPoint& p, int64_t seed) {
+  const size_t i = static_cast<size_t>(std::find(p.seeds.begin(), p.seeds.end(), seed) - p.seeds.begin());
+  return p.test_top1_by_seed.at(i);
+}
+
+std::string seeds_text(const std::vector<int64_t>& seeds) {
+  std::string out;
+  for (const int64_t s : seeds) out += (out.empty() ? "" : ", ") + std::to_string(s);
+  return out;
+}
+
+std::string signed_points(double v) { return (v > 0 ? "+" : "") + format_double(v, 2); }
+
+ArmClaim make_claim(const ParetoReport& r, size_t arm_index, std::optional<double> budget) {
+  const ArmReport& arm = r.arms[arm_index];
+  ArmClaim c;
+  c.budget_mj = budget;
+  c.arm = arm_index;
+  c.searched = best_by_validation(r.points, budget);
+  c.arm_point = best_by_validation(arm.points, budget);
+  const std::string within = budget ? "within the budget" : "retrained";
+  if (!c.arm_point) {
+    c.verdict = "no arm point " + within + ": no claim against the " + arm.arm + " arm";
+    return c;
+  }
+  if (!c.searched) {
+    c.verdict = "no searched point " + within + ": no claim against the " + arm.arm + " arm";
+    return c;
+  }
+  const ReportPoint& s = r.points[*c.searched];
+  const ReportPoint& a = arm.points[*c.arm_point];
+  c.margin_points = s.test_top1 - a.test_top1;
+  c.paired_seeds = shared_seeds(s, a);
+  for (const int64_t seed : c.paired_seeds)
+    c.paired_differences.push_back(test_top1_of_seed(s, seed) - test_top1_of_seed(a, seed));
+  if (c.paired_differences.size() >= 2)
+    c.paired_std_error =
+        sample_std_of(c.paired_differences) / std::sqrt(static_cast<double>(c.paired_differences.size()));
+  // The spread the seeds show: the larger test top-1 std of the two, and the paired SE.
+  const double seed_std = std::max(s.test_top1_std, a.test_top1_std);  // -1 each: one run
+  if (seed_std >= 0 || c.paired_std_error) {
+    bool inside = seed_std >= 0 && std::fabs(c.margin_points) <= seed_std;
+    if (c.paired_std_error) inside = inside || std::fabs(mean_of(c.paired_differences)) <= 2 * *c.paired_std_error;
+    c.within_seed_spread = inside;
+  }
+
+  const std::string pair = "searched " + point_label(s) + (c.margin_points > 0 && !c.within_seed_spread.value_or(false)
+                                                                 ? " beats "
+                                                                 : " does not beat ") +
+                           arm.arm + " " + arm_point_label(arm, a);
+  std::string evidence;
+  if (c.paired_std_error)
+    evidence = "paired over seeds " + seeds_text(c.paired_seeds) + ": " + signed_points(mean_of(c.paired_differences)) +
+               " ± " + format_double(*c.paired_std_error, 2) + " SE";
+  else if (c.within_seed_spread)
+    evidence = "seed std up to " + format_double(seed_std, 2) + ", not paired";
+  else
+    evidence = "one seed: no spread known";
+  if (c.within_seed_spread.value_or(false))
+    c.verdict = pair + ": " + signed_points(c.margin_points) + " points is within the seeds' spread (" + evidence + ")";
+  else
+    c.verdict = pair + (c.margin_points > 0 ? " by " : ": ") + signed_points(c.margin_points) + " points (" + evidence + ")";
+  return c;
+}
+
+// The claims' budgets: the search's and the arms', distinct and ascending; one unbudgeted claim
+// per arm when none has a budget.
+void compute_claims(ParetoReport& r) {
+  if (r.arms.empty()) return;
+  std::vector<double> budgets;
+  if (r.budget_mj) budgets.push_back(*r.budget_mj);
+  for (const ArmReport& a : r.arms)
+    if (a.budget_mj) budgets.push_back(*a.budget_mj);
+  std::sort(budgets.begin(), budgets.end());
+  budgets.erase(std::unique(budgets.begin(), budgets.end()), budgets.end());
+  std::vector<std::optional<double>> at(budgets.begin(), budgets.end());
+  if (at.empty()) at.push_back(std::nullopt);
+  for (const std::optional<double>& budget : at)
+    for (size_t a = 0; a < r.arms.size(); ++a) r.claims.push_back(make_claim(r, a, budget));
 }
 
 void compute(ParetoReport& r) {
@@ -244,12 +384,7 @@ void compute(ParetoReport& r) {
       r.kendall_tau = tau;
   }
 
-  for (const size_t i : retrained) {
-    const ReportPoint& p = r.points[i];
-    if (r.budget_mj && p.energy_mj > *r.budget_mj) continue;
-    // Ties keep the earlier (cheaper) point: `retrained` is in ascending energy.
-    if (!r.best_under_budget || p.val_top1 > r.points[*r.best_under_budget].val_top1) r.best_under_budget = i;
-  }
+  r.best_under_budget = best_by_validation(r.points, r.budget_mj);
   if (retrained.empty())
     r.notes.push_back("no point retrained yet: no measured results");
   else if (!r.best_under_budget)
@@ -279,6 +414,7 @@ void compute(ParetoReport& r) {
     }
     if (!win.beaten_by.empty()) r.wins.push_back(win);
   }
+  compute_claims(r);
 }
 
 }  // namespace
@@ -311,6 +447,8 @@ void make_paths_relative(ParetoReport& report, const std::string& report_file) {
   if (ec) return;
   for (std::string* path : {&report.pareto_file, &report.summary_file, &report.baselines_file})
     *path = relative_to(*path, dir);
+  for (ArmReport& arm : report.arms)
+    for (std::string* path : {&arm.pareto_file, &arm.summary_file}) *path = relative_to(*path, dir);
 }
 
 std::vector<std::string> baselines_beaten_by(const ParetoReport& r, size_t point) {
@@ -319,6 +457,42 @@ std::vector<std::string> baselines_beaten_by(const ParetoReport& r, size_t point
     if (std::find(w.beaten_by.begin(), w.beaten_by.end(), point) != w.beaten_by.end())
       names.push_back(r.baselines[w.baseline].name);
   return names;
+}
+
+std::string arm_pareto_file(const std::string& retrain_dir) {
+  const std::string path = summary_path_of(retrain_dir);
+  const json doc = parse_json_text(artifacts::read_input(path, kSummaryHint, kMaxReportInputBytes), path);
+  NAS_CHECK(doc.is_object(), path << ": expected a JSON object (nas_retrain's retrain_summary.json)");
+  const std::string recorded = json_string(object_field(doc, "pareto", path), "file", path + ": pareto");
+  NAS_CHECK(!recorded.empty(), path << ": pareto: field 'file' is empty");
+  std::vector<fs::path> candidates = {fs::path(path).parent_path() / recorded};  // an absolute one stays
+  // A results folder moved or published: the pipeline's layouts (the summary beside or below it).
+  candidates.push_back(fs::path(retrain_dir) / "pareto.json");
+  candidates.push_back(fs::path(retrain_dir) / ".." / "pareto.json");
+  std::error_code ec;
+  for (const fs::path& c : candidates)
+    if (fs::is_regular_file(c, ec)) return c.lexically_normal().string();
+  NAS_CHECK(false, path << ": the pareto.json it was made from is not found (pareto.file "
+                        << json_excerpt(json(recorded)) << ", nor " << candidates[1].string() << " or "
+                        << candidates[2].lexically_normal().string() << ")");
+  return {};
+}
+
+std::optional<size_t> best_by_validation(const std::vector<ReportPoint>& points, std::optional<double> budget_mj) {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const ReportPoint& p = points[i];
+    if (!p.retrained || (budget_mj && p.energy_mj > *budget_mj)) continue;
+    if (!best || p.val_top1 > points[*best].val_top1 ||
+        (p.val_top1 == points[*best].val_top1 && p.energy_mj < points[*best].energy_mj))
+      best = i;
+  }
+  return best;
+}
+
+size_t ArmReport::retrained_count() const {
+  return static_cast<size_t>(
+      std::count_if(points.begin(), points.end(), [](const ReportPoint& p) { return p.retrained; }));
 }
 
 size_t ParetoReport::retrained_count() const {
@@ -334,11 +508,13 @@ size_t ParetoReport::selected_count() const {
 ParetoReport build_pareto_report(const ReportInputs& inputs) {
   ParetoReport r;
   const std::map<std::string, size_t> index = read_pareto((fs::path(inputs.search_dir) / "pareto.json").string(), r);
-  read_summary((fs::path(inputs.retrain_dir) / "retrain_summary.json").string(), index, r);
+  read_summary(summary_path_of(inputs.retrain_dir), index, r);
   if (inputs.baselines_file.empty())
     r.notes.push_back("no baselines given (--baselines): no comparison with hand-made networks");
   else
     read_baselines(inputs.baselines_file, r);
+  if (!inputs.random_dir.empty()) r.arms.push_back(read_arm("random", inputs.random_dir, r));
+  if (!inputs.scaled_dir.empty()) r.arms.push_back(read_arm("scaled", inputs.scaled_dir, r));
   compute(r);
   return r;
 }

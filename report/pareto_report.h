@@ -32,6 +32,18 @@
 //     test number that was also used for selection.
 //   - a baseline is beaten by every retrained point with energy <= the baseline's and test top-1 >
 //     its mean; margin = the largest difference in top-1 points.
+//
+// Arms (optional, issue 34): the random and the scaled baseline arms, each a retraining directory
+// like RETRAIN_DIR (nas_retrain --pareto ARM/pareto.json --all --out DIR) whose pareto.json (the
+// summary's pareto.file, absolute or relative to the summary's folder; where that file is gone,
+// DIR/pareto.json or DIR/../pareto.json, the pipeline's layout) has objective "random" or "scaled",
+// the search's dataset and the search's energy model. Claims, per budget (the budgets of the
+// search and of the arms, distinct; one unbudgeted claim when none has one) and per arm: the
+// searched best and the arm best, each the retrained point within the budget with the highest
+// mean VALIDATION top-1 (the rule of best under the budget); margin = searched mean test top-1 -
+// arm mean test top-1, in points; paired over seeds when both have the same seeds (differences
+// per seed, their standard error = sample std / sqrt(n), n >= 2); within the seeds' spread when
+// |margin| <= the larger of the two test top-1 seed stds, or |mean paired difference| <= 2 SE.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,6 +60,8 @@ struct ReportInputs {
   std::string search_dir;      // holds pareto.json
   std::string retrain_dir;     // holds retrain_summary.json
   std::string baselines_file;  // empty: no baselines
+  std::string random_dir;      // empty: no random arm (holds retrain_summary.json)
+  std::string scaled_dir;      // empty: no scaled arm
 };
 
 // One point of the search's front, with its retraining result when there is one.
@@ -92,6 +106,34 @@ struct BaselineWin {
   double margin_top1 = 0;  // its test top-1 minus the baseline's mean, in points
 };
 
+// A baseline arm: the points of its pareto.json, measured where retrained.
+struct ArmReport {
+  std::string arm;  // "random" | "scaled" (its pareto.json's objective)
+  std::string pareto_file, pareto_fingerprint, summary_file;
+  std::optional<double> budget_mj;  // the arm's pareto.json's
+  std::string init, recipe_aug;     // "" recipe: the summary records none
+  std::vector<ReportPoint> points;  // pareto.json order; predicted_top1 as the arm wrote it
+
+  size_t retrained_count() const;
+};
+
+// One claim: at one budget, the searched best against one arm's best.
+struct ArmClaim {
+  std::optional<double> budget_mj;  // none: an unbudgeted report
+  size_t arm = 0;                   // index into ParetoReport::arms
+  std::optional<size_t> searched;   // index into ParetoReport::points; none: no searched point within
+  std::optional<size_t> arm_point;  // index into the arm's points; none: no arm point within
+  double margin_points = 0;         // searched - arm mean test top-1 (valid with both)
+  // Per seed (paired_seeds order) searched - arm test top-1; empty unless both share their seeds.
+  std::vector<int64_t> paired_seeds;
+  std::vector<double> paired_differences;
+  std::optional<double> paired_std_error;    // n >= 2 paired seeds
+  std::optional<bool> within_seed_spread;    // none: one seed each, no spread known
+  std::string verdict;                       // one line
+
+  bool compared() const { return searched && arm_point; }
+};
+
 struct ParetoReport {
   std::string pareto_file, pareto_fingerprint, summary_file, baselines_file;
   std::string dataset, init, objective;
@@ -109,6 +151,8 @@ struct ParetoReport {
   std::vector<size_t> predicted_front, measured_front;  // indices into points, ascending energy
   std::optional<size_t> best_under_budget;              // index into points
   std::vector<BaselineWin> wins;                        // beaten baselines, in baseline order
+  std::vector<ArmReport> arms;                          // given arms: random, then scaled
+  std::vector<ArmClaim> claims;                         // by budget (ascending), then arm
   std::vector<std::string> notes;                       // what is missing or does not compare
 
   size_t retrained_count() const;
@@ -117,6 +161,14 @@ struct ParetoReport {
 
 // Reads and checks the inputs, computes everything above. Throws nas::Error naming file and field.
 ParetoReport build_pareto_report(const ReportInputs& inputs);
+
+// The pareto.json an arm's retraining directory was made from (see "Arms" above); throws
+// nas::Error naming the summary when it is missing or malformed, or no such file is found.
+std::string arm_pareto_file(const std::string& retrain_dir);
+
+// The retrained point of `points` within budget_mj (none: every point) with the highest mean
+// validation top-1; ties: lower energy, then the earlier point. None: no such point.
+std::optional<size_t> best_by_validation(const std::vector<ReportPoint>& points, std::optional<double> budget_mj);
 
 // The report's input paths (pareto_file, summary_file, baselines_file) made relative to the folder
 // of report_file, so that a results folder keeps its references when it is moved or published

@@ -1,5 +1,6 @@
 #include "report/report_markdown.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "core/string_format.h"
@@ -90,6 +91,14 @@ std::string report_to_markdown(const ParetoReport& r) {
   if (!r.recipe_aug.empty())
     md << "- Retraining recipe: `--aug " << r.recipe_aug << "` ("
        << (r.recipe_chosen_by == "rule" ? r.recipe_reason : std::string("given on the command line")) << ").\n";
+  md << "- Arms (random search, the scaled hand-made network): ";
+  if (r.arms.empty()) md << "none given";
+  for (size_t a = 0; a < r.arms.size(); ++a) {
+    const ArmReport& arm = r.arms[a];
+    md << (a ? "; " : "") << arm.arm << " `" << arm.summary_file << "`, " << arm.retrained_count() << " of "
+       << arm.points.size() << " points retrained";
+  }
+  md << ".\n";
   md << "- Baselines: " << (r.baselines_file.empty() ? std::string("none given") : "`" + r.baselines_file + "`")
      << ".\n";
   if (!keys.common.empty()) {
@@ -119,6 +128,27 @@ std::string report_to_markdown(const ParetoReport& r) {
        << " ± " << top1_text(b.top1_std) << " | - | " << count_text(b.macs) << " | " << count_text(b.params)
        << " | mean ± std over seeds |\n";
 
+  if (!r.arms.empty()) {
+    // The arms beside the searched points, by energy; top-1 means over the seeds.
+    struct Row {
+      double energy_mj;
+      std::string arm, label;
+      const ReportPoint* point;
+    };
+    std::vector<Row> rows;
+    for (const size_t i : points_by_energy(r, true)) rows.push_back({r.points[i].energy_mj, "searched", point_label(r.points[i]), &r.points[i]});
+    for (const ArmReport& arm : r.arms)
+      for (const ReportPoint& p : arm.points)
+        if (p.retrained) rows.push_back({p.energy_mj, arm.arm, arm_point_label(arm, p), &p});
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.energy_mj < b.energy_mj; });
+    md << "\n## Searched points and arms\n\n| arm | point | energy | test top-1 % | val top-1 % | MACs | params |\n"
+       << "|---|---|---|---|---|---|---|\n";
+    for (const Row& row : rows)
+      md << "| " << row.arm << " | " << row.label << " | " << energy_text(row.energy_mj) << " | "
+         << measured_text(*row.point) << " | " << top1_text(row.point->val_top1) << " | " << count_text(row.point->macs)
+         << " | " << count_text(row.point->params) << " |\n";
+  }
+
   md << "\n## Claims\n\n";
   if (r.best_under_budget) {
     const ReportPoint& p = r.points[*r.best_under_budget];
@@ -131,6 +161,15 @@ std::string report_to_markdown(const ParetoReport& r) {
   } else {
     md << "- No retrained point within the budget: no best network to claim yet.\n";
   }
+  if (r.arms.empty())
+    md << "- No arms given (--random, --scaled): the searched points are not compared with random search or the "
+          "scaled hand-made network.\n";
+  if (!r.claims.empty())
+    md << "- Against the arms (each side's best within the budget chosen by validation top-1; margins in points of "
+          "test top-1, means over the seeds):\n";
+  for (const ArmClaim& c : r.claims)
+    md << "  - " << (c.budget_mj ? "At <= " + energy_text(*c.budget_mj) : std::string("Without a budget")) << ": "
+       << c.verdict << ".\n";
   if (r.baselines_file.empty()) {
     md << "- No baselines given: no comparison with hand-made networks.\n";
   } else if (r.baselines.empty()) {
@@ -186,6 +225,8 @@ std::string report_to_markdown(const ParetoReport& r) {
   }
   md << "\n## Architecture keys\n\n";
   for (const ReportPoint& p : r.points) md << "- " << point_label(p) << ": `" << p.key << "`\n";
+  for (const ArmReport& arm : r.arms)
+    for (const ReportPoint& p : arm.points) md << "- " << arm_point_label(arm, p) << " (" << arm.arm << "): `" << p.key << "`\n";
   return md.str();
 }
 

@@ -1,5 +1,6 @@
 #include "report/report_svg.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -51,16 +52,27 @@ PlotFrame frame_for(const ParetoReport& r) {
     energies.push_back(p.energy_mj);
     top1s.push_back(p.predicted_top1);
   }
+  // A retrained point's mean test top-1 +- its seeds' std (-1: one run).
+  const auto add_measured = [&](const ReportPoint& p) {
+    top1s.push_back(p.test_top1 - std::max(0.0, p.test_top1_std));
+    top1s.push_back(p.test_top1 + std::max(0.0, p.test_top1_std));
+  };
   for (const ReportPoint& p : r.points) {
     energies.push_back(p.energy_mj);
     top1s.push_back(p.predicted_top1);
-    if (p.retrained) top1s.push_back(p.test_top1);
+    if (p.retrained) add_measured(p);
   }
   for (const Baseline& b : r.baselines) {
     energies.push_back(b.energy_mj);
     top1s.push_back(b.top1_mean - b.top1_std);
     top1s.push_back(b.top1_mean + b.top1_std);
   }
+  for (const ArmReport& arm : r.arms)
+    for (const ReportPoint& p : arm.points) {
+      if (!p.retrained) continue;
+      energies.push_back(p.energy_mj);
+      add_measured(p);
+    }
   if (r.budget_mj) energies.push_back(*r.budget_mj);
   PlotFrame f;
   if (energies.empty()) return f;
@@ -144,6 +156,15 @@ constexpr const char* kPredictedColour = "#1f77b4";
 constexpr const char* kMeasuredColour = "#d95f02";
 constexpr const char* kBaselineColour = "#7b3294";
 constexpr const char* kBudgetColour = "#d62728";
+constexpr const char* kRandomColour = "#1b9e77";
+constexpr const char* kScaledColour = "#e7298a";
+
+const char* arm_colour(const ArmReport& arm) { return arm.arm == "scaled" ? kScaledColour : kRandomColour; }
+
+// An arm's marker centred on (0, 0): a triangle for random, a diamond for scaled.
+std::string arm_marker(const ArmReport& arm) {
+  return arm.arm == "scaled" ? "<path d=\"M0,-5 L5,0 L0,5 L-5,0 Z\"/>" : "<path d=\"M0,-5 L4.5,3.5 L-4.5,3.5 Z\"/>";
+}
 
 void svg_axes(std::ostringstream& svg, const PlotFrame& f) {
   svg << "<g class=\"axes\" stroke=\"#dddddd\">\n";
@@ -222,8 +243,17 @@ std::vector<LabelBox> place_labels(const ParetoReport& r, const PlotFrame& f) {
   return boxes;
 }
 
-// `budget`: the budget text, empty for none (no entry).
-void svg_legend(std::ostringstream& svg, double x, double y, const std::string& budget) {
+// A retrained point's seed std as a vertical bar through its mean test top-1 (none for one run).
+void svg_std_bar(std::ostringstream& svg, const PlotFrame& f, const ReportPoint& p, const char* colour) {
+  if (p.test_top1_std <= 0) return;
+  const double x = f.x(p.energy_mj);
+  svg << "<line class=\"std\" x1=\"" << num(x) << "\" y1=\"" << num(f.y(p.test_top1 - p.test_top1_std)) << "\" x2=\""
+      << num(x) << "\" y2=\"" << num(f.y(p.test_top1 + p.test_top1_std)) << "\" stroke=\"" << colour << "\"/>";
+}
+
+// `budget`: the budget text, empty for none (no entry); an entry per arm.
+void svg_legend(std::ostringstream& svg, double x, double y, const std::string& budget,
+                const std::vector<ArmReport>& arms) {
   struct Entry {
     std::string glyph, text;
   };
@@ -238,13 +268,17 @@ void svg_legend(std::ostringstream& svg, double x, double y, const std::string& 
            string_printf("<circle cx=\"11\" cy=\"0\" r=\"3.5\" fill=\"white\" stroke=\"%s\"/>", kPredictedColour),
        "predicted front"},
       {line(kMeasuredColour, "") + string_printf("<circle cx=\"11\" cy=\"0\" r=\"4\" fill=\"%s\"/>", kMeasuredColour),
-       "retrained: measured test top-1"},
+       "searched, retrained: measured test top-1"},
       {string_printf("<rect x=\"7\" y=\"-4\" width=\"8\" height=\"8\" fill=\"%s\"/>", kBaselineColour),
        "baselines (mean, std)"},
       {string_printf("<line x1=\"11\" y1=\"-7\" x2=\"11\" y2=\"7\" stroke=\"%s\" stroke-dasharray=\"3 3\"/>",
                      kBudgetColour),
        "energy budget " + budget}};
   if (budget.empty()) entries.pop_back();
+  for (const ArmReport& arm : arms)
+    entries.push_back({string_printf("<g transform=\"translate(11 0)\" fill=\"%s\">%s</g>", arm_colour(arm),
+                                     arm_marker(arm).c_str()),
+                       arm.arm + " arm: measured test top-1 (mean, std)"});
   svg << "<g class=\"legend\" transform=\"translate(" << num(x) << " " << num(y) << ")\">\n";
   for (size_t i = 0; i < entries.size(); ++i)
     svg << "<g transform=\"translate(0 " << 20 * i << ")\">" << entries[i].glyph << "<text x=\"30\" y=\"4\">"
@@ -293,6 +327,7 @@ std::string report_to_svg(const ParetoReport& r) {
   for (const size_t i : points_by_energy(r, true)) {
     const ReportPoint& p = r.points[i];
     const double x = f.x(p.energy_mj), y = f.y(p.test_top1);
+    svg_std_bar(svg, f, p, kMeasuredColour);
     svg << "<circle cx=\"" << num(x) << "\" cy=\"" << num(y) << "\" r=\"4\""
         << (p.on_measured_front ? "" : " fill-opacity=\"0.45\"") << "/><text x=\"" << num(x + 6) << "\" y=\""
         << num(y - 6) << "\" font-size=\"10\">" << point_label(p) << "</text>\n";
@@ -311,7 +346,18 @@ std::string report_to_svg(const ParetoReport& r) {
         << xml_escape(b.name) << "</text>\n";
   }
   svg << "</g>\n";
-  svg_legend(svg, f.right + 24, f.top + 10, r.budget_mj ? budget_text(r) : std::string());
+  for (const ArmReport& arm : r.arms) {
+    svg << "<g class=\"arm-" << arm.arm << "\" fill=\"" << arm_colour(arm) << "\">\n";
+    for (const ReportPoint& p : arm.points) {
+      if (!p.retrained) continue;
+      const double x = f.x(p.energy_mj), y = f.y(p.test_top1);
+      svg_std_bar(svg, f, p, arm_colour(arm));
+      svg << "<g transform=\"translate(" << num(x) << " " << num(y) << ")\">" << arm_marker(arm) << "</g><text x=\""
+          << num(x + 6) << "\" y=\"" << num(y + 12) << "\" font-size=\"10\">" << arm_point_label(arm, p) << "</text>\n";
+    }
+    svg << "</g>\n";
+  }
+  svg_legend(svg, f.right + 24, f.top + 10, r.budget_mj ? budget_text(r) : std::string(), r.arms);
   svg << "</svg>\n";
   return svg.str();
 }

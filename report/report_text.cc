@@ -12,6 +12,10 @@ std::string budget_text(const ParetoReport& report) {
 
 std::string point_label(const ReportPoint& point) { return "P" + std::to_string(point.point_index); }
 
+std::string arm_point_label(const ArmReport& arm, const ReportPoint& point) {
+  return (arm.arm == "scaled" ? "S" : "R") + std::to_string(point.point_index);
+}
+
 std::string point_labels(const ParetoReport& report, const std::vector<size_t>& indices) {
   std::string out;
   for (const size_t i : indices) out += (out.empty() ? "" : ", ") + point_label(report.points[i]);

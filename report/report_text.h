@@ -15,6 +15,8 @@ std::string budget_text(const ParetoReport& report);
 std::string energy_model_text(const json& model);
 // "P<point_index>": the name a point has in every table and plot.
 std::string point_label(const ReportPoint& point);
+// "R3" / "S3": a point of the random / scaled arm (searched points are "P3").
+std::string arm_point_label(const ArmReport& arm, const ReportPoint& point);
 // The labels of report.points[indices], comma-separated; "none" when empty.
 std::string point_labels(const ParetoReport& report, const std::vector<size_t>& indices);
 

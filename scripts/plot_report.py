@@ -2,7 +2,8 @@
 """Draws nas_report's plot as a PNG, with the content of its --svg: top-1 (%) vs energy per image
 (mJ, log axis); the search's final population in grey, the predicted front (dashed) and the
 retrained points with their measured front (solid), the baselines as labelled squares with their
-std, the energy budget as a vertical line.
+std, the energy budget as a vertical line; the random and scaled arms (report.json's `arms`, when
+given) in their own colours, mean test top-1 with the seeds' std.
 
 usage: scripts/plot_report.py REPORT_JSON PARETO_JSON OUT_PNG
 
@@ -20,6 +21,8 @@ PREDICTED = "#1f77b4"
 MEASURED = "#d95f02"
 BASELINE = "#7b3294"
 BUDGET = "#d62728"
+# The arms: nas_report's SVG colours and markers (report/report_svg.cc).
+ARMS = {"random": ("#1b9e77", "^", "R"), "scaled": ("#e7298a", "D", "S")}
 
 
 def fail(message, code):
@@ -114,15 +117,28 @@ def main():
     on_front = [p for p in retrained if p["key"] in measured_front]
     off_front = [p for p in retrained if p["key"] not in measured_front]
     ax.plot([p["energy_mj"] for p in on_front], [p["measured_test_top1"] for p in on_front], "-o", color=MEASURED,
-            ms=6, lw=1.5, label="retrained: measured test top-1", zorder=4)
+            ms=6, lw=1.5, label="searched, retrained: measured test top-1", zorder=4)
     ax.scatter([p["energy_mj"] for p in off_front], [p["measured_test_top1"] for p in off_front], s=30,
                color=MEASURED, alpha=0.45, zorder=4)
+    with_std = [p for p in retrained if p.get("measured_test_top1_std")]
+    ax.errorbar([p["energy_mj"] for p in with_std], [p["measured_test_top1"] for p in with_std],
+                yerr=[p["measured_test_top1_std"] for p in with_std], fmt="none", ecolor=MEASURED, capsize=3, zorder=4)
     for p in retrained:
         ax.annotate(f"P{p['point_index']}", (p["energy_mj"], p["measured_test_top1"]), textcoords="offset points",
                     xytext=(5, 5), fontsize=8)
     for i, b in enumerate(report["baselines"]):
         ax.errorbar(b["energy_mj"], b["top1_mean"], yerr=b["top1_std"], fmt="s", color=BASELINE, ms=6, capsize=3,
                     label="baselines (mean, std)" if i == 0 else None, zorder=5)
+    for arm, (colour, marker, letter) in ARMS.items():
+        arm_points = report.get("arms", {}).get(arm, {}).get("points", [])
+        if not arm_points:
+            continue
+        ax.errorbar([p["energy_mj"] for p in arm_points], [p["measured_test_top1"] for p in arm_points],
+                    yerr=[p["measured_test_top1_std"] or 0 for p in arm_points], fmt=marker, color=colour, ms=6,
+                    capsize=3, label=f"{arm} arm: measured test top-1 (mean, std)", zorder=4)
+        for p in arm_points:
+            ax.annotate(f"{letter}{p['point_index']}", (p["energy_mj"], p["measured_test_top1"]),
+                        textcoords="offset points", xytext=(5, -10), fontsize=8, color=colour)
     if budget is not None:
         ax.axvline(budget, color=BUDGET, ls=":", lw=1.2, label=f"energy budget {energy_text(budget)}")
 
