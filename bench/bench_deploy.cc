@@ -62,6 +62,10 @@ int run(int argc, char** argv) {
   if (!nas::cli::parse_flags(argc, argv, kProgram, "generated C vs LibTorch inference speed", desc, vm)) return 0;
   NAS_CHECK(!model_path.empty(), "--model FILE is required");
   NAS_CHECK(images >= 1 && repeats >= 1 && calib >= 1, "--images, --repeats and --calib-images must be >= 1");
+  // Both sides run on one thread (the C is single-threaded by construction), and the context says so.
+  NAS_CHECK(common.threads == 0 || common.threads == 1,
+            "--threads must be 1: the generated C and LibTorch are both timed on one thread, got " << common.threads);
+  common.threads = 1;
   torch::set_num_threads(1);
 
   const nas::deploy::FloatModel fm = nas::deploy::load_float_model(model_path);
@@ -107,7 +111,8 @@ int run(int argc, char** argv) {
   out["c_compiler"] = cc + " -std=c99 -O2";
   out["c_batch1_images_per_s"] = c_ips;
   out["c_runs_images_per_s"] = c_rates;
-  out["libtorch_threads"] = 1;
+  out["c_threads"] = 1;
+  out["libtorch_threads"] = torch::get_num_threads();
   out["libtorch_batch1_images_per_s"] = 1.0 / t1;
   out["libtorch_batch128_images_per_s"] = 1.0 / t128;
   out["c_batch1_vs_libtorch_batch1_ratio"] = c_ips * t1;

@@ -97,7 +97,11 @@ DeployResult run_deploy(const DeployOptions& o, const json& context) {
   const datasets::Dataset train = datasets::load_dataset(dataset, o.data_dir, datasets::Split::Train, o.calib_images);
   const InterleavedImages calib = interleaved_images(train, H, H, C, "calibration (" + dataset + " training split)");
   IntModel model = quantize(float_model, calib.images, o.quantizer);
-  model.source["float_model"] = std::filesystem::absolute(o.model_path).string();
+  // Relative to the output folder (where model.nasq lies), so that no machine path is recorded.
+  model.source["float_model"] = std::filesystem::absolute(o.model_path)
+                                    .lexically_normal()
+                                    .lexically_relative(std::filesystem::absolute(o.out_dir).lexically_normal())
+                                    .generic_string();
 
   const datasets::Dataset test = datasets::load_dataset(dataset, o.data_dir, datasets::Split::Test, o.limit_test);
   const InterleavedImages test_images = interleaved_images(test, H, H, C, "test");
@@ -186,9 +190,13 @@ IntEvalResult run_int_eval(const IntEvalOptions& o) {
   r.top1 = r.total ? 100.0 * static_cast<double>(r.correct) / static_cast<double>(r.total) : 0.0;
   std::string float_path = o.float_model;
   std::error_code ec;
-  if (float_path.empty() && model.source.contains("float_model") && model.source["float_model"].is_string() &&
-      std::filesystem::is_regular_file(model.source["float_model"].get<std::string>(), ec))
-    float_path = model.source["float_model"].get<std::string>();
+  if (float_path.empty() && model.source.contains("float_model") && model.source["float_model"].is_string()) {
+    // Recorded relative to the .nasq's folder (older files: absolute).
+    const std::filesystem::path recorded_model = model.source["float_model"].get<std::string>();
+    const std::filesystem::path resolved =
+        recorded_model.is_absolute() ? recorded_model : std::filesystem::path(o.model_path).parent_path() / recorded_model;
+    if (!recorded_model.empty() && std::filesystem::is_regular_file(resolved, ec)) float_path = resolved.string();
+  }
   if (!float_path.empty()) {
     const std::vector<int64_t> float_pred = libtorch_predictions(float_path, test);
     int64_t agree = 0, float_correct = 0;

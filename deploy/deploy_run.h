@@ -56,7 +56,7 @@ struct IntEvalOptions {
   std::string dataset;      // empty: the model's
   std::string data_dir;
   int64_t limit_test = 0;   // 0: all
-  std::string float_model;  // .nasm for the agreement; empty: the one recorded in the .nasq, if it exists
+  std::string float_model;  // .nasm for the agreement; empty: the one recorded in the .nasq (relative to its folder), if it exists
   std::string logits_path;  // when set: one line of int32 logits per image
   bool first_images = false;  // limit_test takes the first images in file order (else balanced)
 };

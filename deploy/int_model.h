@@ -85,7 +85,7 @@ struct IntModel {
   std::vector<IntTensor> tensors;
   std::vector<IntStep> steps;
   int64_t arena_bytes = 0;
-  json source = json::object();  // arch, dataset, preprocessing, quantizer options, float model file
+  json source = json::object();  // arch, dataset, preprocessing, quantizer options, float model file (relative to the .nasq's folder)
 
   int64_t act_bytes() const { return bits == 8 ? 1 : 2; }
   int64_t qmax() const { return bits == 8 ? 127 : 32767; }

@@ -15,6 +15,7 @@ packages=(
   libgloo-dev                                  # Gloo, for data-parallel training over c10d
   dataset-fashion-mnist                        # the default data set
   python3 python3-matplotlib                   # plots of results
+  gcc-multilib                                 # -m32 builds of the generated C (deploy_cli.m32_bit_exact)
 )
 
 missing=()

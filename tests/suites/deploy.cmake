@@ -38,10 +38,58 @@ if(TARGET nas_deploy AND TARGET nas_retrain AND TARGET nas_eval AND NAS_DEPLOY_C
     $d/harness_count $d/t10k-images 1 --counts > $d/counts.txt && \
     ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/deploy/harness/compare_counts.py $d/deploy.json $d/counts.txt && \
     echo MF_STARS $(awk '/MF kernels begin/,/MF kernels end/' $d/model.c | sed -e 's|/[*].*[*]/||g' | grep -c '[*]') && \
-    grep -o '\"mf_layer_multiplies\": 0' $d/deploy.json && grep -o '\"int8_top1\": [0-9.]*' $d/deploy.json")
+    grep -o '\"mf_layer_multiplies\": 0' $d/deploy.json && grep -o '\"int8_top1\": [0-9.]*' $d/deploy.json && \
+    grep -a -o '\"float_model\":\"[^\"]*\"' $d/model.nasq")
   set_tests_properties(deploy_cli.fashion_mnist PROPERTIES
-    PASS_REGULAR_EXPRESSION "nas_deploy: flash [0-9]+ bytes, RAM [0-9]+ bytes.*STRICT_C99_OK\n(M32_OK|M32 skipped)[^\n]*\n.*int-vs-float agreement.*BIT_EXACT_1000\nCOUNTS_EQUAL.*MF_STARS 0\n\"mf_layer_multiplies\": 0\n\"int8_top1\""
+    PASS_REGULAR_EXPRESSION "nas_deploy: flash [0-9]+ bytes, RAM [0-9]+ bytes.*STRICT_C99_OK\n(M32_OK|M32 skipped)[^\n]*\n.*int-vs-float agreement.*BIT_EXACT_1000\nCOUNTS_EQUAL.*MF_STARS 0\n\"mf_layer_multiplies\": 0\n\"int8_top1\": [0-9.]+\n\"float_model\":\"\\.\\./fm_net/tiny_model\\.nasm\""
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 600 LABELS cli FIXTURES_SETUP deploy_fm)
+
+  # A 32-bit target: the generated C and the harness built strictly with -m32 give the engine's
+  # logits bit for bit on the same 1,000 images. Skipped (77) where cc cannot build -m32 programs
+  # (Debian: apt-get install gcc-multilib).
+  add_test(NAME deploy_cli.m32_bit_exact COMMAND sh -c "
+    d=${deploy_out}/fm
+    if [ ! -f $d/engine_logits.txt ]; then echo 'SKIPPED: deploy_cli.fashion_mnist wrote no logits'; exit 77; fi
+    printf '#include <stdint.h>\\nint main(void) { return (int)sizeof(void *) - 4; }\\n' > $d/m32_probe.c
+    if ! ${NAS_DEPLOY_CC} -m32 $d/m32_probe.c -o $d/m32_probe 2>/dev/null || ! $d/m32_probe; then
+      echo 'SKIPPED: ${NAS_DEPLOY_CC} cannot build -m32 programs'; exit 77; fi
+    ${NAS_DEPLOY_CC} ${cflags} -m32 -I$d ${harness} $d/model.c -o $d/harness32 && \
+    $d/harness32 $d/t10k-images 1000 > $d/c32_logits.txt && [ $(wc -l < $d/c32_logits.txt) = 1000 ] && \
+    cmp $d/c32_logits.txt $d/engine_logits.txt && echo M32_BIT_EXACT_1000")
+  set_tests_properties(deploy_cli.m32_bit_exact PROPERTIES PASS_REGULAR_EXPRESSION "M32_BIT_EXACT_1000"
+    SKIP_RETURN_CODE 77 FIXTURES_REQUIRED deploy_fm LABELS cli TIMEOUT 120)
+
+  # nas_retrain (a network trained for seconds) -> nas_deploy -> the C built strictly -> its logits
+  # equal the engine's bit for bit on 1,000 test images -> the counting build's counts equal
+  # deploy.json's. Skipped (77) unless the shell condition `guard` holds (the data is there);
+  # `data`: the data set flags; `put_images`: a command that, followed by a path, puts the test
+  # images there in a file the harness reads (IDX or CIFAR binary).
+  function(nas_deploy_chain_test name guard op data put_images)
+    set(d ${deploy_out}/${name})
+    add_test(NAME deploy_cli.${name} COMMAND sh -c "
+      if ! { ${guard}; }; then echo 'SKIPPED: the data of deploy_cli.${name} is not installed'; exit 77; fi
+      rm -rf ${d}_net ${d} && \
+      $<TARGET_FILE:nas_retrain> --arch mbv2-micro --op ${op} --aug none ${data} --epochs 1 --batch-size 64 --limit-train 640 \
+        --val-size 128 --limit-test 128 --bn-batches 2 --threads 1 --out ${d}_net >/dev/null 2>&1 && \
+      $<TARGET_FILE:nas_deploy> --model ${d}_net/tiny_model.nasm ${data} --calib-images 256 --limit-test 1000 --out ${d} && \
+      ${put_images} ${d}/images && ${NAS_DEPLOY_CC} ${cflags} -I${d} ${harness} ${d}/model.c -o ${d}/harness && \
+      ${d}/harness ${d}/images 1000 > ${d}/c_logits.txt && \
+      $<TARGET_FILE:nas_eval> --engine int --model ${d}/model.nasq ${data} --limit-test 1000 --subset first \
+        --logits ${d}/engine_logits.txt > /dev/null && \
+      [ $(wc -l < ${d}/c_logits.txt) = 1000 ] && cmp ${d}/c_logits.txt ${d}/engine_logits.txt && echo BIT_EXACT_1000 && \
+      ${NAS_DEPLOY_CC} -std=c99 -O2 -DNAS_COUNT_OPS -I${d} ${harness} ${d}/model.c -o ${d}/harness_count && \
+      ${d}/harness_count ${d}/images 1 --counts > ${d}/counts.txt && \
+      ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/deploy/harness/compare_counts.py ${d}/deploy.json ${d}/counts.txt")
+    set_tests_properties(deploy_cli.${name} PROPERTIES
+      PASS_REGULAR_EXPRESSION "nas_deploy: flash [0-9]+ bytes, RAM [0-9]+ bytes.*BIT_EXACT_1000\nCOUNTS_EQUAL"
+      SKIP_RETURN_CODE 77 TIMEOUT 600 LABELS cli)
+  endfunction()
+  # An adder network (acc -= |x - w|, padded taps read 0).
+  nas_deploy_chain_test(fashion_mnist_add "[ -f ${fm_dir}/t10k-images-idx3-ubyte.gz ]" add ""
+    "gzip -dc ${fm_dir}/t10k-images-idx3-ubyte.gz >")
+  # CIFAR-10 (32x32x3, interleaved colour) when $NAS_CIFAR10_DIR holds the binaries.
+  nas_deploy_chain_test(cifar10 [=[[ -n "$NAS_CIFAR10_DIR" ] && [ -f "$NAS_CIFAR10_DIR/test_batch.bin" ]]=] shift
+    [=[--dataset cifar10 --data-dir "$NAS_CIFAR10_DIR"]=] [=[ln -s "$NAS_CIFAR10_DIR/test_batch.bin"]=])
 
   # Bad input: one line, non-zero exit, nothing written in --out but the claim.
   nas_cli_fail_test(deploy_cli.calib_zero "nas_deploy: error: --calib-images must be >= 1, got 0"
