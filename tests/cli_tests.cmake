@@ -541,3 +541,16 @@ set_tests_properties(pipeline_cli.full_preset_cifar10_default_baselines PROPERTI
   PASS_REGULAR_EXPRESSION "nas_report [^\n]*--baselines [^ ]*/results/shiftaddaug/cifar10\\.json( --plot [^ \n]*report\\.png)?\n"
   FAIL_REGULAR_EXPRESSION "is not at the retraining recipe"
   LABELS cli)
+
+# The quick preset's retraining (issue 34, item 5): 2 points on the whole split (no --limit-train)
+# for 10 epochs at the direct Shift lr, the arms with the same recipe, 2 processes by default
+# where there are 2 cores.
+add_test(NAME pipeline_cli.quick_preset_dry_run COMMAND sh -c "
+  ${PROJECT_SOURCE_DIR}/scripts/pipeline.sh --preset quick --dataset fashion-mnist --budget 35uJ \
+    --out ${CMAKE_CURRENT_BINARY_DIR}/dry_quick --dry-run 2>&1 | grep -E 'nas_retrain|processes' && \
+  test ! -e ${CMAKE_CURRENT_BINARY_DIR}/dry_quick && echo NOTHING_WRITTEN; \
+  [ $(nproc) -ge 2 ] && echo TWO_CORES || echo ONE_CORE")
+set_tests_properties(pipeline_cli.quick_preset_dry_run PROPERTIES
+  PASS_REGULAR_EXPRESSION "nas_retrain --pareto [^ ]*/search/pareto\\.json --spread 2 --dataset fashion-mnist --epochs 10 --lr 0\\.2 --init scratch --aug auto --seed 1 [^\n]*\n.*nas_retrain --pareto [^ ]*/arms/random/pareto\\.json --all --dataset fashion-mnist --epochs 10 --lr 0\\.2 .*nas_retrain --pareto [^ ]*/arms/scaled/pareto\\.json --all [^\n]*--epochs 10 --lr 0\\.2 .*NOTHING_WRITTEN\n(TWO_CORES|ONE_CORE)"
+  FAIL_REGULAR_EXPRESSION "limit-train"
+  LABELS cli)
