@@ -530,7 +530,14 @@ int retrain_pareto(const char* program, const RetrainFlags& f, const std::functi
   NAS_CHECK(!ec, "cannot create --out " << common.out_dir << ": " << ec.message());
   nas::json summary;
   summary["context"] = nas::make_context(make_run_context(program, argc, argv, common, f.device));
-  summary["pareto"] = {{"file", fs::absolute(f.pareto).string()}, {"fingerprint", pareto.fingerprint}};
+  // Relative to the summary's own folder (as the report records its inputs), so that no machine
+  // path is recorded and a results folder can be moved; nas_report resolves it from there.
+  const std::string pareto_relative = fs::absolute(f.pareto)
+                                          .lexically_normal()
+                                          .lexically_relative(fs::absolute(out).lexically_normal())
+                                          .generic_string();
+  summary["pareto"] = {{"file", pareto_relative.empty() ? fs::absolute(f.pareto).string() : pareto_relative},
+                       {"fingerprint", pareto.fingerprint}};
   summary["init"] = f.init;
   if (!f.recipe.is_null()) summary["recipe"] = f.recipe;
   summary["dataset"] = nas::datasets::canonical_dataset_name(f.data.dataset);

@@ -18,9 +18,10 @@ if(TARGET nas_retrain AND TARGET nas_report)
     tr -d ' \\n' < ${recipe_dir}/rule/point-00/result.json | grep -o '\"aug\":\"none\"'
     $<TARGET_FILE:nas_report> --search ${NAS_TEST_DATA}/report/search --retrain ${recipe_dir}/rule --out ${recipe_dir}/rule-report.json >/dev/null
     grep -o 'Retraining recipe: `--aug none` (recipe rule[^)]*' ${recipe_dir}/rule-report.md
-    tr -d ' \\n' < ${recipe_dir}/rule-report.json | grep -o '\"recipe\":{\"aug\":\"none\",\"chosen_by\":\"rule\"'")
+    tr -d ' \\n' < ${recipe_dir}/rule-report.json | grep -o '\"recipe\":{\"aug\":\"none\",\"chosen_by\":\"rule\"'
+    tr -d ' \\n' < ${recipe_dir}/rule/retrain_summary.json | grep -o '\"pareto\":{\"file\":\"[^\"]*\"'")
   set_tests_properties(recipe_cli.pareto_default_rule PROPERTIES
-    PASS_REGULAR_EXPRESSION "recipe rule \\(docs/DESIGN.md\\) at 1 epoch[^\n]*no Add measurement at <= 1 epochs[^\n]* -> --aug none\n[^\n]*aug none[^\n]*\n\"recipe\":{\"aug\":\"none\",\"chosen_by\":\"rule\"\n(\"aug\":\"none\"\n)+Retraining recipe: `--aug none` \\(recipe rule[^\n]*\n\"recipe\":{\"aug\":\"none\",\"chosen_by\":\"rule\""
+    PASS_REGULAR_EXPRESSION "recipe rule \\(docs/DESIGN.md\\) at 1 epoch[^\n]*no Add measurement at <= 1 epochs[^\n]* -> --aug none\n[^\n]*aug none[^\n]*\n\"recipe\":{\"aug\":\"none\",\"chosen_by\":\"rule\"\n(\"aug\":\"none\"\n)+Retraining recipe: `--aug none` \\(recipe rule[^\n]*\n\"recipe\":{\"aug\":\"none\",\"chosen_by\":\"rule\"\n\"pareto\":{\"file\":\"\\.\\./[^\"/][^\"]*/report/search/pareto\\.json\""
     SKIP_REGULAR_EXPRESSION "SKIPPED:" TIMEOUT 120 LABELS cli)
 
   # An explicit --aug wins over the rule, and the summary says it was given.
