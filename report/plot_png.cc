@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 #include "core/json_util.h"
-#include "report/data_dir.h"
+#include "core/data_dir.h"
 
 extern char** environ;
 

@@ -5,7 +5,7 @@
 //
 // The evidence is the gap-vs-epochs study (experiments/shiftaddaug/gap_vs_epochs.py writes
 // results/shiftaddaug/gap-vs-epochs.json; the build and `cmake --install` copy it into the data
-// directory, report/data_dir.h): paired Aug - direct top-1 differences at equal epochs.
+// directory, core/data_dir.h): paired Aug - direct top-1 differences at equal epochs.
 //
 // The rule, for an epoch budget E and the multiplication-free ops a network holds:
 //   - an op's evidence: the points of the current trainer's family ("micro"), measured on the
@@ -25,7 +25,7 @@
 
 namespace nas::workflow {
 
-// The evidence file's name in the data directory (report/data_dir.h's find_data_file).
+// The evidence file's name in the data directory (core/data_dir.h's find_data_file).
 constexpr const char* kRecipeEvidenceFile = "gap-vs-epochs.json";
 
 // The ops (op_kind_name spellings) of an architecture's blocks and head conv: the convolutions an

@@ -35,7 +35,7 @@
 #include "datasets/dataset_info.h"
 #include "datasets/experiment_data.h"
 #include "predictors/energy_summary.h"
-#include "report/data_dir.h"
+#include "core/data_dir.h"
 #include "search_space/arch_config.h"
 #include "search_space/arch_layers.h"
 #include "search_space/named_archs.h"

@@ -1,4 +1,4 @@
-#include "report/data_dir.h"
+#include "core/data_dir.h"
 
 #include <cstdlib>
 #include <filesystem>
