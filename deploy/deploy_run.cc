@@ -84,6 +84,10 @@ DeployResult run_deploy(const DeployOptions& o, const json& context) {
   const std::string dataset = o.dataset.empty() ? float_model.dataset : datasets::canonical_dataset_name(o.dataset);
   NAS_CHECK(dataset == float_model.dataset, "the model was trained on " << float_model.dataset << ", not " << dataset);
   NAS_CHECK(!o.out_dir.empty(), "--out DIR is required");
+  NAS_CHECK(float_model.source_resolution == float_model.resolution,
+            "the network's resolution is " << float_model.resolution << " but the " << dataset << " images are "
+                << float_model.source_resolution << "x" << float_model.source_resolution
+                << "; resizing inside the integer model is not supported yet");
   {
     std::error_code ec;
     const std::filesystem::path model_abs = std::filesystem::weakly_canonical(o.model_path, ec);

@@ -273,6 +273,10 @@ IntModel quantize(const FloatModel& model, const std::vector<std::vector<uint8_t
                   const QuantizerOptions& options) {
   options.validate();
   check_supported(model);
+  NAS_CHECK(model.source_resolution == model.resolution,
+            "quantizer: the network's resolution is " << model.resolution << " but its data set's images are "
+                << model.source_resolution << "x" << model.source_resolution
+                << "; resizing inside the integer model is not supported yet");
   NAS_CHECK(!calibration.empty(), "quantizer: no calibration images");
   const int64_t C = model.resolved.in_channels, H = model.resolution;
   for (const std::vector<uint8_t>& image : calibration)

@@ -41,6 +41,7 @@ FloatModel random_model(OpKind op, uint32_t seed) {
   m.resolved = resolve_arch(a);
   m.dataset = "fashion-mnist";
   m.resolution = 8;
+  m.source_resolution = 8;
   m.mean = {0.3};
   m.std = {0.35};
   m.layers = float_layer_plan(a);
@@ -179,6 +180,10 @@ TEST_CASE("deploy: a layer kind the integer model lacks is refused with one line
                        doctest::Contains("quantizer.bits must be 8 or 16, got 4"), nas::Error);
   CHECK_THROWS_WITH_AS(quantize(random_model(OpKind::Shift, 1), {std::vector<uint8_t>(10)}, QuantizerOptions{}),
                        doctest::Contains("a calibration image has 10 bytes"), nas::Error);
+  FloatModel resized = random_model(OpKind::Shift, 1);
+  resized.source_resolution = 10;  // trained on 10x10 images resized to 8x8
+  CHECK_THROWS_WITH_AS(quantize(resized, random_images(4, 1), QuantizerOptions{}),
+                       doctest::Contains("the network's resolution is 8 but its data set's images are 10x10"), nas::Error);
 }
 
 TEST_CASE("deploy: .nasq round trip, and a damaged file is refused") {

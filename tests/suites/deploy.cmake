@@ -91,6 +91,19 @@ if(TARGET nas_deploy AND TARGET nas_retrain AND TARGET nas_eval AND NAS_DEPLOY_C
   nas_deploy_chain_test(cifar10 [=[[ -n "$NAS_CIFAR10_DIR" ] && [ -f "$NAS_CIFAR10_DIR/test_batch.bin" ]]=] shift
     [=[--dataset cifar10 --data-dir "$NAS_CIFAR10_DIR"]=] [=[ln -s "$NAS_CIFAR10_DIR/test_batch.bin"]=])
 
+  # A network at resolution 20 on 28x28 Fashion-MNIST (the searched space's 20 / 24 / 28), trained
+  # for seconds: nas_deploy refuses it with one line, and writes nothing but the claim.
+  add_test(NAME deploy_cli.resize_fm COMMAND sh -c "
+    if [ ! -f ${fm_dir}/t10k-images-idx3-ubyte.gz ]; then echo 'SKIPPED: Fashion-MNIST is not installed in ${fm_dir}'; exit 77; fi
+    d=${deploy_out}/resize; rm -rf ${deploy_out}/resize_net $d && \
+    $<TARGET_FILE:nas_retrain> --arch ${NAS_TEST_DATA}/deploy_arch_res20.json --op keep --aug none --epochs 1 --batch-size 64 \
+      --limit-train 640 --val-size 128 --limit-test 128 --bn-batches 2 --threads 1 --out ${deploy_out}/resize_net >/dev/null 2>&1 || exit 1
+    $<TARGET_FILE:nas_deploy> --model ${deploy_out}/resize_net/tiny_model.nasm --calib-images 64 --limit-test 100 --out $d 2>&1
+    echo exit $? files $(ls $d | wc -l)")
+  set_tests_properties(deploy_cli.resize_fm PROPERTIES
+    PASS_REGULAR_EXPRESSION "^nas_deploy: error: the network's resolution is 20 but the fashion-mnist images are 28x28; resizing inside the integer model is not supported yet\nexit 1 files 0\n$"
+    SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS cli)
+
   # Bad input: one line, non-zero exit, nothing written in --out but the claim.
   nas_cli_fail_test(deploy_cli.calib_zero "nas_deploy: error: --calib-images must be >= 1, got 0"
     $<TARGET_FILE:nas_deploy> --model ${deploy_out}/fm_net/tiny_model.nasm --calib-images 0 --out ${deploy_out}/bad)
