@@ -70,7 +70,7 @@ int run(int argc, char** argv) {
 
   const nas::deploy::FloatModel fm = nas::deploy::load_float_model(model_path);
   if (dataset.empty()) dataset = fm.dataset;
-  const int64_t H = fm.resolution, C = fm.resolved.in_channels;
+  const int64_t H = fm.source_resolution, C = fm.resolved.in_channels;
   const auto train = nas::datasets::load_dataset(dataset, data_dir, nas::datasets::Split::Train, calib);
   const auto test = nas::datasets::load_dataset(dataset, data_dir, nas::datasets::Split::Test, images);
   const nas::deploy::IntModel model =
