@@ -126,8 +126,7 @@ DeployResult run_deploy(const DeployOptions& o, const json& context) {
   const std::vector<OpCounts> counts = count_ops(model, &resize_ops);
   OpCounts total = resize_ops;
   int64_t mf_multiplies = 0;
-  const int64_t resize_buffer_bytes = model.resizes() ? model.image_h * model.image_w * model.image_c : 0;
-  const int64_t resize_table_bytes = model.resizes() ? 16 * (model.image_h + model.image_w) : 0;  // 4 int32 per row / column
+  const int64_t resize_buffer_bytes = model.resize_buffer_bytes(), resize_table_bytes = model.resize_table_bytes();
   json report;
   report["context"] = context;
   report["model"] = o.model_path;

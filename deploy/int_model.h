@@ -100,6 +100,10 @@ struct IntModel {
 
   bool resizes() const { return source_h != image_h || source_w != image_w; }
   int64_t source_bytes() const { return source_h * source_w * image_c; }  // of one raw image
+  // The generated C's input resize: its static buffer (RAM, the resized image) and its tables
+  // (flash: 4 int32 per output row and per output column); 0 without a resize.
+  int64_t resize_buffer_bytes() const { return resizes() ? image_h * image_w * image_c : 0; }
+  int64_t resize_table_bytes() const { return resizes() ? 16 * (image_h + image_w) : 0; }
   int64_t act_bytes() const { return bits == 8 ? 1 : 2; }
   int64_t qmax() const { return bits == 8 ? 127 : 32767; }
   int64_t qmin() const { return -qmax() - 1; }
