@@ -70,7 +70,7 @@ int run(int argc, char** argv) {
 
   const nas::deploy::FloatModel fm = nas::deploy::load_float_model(model_path);
   if (dataset.empty()) dataset = fm.dataset;
-  const int64_t H = fm.resolution, C = fm.resolved.in_channels;
+  const int64_t H = fm.source_resolution, C = fm.resolved.in_channels;
   const auto train = nas::datasets::load_dataset(dataset, data_dir, nas::datasets::Split::Train, calib);
   const auto test = nas::datasets::load_dataset(dataset, data_dir, nas::datasets::Split::Test, images);
   const nas::deploy::IntModel model =
@@ -118,7 +118,7 @@ int run(int argc, char** argv) {
   out["c_batch1_vs_libtorch_batch1_ratio"] = c_ips * t1;
   out["c_batch1_vs_libtorch_batch128_ratio"] = c_ips * t128;
   out["flash_weight_bytes"] = model.weight_bytes();
-  out["ram_peak_activation_bytes"] = model.arena_bytes;
+  out["ram_peak_activation_bytes"] = model.arena_bytes + model.resize_buffer_bytes();
   nas::cli::emit_json(out, common);
   if (work_dir.empty()) std::filesystem::remove_all(dir);
   return 0;

@@ -3,6 +3,10 @@
 //
 //   int nas_model_infer(const uint8_t *image, int32_t *logits);   0 on success
 //   image   raw pixels as the data set stores them, H x W (one channel) or H x W x C interleaved
+//           (NAS_MODEL_IMAGE_*); a network at another resolution resizes them first (nas_resize:
+//           int_model.h's integer bilinear rule, multiplicative, outside the MF markers, its
+//           operations counted apart in nas_model_resize_ops) into a static buffer of
+//           NAS_MODEL_INPUT_H x NAS_MODEL_INPUT_W x C bytes
 //   logits  NAS_MODEL_NUM_CLASSES int32, logit = value * 2^-NAS_MODEL_LOGIT_FRAC_BITS
 // Weights are const arrays (flash), activations live in one static arena of
 // NAS_MODEL_ARENA_BYTES laid out at export (buffers reused, int_model.h's plan); no malloc, no

@@ -27,18 +27,18 @@ void DeployOptions::validate() const {
   quantizer.validate();
 }
 
-std::vector<OpCounts> count_ops(const IntModel& model) {
+std::vector<OpCounts> count_ops(const IntModel& model, OpCounts* resize_counts) {
   IntEngine engine(model);
-  std::vector<uint8_t> image(static_cast<size_t>(model.image_h * model.image_w * model.image_c), 0);
+  std::vector<uint8_t> image(static_cast<size_t>(model.source_bytes()), 0);
   std::vector<OpCounts> counts;
-  engine.run(image.data(), &counts);
+  engine.run(image.data(), &counts, resize_counts);
   return counts;
 }
 
 InterleavedImages interleaved_images(const datasets::Dataset& data, int64_t h, int64_t w, int64_t c, const std::string& what) {
   NAS_CHECK(data.channels() == c && data.height() == h && data.width() == w,
             what << " images are " << data.channels() << "x" << data.height() << "x" << data.width()
-                 << ", the model takes " << c << "x" << h << "x" << w << " (resizing is not part of the integer model)");
+                 << ", the model takes " << c << "x" << h << "x" << w);
   InterleavedImages out;
   for (int64_t i = 0; i < data.size(); ++i) {
     out.images.push_back(interleave_planar(data.image(i), c, h, w));
@@ -93,7 +93,8 @@ DeployResult run_deploy(const DeployOptions& o, const json& context) {
   }
   std::optional<RunLock> claim = RunLock::try_claim(o.out_dir);
   NAS_CHECK(claim, "--out " << o.out_dir << " is being written by another process");
-  const int64_t H = float_model.resolution, C = float_model.resolved.in_channels;
+  // The data set's images as they are stored: a network at another resolution resizes them inside.
+  const int64_t H = float_model.source_resolution, C = float_model.resolved.in_channels;
   const datasets::Dataset train = datasets::load_dataset(dataset, o.data_dir, datasets::Split::Train, o.calib_images);
   const InterleavedImages calib = interleaved_images(train, H, H, C, "calibration (" + dataset + " training split)");
   IntModel model = quantize(float_model, calib.images, o.quantizer);
@@ -121,9 +122,11 @@ DeployResult run_deploy(const DeployOptions& o, const json& context) {
   const EnergyModel energy(EnergyTable::builtin(), energy_options);
   const double energy_8bit_mj = energy.report(to_layer_specs(float_model.arch)).energy_per_image_mj();
 
-  const std::vector<OpCounts> counts = count_ops(model);
-  OpCounts total;
+  OpCounts resize_ops;
+  const std::vector<OpCounts> counts = count_ops(model, &resize_ops);
+  OpCounts total = resize_ops;
   int64_t mf_multiplies = 0;
+  const int64_t resize_buffer_bytes = model.resize_buffer_bytes(), resize_table_bytes = model.resize_table_bytes();
   json report;
   report["context"] = context;
   report["model"] = o.model_path;
@@ -132,9 +135,22 @@ DeployResult run_deploy(const DeployOptions& o, const json& context) {
   report["bits"] = model.bits;
   report["quantizer"] = o.quantizer.to_json();
   report["calibration"] = {{"split", "train"}, {"images", calib.images.size()}};
+  // Preprocessing: the input resize (its multiplies are no MF layer's), in the totals.
+  report["preprocessing"] = {{"name", "input.resize"},
+                             {"source_image", {model.source_h, model.source_w, model.image_c}},
+                             {"network_input", {model.image_h, model.image_w, model.image_c}},
+                             {"resize", model.resizes() ? "bilinear, align_corners false" : "none"},
+                             {"resize_frac_bits", model.resize_frac_bits},
+                             {"ops", resize_ops.to_json()},
+                             {"table_bytes", resize_table_bytes},
+                             {"buffer_bytes", resize_buffer_bytes}};
   report["layers"] = layer_table(model, counts, total, mf_multiplies);
   report["total"] = {{"ops", total.to_json()}, {"mf_layer_multiplies", mf_multiplies},
-                     {"flash_weight_bytes", model.weight_bytes()}, {"ram_peak_activation_bytes", model.arena_bytes}};
+                     {"preprocessing_multiplies", resize_ops.mul},
+                     {"flash_weight_bytes", model.weight_bytes()},
+                     {"flash_preprocessing_bytes", resize_table_bytes},
+                     {"ram_arena_bytes", model.arena_bytes},
+                     {"ram_peak_activation_bytes", model.arena_bytes + resize_buffer_bytes}};
   report["energy_8bit_mj"] = energy_8bit_mj;
   report["energy_model"] = "eyeriss, 8 bit, batch 1 (predictors/)";
   report["test_images"] = test_images.images.size();
@@ -156,9 +172,10 @@ DeployResult run_deploy(const DeployOptions& o, const json& context) {
   r.report = report;
   char line[512];
   std::snprintf(line, sizeof line,
-                "flash %lld bytes, RAM %lld bytes, %lld multiplies per image (%lld in MF layers), int%d top-1 %.2f%% (float %.2f%%, %+.2f)",
-                static_cast<long long>(model.weight_bytes()), static_cast<long long>(model.arena_bytes),
-                static_cast<long long>(total.mul), static_cast<long long>(mf_multiplies), model.bits, int_top, float_top,
+                "flash %lld bytes, RAM %lld bytes, %lld multiplies per image (%lld in MF layers, %lld in the input resize), int%d top-1 %.2f%% (float %.2f%%, %+.2f)",
+                static_cast<long long>(model.weight_bytes() + resize_table_bytes),
+                static_cast<long long>(model.arena_bytes + resize_buffer_bytes), static_cast<long long>(total.mul),
+                static_cast<long long>(mf_multiplies), static_cast<long long>(resize_ops.mul), model.bits, int_top, float_top,
                 int_top - float_top);
   r.summary = line;
   return r;
@@ -173,7 +190,7 @@ IntEvalResult run_int_eval(const IntEvalOptions& o) {
   NAS_CHECK(r.dataset == recorded, "the model was trained on " << recorded << ", not " << r.dataset);
   const datasets::Dataset test = datasets::load_dataset(r.dataset, o.data_dir, datasets::Split::Test, o.limit_test,
                                                            o.first_images ? datasets::SubsetMode::First : datasets::SubsetMode::Balanced);
-  const InterleavedImages images = interleaved_images(test, model.image_h, model.image_w, model.image_c, "test");
+  const InterleavedImages images = interleaved_images(test, model.source_h, model.source_w, model.image_c, "test");
   IntEngine engine(model);
   std::ostringstream logits_text;
   std::vector<int64_t> pred;

@@ -32,8 +32,9 @@ struct DeployResult {
 
 DeployResult run_deploy(const DeployOptions& options, const json& context);
 
-// Per-step operation counts of a model (one image; counts do not depend on the pixels).
-std::vector<OpCounts> count_ops(const IntModel& model);
+// Per-step operation counts of a model (one image; counts do not depend on the pixels), and those
+// of its input resize in resize_counts when given.
+std::vector<OpCounts> count_ops(const IntModel& model, OpCounts* resize_counts = nullptr);
 
 // Test images of a data set as H x W x C interleaved byte images, with labels; refuses a data set
 // whose image shape is not the model's.

@@ -168,7 +168,10 @@ FloatModel parse_float_model(const std::string& bytes, const std::string& where)
   const json& pre = header["preprocessing"];
   NAS_CHECK(pre.is_object(), where << ": 'preprocessing' must be an object");
   m.dataset = json_string(pre, "dataset", where + ": preprocessing");
-  m.resolution = json_int(pre, "resolution", where + ": preprocessing");
+  m.source_resolution = json_int(pre, "resolution", where + ": preprocessing");
+  m.resolution = m.resolved.resolution;
+  NAS_CHECK(m.source_resolution >= 1 && m.source_resolution <= 4096,
+            where << ": preprocessing.resolution must be in [1, 4096], got " << m.source_resolution);
   for (const char* key : {"mean", "std"}) {
     NAS_CHECK(pre.contains(key) && pre[key].is_array() &&
                   static_cast<int64_t>(pre[key].size()) == m.resolved.in_channels,

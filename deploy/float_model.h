@@ -40,7 +40,8 @@ struct FloatModel {
   ArchConfig arch;
   ResolvedArch resolved;
   std::string dataset;            // preprocessing.dataset
-  int64_t resolution = 0;         // preprocessing.resolution
+  int64_t resolution = 0;         // the network's input resolution (arch.resolution)
+  int64_t source_resolution = 0;  // preprocessing.resolution: the data set's images (resized to `resolution` in training)
   std::vector<double> mean, std;  // per input channel, pixels in [0, 1]
   int64_t shift_bits = 5;
   double bn_eps = 1e-5;

@@ -90,8 +90,14 @@ int64_t rescale(int64_t v, int shift, OpCounts& n) {
 
 IntEngine::IntEngine(const IntModel& model) : model_(model), tensors_(model.tensors.size()) {}
 
-std::vector<int32_t> IntEngine::run(const uint8_t* image, std::vector<OpCounts>* step_counts) {
+std::vector<int32_t> IntEngine::run(const uint8_t* image, std::vector<OpCounts>* step_counts, OpCounts* resize_counts) {
   if (step_counts) step_counts->assign(model_.steps.size(), OpCounts{});
+  if (resize_counts) *resize_counts = OpCounts{};
+  if (model_.resizes()) {
+    const OpCounts n = resize_image(model_, image, resized_);
+    if (resize_counts) *resize_counts = n;
+    image = resized_.data();
+  }
   for (size_t k = 0; k < model_.steps.size(); ++k) {
     const IntStep& s = model_.steps[k];
     OpCounts n;

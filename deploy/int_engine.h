@@ -13,13 +13,16 @@ namespace nas::deploy {
 class IntEngine {
  public:
   explicit IntEngine(const IntModel& model);
-  // image: H x W x C uint8 interleaved; returns num_classes int32 logits. step_counts, when given,
-  // receives the operations of each step for this image.
-  std::vector<int32_t> run(const uint8_t* image, std::vector<OpCounts>* step_counts = nullptr);
+  // image: the raw source_h x source_w x C uint8 image, interleaved (resized inside where the model
+  // says so); returns num_classes int32 logits. step_counts, when given, receives the operations of
+  // each step for this image, resize_counts those of the input resize (zero without one).
+  std::vector<int32_t> run(const uint8_t* image, std::vector<OpCounts>* step_counts = nullptr,
+                           OpCounts* resize_counts = nullptr);
 
  private:
   const IntModel& model_;
   std::vector<std::vector<int32_t>> tensors_;
+  std::vector<uint8_t> resized_;
 };
 
 // Index of the largest logit (the first on ties), as the C harness and top-1 use it.

@@ -1,5 +1,6 @@
 #include "deploy/int_model.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string_view>
@@ -154,7 +155,59 @@ int64_t requantize(const IntStep& s, int64_t c, int64_t acc) {
   return y < s.clamp_lo ? s.clamp_lo : y > s.clamp_hi ? s.clamp_hi : y;
 }
 
+ResizeAxis resize_axis(int64_t in, int64_t out, int frac_bits) {
+  NAS_CHECK(in >= 1 && out >= 1 && in <= 4096 && out <= 4096 && frac_bits >= 1 && frac_bits <= 11,
+            "input resize: sizes " << in << " -> " << out << " or fraction bits " << frac_bits << " out of range");
+  ResizeAxis a;
+  const int64_t one = int64_t{1} << frac_bits;
+  for (int64_t d = 0; d < out; ++d) {
+    // src 2^q = max(0, (2d + 1) in - out) 2^q / (2 out), rounded half up.
+    const int64_t num = std::max<int64_t>(0, (2 * d + 1) * in - out);
+    const int64_t q = (num * one + out) / (2 * out);
+    int64_t i0 = q >> frac_bits, f = q & (one - 1);
+    if (i0 >= in - 1) {
+      i0 = in - 1;
+      f = 0;
+    }
+    a.i0.push_back(static_cast<int32_t>(i0));
+    a.i1.push_back(static_cast<int32_t>(std::min(i0 + 1, in - 1)));
+    a.w0.push_back(static_cast<int32_t>(one - f));
+    a.w1.push_back(static_cast<int32_t>(f));
+  }
+  return a;
+}
+
+OpCounts resize_image(const IntModel& m, const uint8_t* source, std::vector<uint8_t>& out) {
+  const ResizeAxis ay = resize_axis(m.source_h, m.image_h, m.resize_frac_bits);
+  const ResizeAxis ax = resize_axis(m.source_w, m.image_w, m.resize_frac_bits);
+  const int64_t C = m.image_c, row = m.source_w * C, q2 = 2 * m.resize_frac_bits;
+  out.assign(static_cast<size_t>(m.image_h * m.image_w * C), 0);
+  OpCounts n;
+  for (int64_t oy = 0; oy < m.image_h; ++oy) {
+    const size_t y = static_cast<size_t>(oy);
+    const uint8_t* r0 = source + ay.i0[y] * row;
+    const uint8_t* r1 = source + ay.i1[y] * row;
+    for (int64_t ox = 0; ox < m.image_w; ++ox) {
+      const size_t x = static_cast<size_t>(ox);
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t x0 = ax.i0[x] * C + c, x1 = ax.i1[x] * C + c;
+        const int64_t top = ax.w0[x] * int64_t{r0[x0]} + ax.w1[x] * int64_t{r0[x1]};
+        const int64_t bottom = ax.w0[x] * int64_t{r1[x0]} + ax.w1[x] * int64_t{r1[x1]};
+        const int64_t v = ay.w0[y] * top + ay.w1[y] * bottom + (int64_t{1} << (q2 - 1));
+        out[static_cast<size_t>((oy * m.image_w + ox) * C + c)] = static_cast<uint8_t>(v >> q2);
+        n.mul += 6;
+        n.add += 4;
+        n.shift += 1;
+      }
+    }
+  }
+  return n;
+}
+
 void validate_int_model(const IntModel& m, const std::string& where) {
+  NAS_CHECK(m.source_h >= 1 && m.source_w >= 1 && m.source_h <= 4096 && m.source_w <= 4096,
+            where << ": the source image size must be in [1, 4096]");
+  NAS_CHECK(m.resize_frac_bits >= 1 && m.resize_frac_bits <= 11, where << ": resize_frac_bits must be in [1, 11]");
   NAS_CHECK(m.bits == 8 || m.bits == 16, where << ": bits must be 8 or 16");
   NAS_CHECK(!m.steps.empty() && m.steps.size() <= kMaxSteps && m.tensors.size() == m.steps.size() + 1,
             where << ": needs one tensor per step plus the image");
@@ -218,6 +271,8 @@ std::string serialize_int_model(const IntModel& m) {
   header["format_version"] = kFormatVersion;
   header["bits"] = m.bits;
   header["image"] = {m.image_h, m.image_w, m.image_c};
+  header["source_image"] = {m.source_h, m.source_w};
+  header["resize_frac_bits"] = m.resize_frac_bits;
   header["input_zero_point"] = m.input_zero_point;
   header["num_classes"] = m.num_classes;
   header["logit_frac_bits"] = m.logit_frac_bits;
@@ -261,6 +316,17 @@ IntModel parse_int_model(const std::string& bytes, const std::string& where) {
   m.image_h = h["image"][0].get<int64_t>();
   m.image_w = h["image"][1].get<int64_t>();
   m.image_c = h["image"][2].get<int64_t>();
+  m.source_h = m.image_h;  // files without a resize
+  m.source_w = m.image_w;
+  if (h.contains("source_image")) {
+    NAS_CHECK(h["source_image"].is_array() && h["source_image"].size() == 2, where << ": field 'source_image' must be [h, w]");
+    for (const json& v : h["source_image"])
+      NAS_CHECK(v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 4096,
+                where << ": field 'source_image' must hold sizes in [1, 4096]");
+    m.source_h = h["source_image"][0].get<int64_t>();
+    m.source_w = h["source_image"][1].get<int64_t>();
+  }
+  if (h.contains("resize_frac_bits")) m.resize_frac_bits = static_cast<int>(int_field(h, "resize_frac_bits", 1, 11, where));
   NAS_CHECK(h.contains("input_zero_point") && h["input_zero_point"].is_array() && h["input_zero_point"].size() <= 4,
             where << ": field 'input_zero_point' must be an array of at most 4");
   for (const json& v : h["input_zero_point"]) {

@@ -11,6 +11,15 @@
 //   Add    w on the input's scale; acc -= |x - w| (padded taps count as x = 0, as in AdderNet)
 // The accumulator is int32, or int64 where the worst-case bound (acc_bound) does not fit int32.
 //
+// Input resize: where the data set's images (source_h x source_w) are not the network's resolution
+// (image_h x image_w), the raw image is first resized to it, bilinear with align_corners = false
+// semantics (PyTorch's upsample_bilinear2d, as training resizes), in integers: per output row and
+// column the two source indices and their weights w0 + w1 = 2^q (q = resize_frac_bits), fixed at
+// export (resize_axis()), and per output pixel and channel
+//   top = wx0 p00 + wx1 p01,  bottom = wx0 p10 + wx1 p11
+//   out = (wy0 top + wy1 bottom + 2^(2q - 1)) >> 2q            (uint8, no clamp needed)
+// 6 multiplies, 4 adds and 1 shift per output byte, counted as preprocessing (resize_image()).
+//
 // Requantization (one rule, every step; requantize() below is its definition):
 //   v   = bias[c] + sum_t s_t * (acc << d_t)     (shift-add mode: term codes s_t * (d_t + 1))
 //       = bias[c] + acc * multiplier[c]          (multiplier mode: BN as a per-channel multiply)
@@ -78,7 +87,9 @@ struct OpCounts {
 
 struct IntModel {
   int bits = 8;
-  int64_t image_h = 0, image_w = 0, image_c = 0;
+  int64_t image_h = 0, image_w = 0, image_c = 0;  // the network's input (tensor 0)
+  int64_t source_h = 0, source_w = 0;             // the data set's images (what the caller passes); == image: no resize
+  int resize_frac_bits = 8;                       // q of the input resize, in [1, 11] (int32 in the C)
   std::vector<int32_t> input_zero_point;  // per channel, round(255 * mean)
   int64_t num_classes = 0;
   int logit_frac_bits = 0;  // logit = value * 2^-logit_frac_bits
@@ -87,6 +98,12 @@ struct IntModel {
   int64_t arena_bytes = 0;
   json source = json::object();  // arch, dataset, preprocessing, quantizer options, float model file (relative to the .nasq's folder)
 
+  bool resizes() const { return source_h != image_h || source_w != image_w; }
+  int64_t source_bytes() const { return source_h * source_w * image_c; }  // of one raw image
+  // The generated C's input resize: its static buffer (RAM, the resized image) and its tables
+  // (flash: 4 int32 per output row and per output column); 0 without a resize.
+  int64_t resize_buffer_bytes() const { return resizes() ? image_h * image_w * image_c : 0; }
+  int64_t resize_table_bytes() const { return resizes() ? 16 * (image_h + image_w) : 0; }
   int64_t act_bytes() const { return bits == 8 ? 1 : 2; }
   int64_t qmax() const { return bits == 8 ? 127 : 32767; }
   int64_t qmin() const { return -qmax() - 1; }
@@ -97,6 +114,17 @@ struct IntModel {
 
 // Bytes per weight of a step in the generated C (1, 2 or 4: the smallest that holds them).
 int weight_element_bytes(const IntStep& step);
+
+// One axis of the input resize: for each output index the two source indices and their weights
+// (w0 + w1 = 2^frac_bits), align_corners = false: src = (d + 1/2) in / out - 1/2, at least 0,
+// rounded to 2^-frac_bits; i1 = i0 + 1 but at most in - 1.
+struct ResizeAxis {
+  std::vector<int32_t> i0, i1, w0, w1;
+};
+ResizeAxis resize_axis(int64_t in, int64_t out, int frac_bits);
+// Resizes a raw source_h x source_w x C image to image_h x image_w x C (the header comment's rule)
+// into `out`; returns its operations.
+OpCounts resize_image(const IntModel& model, const uint8_t* source, std::vector<uint8_t>& out);
 
 // 2^(k-1) rounding then arithmetic right shift; v for k == 0.
 inline int64_t round_shift(int64_t v, int k) {

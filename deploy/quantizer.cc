@@ -274,18 +274,27 @@ IntModel quantize(const FloatModel& model, const std::vector<std::vector<uint8_t
   options.validate();
   check_supported(model);
   NAS_CHECK(!calibration.empty(), "quantizer: no calibration images");
-  const int64_t C = model.resolved.in_channels, H = model.resolution;
-  for (const std::vector<uint8_t>& image : calibration)
-    NAS_CHECK(static_cast<int64_t>(image.size()) == H * H * C,
-              "quantizer: a calibration image has " << image.size() << " bytes, the model needs " << H << "x" << H << "x" << C);
-  FloatEngine engine(model);
-  FloatStats stats = engine.empty_stats();
-  for (const std::vector<uint8_t>& image : calibration) engine.run(image.data(), &stats);
-
+  const int64_t C = model.resolved.in_channels, H = model.resolution, S = model.source_resolution;
   IntModel out;
   out.bits = options.bits;
   out.image_h = out.image_w = H;
   out.image_c = C;
+  out.source_h = out.source_w = S;
+  for (const std::vector<uint8_t>& image : calibration)
+    NAS_CHECK(static_cast<int64_t>(image.size()) == S * S * C,
+              "quantizer: a calibration image has " << image.size() << " bytes, the model needs " << S << "x" << S << "x" << C);
+  // Calibration sees the images as the deployed network does: through the integer resize.
+  FloatEngine engine(model);
+  FloatStats stats = engine.empty_stats();
+  std::vector<uint8_t> resized;
+  for (const std::vector<uint8_t>& image : calibration) {
+    const uint8_t* input = image.data();
+    if (out.resizes()) {
+      resize_image(out, image.data(), resized);
+      input = resized.data();
+    }
+    engine.run(input, &stats);
+  }
   for (double mean : model.mean) out.input_zero_point.push_back(static_cast<int32_t>(std::lround(255.0 * mean)));
   out.num_classes = model.resolved.num_classes;
   const std::vector<GraphNode>& graph = engine.graph();
@@ -334,7 +343,9 @@ IntModel quantize(const FloatModel& model, const std::vector<std::vector<uint8_t
   plan_memory(out);
   out.source = {{"arch", model.arch.to_json()},
                 {"dataset", model.dataset},
-                {"preprocessing", {{"resolution", model.resolution}, {"mean", model.mean}, {"std", model.std}}},
+                {"preprocessing", {{"resolution", model.resolution}, {"source_resolution", model.source_resolution},
+                                   {"resize", out.resizes() ? "bilinear, align_corners false, Q" + std::to_string(out.resize_frac_bits) + " integer weights" : "none"},
+                                   {"mean", model.mean}, {"std", model.std}}},
                 {"quantizer", options.to_json()},
                 {"calibration_images", calibration.size()},
                 {"float_meta", model.meta}};

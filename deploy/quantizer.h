@@ -41,7 +41,8 @@ struct QuantizerOptions {
   json to_json() const;
 };
 
-// calibration: images of H x W x C uint8 (interleaved), H = W = the model's resolution.
+// calibration: images of S x S x C uint8 (interleaved), S = the data set's resolution
+// (model.source_resolution); where it is not the network's, the IntModel resizes its input.
 IntModel quantize(const FloatModel& model, const std::vector<std::vector<uint8_t>>& calibration,
                   const QuantizerOptions& options);
 

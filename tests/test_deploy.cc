@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "deploy/c_codegen.h"
 #include "deploy/float_engine.h"
 #include "deploy/int_engine.h"
 #include "deploy/quantizer.h"
@@ -41,6 +42,7 @@ FloatModel random_model(OpKind op, uint32_t seed) {
   m.resolved = resolve_arch(a);
   m.dataset = "fashion-mnist";
   m.resolution = 8;
+  m.source_resolution = 8;
   m.mean = {0.3};
   m.std = {0.35};
   m.layers = float_layer_plan(a);
@@ -179,6 +181,86 @@ TEST_CASE("deploy: a layer kind the integer model lacks is refused with one line
                        doctest::Contains("quantizer.bits must be 8 or 16, got 4"), nas::Error);
   CHECK_THROWS_WITH_AS(quantize(random_model(OpKind::Shift, 1), {std::vector<uint8_t>(10)}, QuantizerOptions{}),
                        doctest::Contains("a calibration image has 10 bytes"), nas::Error);
+}
+
+// Bilinear, align_corners = false, in double (PyTorch's upsample_bilinear2d rule).
+double bilinear_reference(const std::vector<uint8_t>& img, int64_t in, int64_t out, int64_t oy, int64_t ox) {
+  auto axis = [&](int64_t d, int64_t& i0, int64_t& i1, double& l) {
+    const double src = std::max(0.0, (static_cast<double>(d) + 0.5) * static_cast<double>(in) / static_cast<double>(out) - 0.5);
+    i0 = std::min<int64_t>(static_cast<int64_t>(src), in - 1);
+    i1 = std::min<int64_t>(i0 + 1, in - 1);
+    l = i0 == in - 1 ? 0.0 : src - static_cast<double>(i0);
+  };
+  int64_t y0, y1, x0, x1;
+  double ly, lx;
+  axis(oy, y0, y1, ly);
+  axis(ox, x0, x1, lx);
+  auto p = [&](int64_t y, int64_t x) { return static_cast<double>(img[static_cast<size_t>(y * in + x)]); };
+  return (1 - ly) * ((1 - lx) * p(y0, x0) + lx * p(y0, x1)) + ly * ((1 - lx) * p(y1, x0) + lx * p(y1, x1));
+}
+
+TEST_CASE("deploy: the integer input resize follows bilinear (align_corners false) within one level") {
+  const ResizeAxis same = resize_axis(28, 28, 8);
+  for (int32_t d = 0; d < 28; ++d) {
+    CHECK(same.i0[static_cast<size_t>(d)] == d);
+    CHECK(same.w1[static_cast<size_t>(d)] == 0);
+  }
+  const ResizeAxis down = resize_axis(28, 20, 8);  // src = 1.4 d + 0.2
+  CHECK(down.i0[0] == 0);
+  CHECK(down.w1[0] == 51);  // 0.2 * 256
+  CHECK(down.i0[19] == 26);
+  CHECK(down.w0[19] + down.w1[19] == 256);
+  std::mt19937 rng(3);
+  for (const auto& [in, out] : std::vector<std::pair<int64_t, int64_t>>{{28, 20}, {28, 24}, {8, 13}, {5, 1}}) {
+    IntModel m;
+    m.image_h = m.image_w = out;
+    m.source_h = m.source_w = in;
+    m.image_c = 1;
+    std::vector<uint8_t> img(static_cast<size_t>(in * in)), resized;
+    for (uint8_t& p : img) p = static_cast<uint8_t>(rng() % 256);
+    const OpCounts n = resize_image(m, img.data(), resized);
+    CHECK(n.mul == 6 * out * out);
+    CHECK(n.add == 4 * out * out);
+    CHECK(n.shift == out * out);
+    double worst = 0;
+    for (int64_t y = 0; y < out; ++y)
+      for (int64_t x = 0; x < out; ++x)
+        worst = std::max(worst, std::fabs(resized[static_cast<size_t>(y * out + x)] - bilinear_reference(img, in, out, y, x)));
+    CHECK_MESSAGE(worst <= 1.0, in << " -> " << out << ": worst difference " << worst);
+  }
+}
+
+TEST_CASE("deploy: a network at another resolution takes the raw images and resizes them inside") {
+  FloatModel fm = random_model(OpKind::Shift, 1);
+  fm.source_resolution = 11;  // trained on 11x11 images resized to 8x8
+  std::vector<std::vector<uint8_t>> calib(16, std::vector<uint8_t>(121));
+  std::mt19937 rng(5);
+  for (auto& img : calib)
+    for (uint8_t& p : img) p = static_cast<uint8_t>(rng() % 256);
+  CHECK_THROWS_WITH_AS(quantize(fm, random_images(4, 1), QuantizerOptions{}),
+                       doctest::Contains("a calibration image has 64 bytes, the model needs 11x11x1"), nas::Error);
+  const IntModel q = quantize(fm, calib, QuantizerOptions{});
+  CHECK(q.resizes());
+  CHECK(q.source_h == 11);
+  CHECK(q.image_h == 8);
+  // The same network without the resize, on images resized beforehand: the same logits.
+  IntModel plain = q;
+  plain.source_h = plain.source_w = 8;
+  IntEngine with(q), without(plain);
+  std::vector<uint8_t> resized;
+  OpCounts rc;
+  const std::vector<int32_t> a = with.run(calib[3].data(), nullptr, &rc);
+  resize_image(q, calib[3].data(), resized);
+  CHECK(a == without.run(resized.data()));
+  CHECK(rc.mul == 6 * 64);
+  const IntModel back = parse_int_model(serialize_int_model(q), "test");
+  CHECK(back.source_h == 11);
+  CHECK(back.resize_frac_bits == q.resize_frac_bits);
+  const GeneratedC c = generate_c(q);
+  CHECK(c.header.find("#define NAS_MODEL_IMAGE_H 11") != std::string::npos);
+  CHECK(c.header.find("#define NAS_MODEL_INPUT_H 8") != std::string::npos);
+  CHECK(c.source.find("nas_resize(image, nas_resized);") != std::string::npos);
+  CHECK(c.source.find("static void nas_resize(") < c.source.find("MF kernels begin"));  // multiplicative: outside the MF kernels
 }
 
 TEST_CASE("deploy: .nasq round trip, and a damaged file is refused") {

@@ -8,9 +8,20 @@ import sys
 report = json.load(open(sys.argv[1]))
 lines = [l.split() for l in open(sys.argv[2]) if l.strip()]
 layers = report["layers"]
+total = {"multiplies": 0, "shifts": 0, "adds": 0, "comparisons": 0}
+pre = report.get("preprocessing")
+if pre and pre.get("resize", "none") != "none":
+    # The input resize: its own line first, multiplicative (preprocessing, no MF layer).
+    if not lines or lines[0][0] != pre["name"]:
+        sys.exit(f"the C reports no {pre['name']} line first")
+    name, mul, shift, add, cmp = lines.pop(0)
+    c = {"multiplies": int(mul), "shifts": int(shift), "adds": int(add), "comparisons": int(cmp)}
+    if c != pre["ops"]:
+        sys.exit(f"step {name}: C counts {c}, deploy.json {pre['ops']}")
+    for k in total:
+        total[k] += c[k]
 if len(lines) != len(layers):
     sys.exit(f"step count differs: C {len(lines)}, deploy.json {len(layers)}")
-total = {"multiplies": 0, "shifts": 0, "adds": 0, "comparisons": 0}
 for (name, mul, shift, add, cmp), layer in zip(lines, layers):
     c = {"multiplies": int(mul), "shifts": int(shift), "adds": int(add), "comparisons": int(cmp)}
     if name != layer["name"] or c != layer["ops"]:

@@ -85,6 +85,9 @@ int main(int argc, char **argv) {
 #ifdef NAS_COUNT_OPS
   if (argc >= 4 && strcmp(argv[3], "--counts") == 0) {
     nas_model_infer(images, logits);
+    if (NAS_MODEL_RESIZES)
+      printf("input.resize %llu %llu %llu %llu\n", nas_model_resize_ops[0], nas_model_resize_ops[1], nas_model_resize_ops[2],
+             nas_model_resize_ops[3]);
     for (k = 0; k < NAS_MODEL_STEPS; ++k)
       printf("%s %llu %llu %llu %llu\n", nas_model_step_names[k], nas_model_step_ops[k][0], nas_model_step_ops[k][1],
              nas_model_step_ops[k][2], nas_model_step_ops[k][3]);

@@ -63,13 +63,22 @@ if(TARGET nas_deploy AND TARGET nas_retrain AND TARGET nas_eval AND NAS_DEPLOY_C
   # equal the engine's bit for bit on 1,000 test images -> the counting build's counts equal
   # deploy.json's. Skipped (77) unless the shell condition `guard` holds (the data is there);
   # `data`: the data set flags; `put_images`: a command that, followed by a path, puts the test
-  # images there in a file the harness reads (IDX or CIFAR binary).
+  # images there in a file the harness reads (IDX or CIFAR binary); optional 6th and 7th arguments:
+  # the --arch of nas_retrain (default mbv2-micro) and its training size flags.
   function(nas_deploy_chain_test name guard op data put_images)
+    set(arch mbv2-micro)
+    set(train "--epochs 1 --limit-train 640")
+    if(ARGC GREATER 5)
+      set(arch ${ARGV5})
+    endif()
+    if(ARGC GREATER 6)
+      set(train ${ARGV6})
+    endif()
     set(d ${deploy_out}/${name})
     add_test(NAME deploy_cli.${name} COMMAND sh -c "
       if ! { ${guard}; }; then echo 'SKIPPED: the data of deploy_cli.${name} is not installed'; exit 77; fi
       rm -rf ${d}_net ${d} && \
-      $<TARGET_FILE:nas_retrain> --arch mbv2-micro --op ${op} --aug none ${data} --epochs 1 --batch-size 64 --limit-train 640 \
+      $<TARGET_FILE:nas_retrain> --arch ${arch} --op ${op} --aug none ${data} ${train} --batch-size 64 \
         --val-size 128 --limit-test 128 --bn-batches 2 --threads 1 --out ${d}_net >/dev/null 2>&1 && \
       $<TARGET_FILE:nas_deploy> --model ${d}_net/tiny_model.nasm ${data} --calib-images 256 --limit-test 1000 --out ${d} && \
       ${put_images} ${d}/images && ${NAS_DEPLOY_CC} ${cflags} -I${d} ${harness} ${d}/model.c -o ${d}/harness && \
@@ -82,11 +91,28 @@ if(TARGET nas_deploy AND TARGET nas_retrain AND TARGET nas_eval AND NAS_DEPLOY_C
       ${NAS_TEST_PYTHON3} ${PROJECT_SOURCE_DIR}/deploy/harness/compare_counts.py ${d}/deploy.json ${d}/counts.txt")
     set_tests_properties(deploy_cli.${name} PROPERTIES
       PASS_REGULAR_EXPRESSION "nas_deploy: flash [0-9]+ bytes, RAM [0-9]+ bytes.*BIT_EXACT_1000\nCOUNTS_EQUAL"
-      SKIP_RETURN_CODE 77 TIMEOUT 600 LABELS cli)
+      SKIP_RETURN_CODE 77 TIMEOUT 600 LABELS cli FIXTURES_SETUP deploy_${name})
   endfunction()
   # An adder network (acc -= |x - w|, padded taps read 0).
   nas_deploy_chain_test(fashion_mnist_add "[ -f ${fm_dir}/t10k-images-idx3-ubyte.gz ]" add ""
     "gzip -dc ${fm_dir}/t10k-images-idx3-ubyte.gz >")
+  # A searched network at resolution 20 on the 28x28 images (the space has 20 / 24 / 28): the
+  # integer input resize in the engine and the C (bit for bit), its multiplies counted as
+  # preprocessing (the counting build's input.resize line equals deploy.json's).
+  nas_deploy_chain_test(fashion_mnist_res20 "[ -f ${fm_dir}/t10k-images-idx3-ubyte.gz ]" keep ""
+    "gzip -dc ${fm_dir}/t10k-images-idx3-ubyte.gz >" ${NAS_TEST_DATA}/deploy_arch_res20.json "--epochs 2 --limit-train 6000")
+  # ... and what it recorded: the source resolution in deploy.json and the .nasq, the resize outside
+  # the MF kernels, no '*' inside them, no multiply in an MF layer.
+  add_test(NAME deploy_cli.fashion_mnist_res20_record COMMAND sh -c "
+    d=${deploy_out}/fashion_mnist_res20
+    ${NAS_TEST_PYTHON3} -c \"import json; r = json.load(open('$d/deploy.json')); p = r['preprocessing']; print('SOURCE', p['source_image'], 'INPUT', p['network_input'], 'MF_MUL', r['total']['mf_layer_multiplies'], 'PRE_MUL', r['total']['preprocessing_multiplies'] == p['ops']['multiplies'] == 6 * 400, 'LEARNT', r['float_top1'] > 50, 'CLOSE', abs(r['top1_difference']) <= 3)\" && \
+    grep -a -o -F '\"source_image\":[28,28]' $d/model.nasq && grep -o 'NAS_MODEL_INPUT_H 20' $d/model.h && \
+    echo MF_STARS $(awk '/MF kernels begin/,/MF kernels end/' $d/model.c | sed -e 's|/[*].*[*]/||g' | grep -c '[*]') && \
+    echo RESIZE_IN_MF $(awk '/MF kernels begin/,/MF kernels end/' $d/model.c | grep -c 'nas_resize') \\
+      DEFINED $(grep -c '^static void nas_resize(' $d/model.c)")
+  set_tests_properties(deploy_cli.fashion_mnist_res20_record PROPERTIES FIXTURES_REQUIRED deploy_fashion_mnist_res20 LABELS cli TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "SOURCE \\[28, 28, 1\\] INPUT \\[20, 20, 1\\] MF_MUL 0 PRE_MUL True LEARNT True CLOSE True\n\"source_image\":\\[28,28\\]\nNAS_MODEL_INPUT_H 20\nMF_STARS 0\nRESIZE_IN_MF 0 DEFINED 1")
+
   # CIFAR-10 (32x32x3, interleaved colour) when $NAS_CIFAR10_DIR holds the binaries.
   nas_deploy_chain_test(cifar10 [=[[ -n "$NAS_CIFAR10_DIR" ] && [ -f "$NAS_CIFAR10_DIR/test_batch.bin" ]]=] shift
     [=[--dataset cifar10 --data-dir "$NAS_CIFAR10_DIR"]=] [=[ln -s "$NAS_CIFAR10_DIR/test_batch.bin"]=])
